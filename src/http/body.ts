@@ -1,0 +1,46 @@
+import type { Context } from 'hono'
+import { parseJson, type Json } from '../verify/index.ts'
+import { ApiError } from './errors.ts'
+
+/**
+ * Reads a JSON request body without trusting it: the content type must be JSON, a declared
+ * length over the cap is refused before reading, a body that grows past the cap is refused as
+ * soon as it does (so an endless upload costs at most `maxBytes`), bytes must be UTF-8, and the
+ * JSON is parsed strictly (duplicate keys, huge integers, deep nesting refused).
+ */
+export async function readJsonBody(c: Context, maxBytes: number, maxDepth: number): Promise<Json> {
+  const type = c.req.header('content-type') ?? ''
+  if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type)) {
+    throw new ApiError(415, 'unsupported_media_type', 'send Content-Type: application/json')
+  }
+  const declared = c.req.header('content-length')
+  if (declared !== undefined && Number(declared) > maxBytes) {
+    throw new ApiError(413, 'body_too_large', `body is larger than ${maxBytes} bytes`)
+  }
+  const body = c.req.raw.body
+  if (!body) throw new ApiError(400, 'empty_body', 'the request has no body')
+  const reader = body.getReader()
+  const parts: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel()
+      throw new ApiError(413, 'body_too_large', `body is larger than ${maxBytes} bytes`)
+    }
+    parts.push(value)
+  }
+  if (size === 0) throw new ApiError(400, 'empty_body', 'the request has no body')
+  const bytes = new Uint8Array(size)
+  let o = 0
+  for (const p of parts) bytes.set(p, o), (o += p.byteLength)
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
+  } catch {
+    throw new ApiError(400, 'invalid_utf8', 'body is not valid UTF-8')
+  }
+  return parseJson(text, { maxDepth })
+}

@@ -1,0 +1,22 @@
+import { Hono } from 'hono'
+import type { AppEnv } from './app.ts'
+import { notFound, onError } from './http/errors.ts'
+import { feed } from './routes/feed.ts'
+import { openapi } from './routes/openapi.ts'
+import { pages } from './routes/pages.tsx'
+import { statements } from './routes/statements.ts'
+import { wellKnown } from './routes/well-known.ts'
+
+export const app = new Hono<AppEnv>()
+  .route('/v1/statements', statements)
+  .route('/v1/feed', feed)
+  .route('/.well-known', wellKnown)
+  .route('/openapi.json', openapi)
+  .route('/', pages)
+
+app.onError(onError)
+app.notFound(notFound)
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>

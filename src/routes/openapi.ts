@@ -1,0 +1,103 @@
+import { createRouter } from '../app.ts'
+import { LIMITS } from '../verify/index.ts'
+import { SOFTWARE } from '../version.ts'
+
+const error = { $ref: '#/components/schemas/Error' }
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } })
+const page = { $ref: '#/components/schemas/Page' }
+const term = (name: string) => ({
+  name,
+  in: 'query',
+  schema: { type: 'string' },
+  description: `Exact ${name}. Hashes may be sha256-<base64> (percent-encoded), sha256-<base64url> or sha256:<hex>.`,
+})
+
+/** The HTTP API as OpenAPI 3.1. docs/PROTOCOL.md is the normative text; a test keeps the two in step. */
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: { title: 'vouch relay', version: SOFTWARE.version, description: 'Signed statements about open-source software. See docs/PROTOCOL.md.' },
+  paths: {
+    '/v1/statements': {
+      post: {
+        summary: `Submit one statement (a JSON object) or a batch (a JSON array of at most ${LIMITS.batchItems})`,
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Statement' }, { type: 'array', maxItems: LIMITS.batchItems, items: { $ref: '#/components/schemas/Statement' } }] } } },
+        },
+        responses: {
+          '200': { description: 'Per-item results; at least one item was accepted or already held', content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmitResult' } } } },
+          '400': errorResponse('The body is not strict JSON (malformed, duplicate keys, huge numbers, too deep, not UTF-8)'),
+          '413': errorResponse(`Body over ${LIMITS.bodyBytes} bytes or more than ${LIMITS.batchItems} items`),
+          '415': errorResponse('Content-Type is not application/json'),
+          '422': errorResponse('Every item was rejected; per-item reasons are in results'),
+        },
+      },
+      get: {
+        summary: 'Statements matching every given field, in arrival order, paginated',
+        parameters: [
+          term('subject'),
+          { name: 'claim', in: 'query', schema: { type: 'string' } },
+          term('object'),
+          { name: 'actor', in: 'query', schema: { type: 'string', pattern: '^did:key:z' } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIMITS.pageMax, default: LIMITS.pageDefault } },
+          { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'Opaque; from the previous page' },
+        ],
+        responses: { '200': { description: 'A page; cursor is null on the last page', content: { 'application/json': { schema: page } } }, '400': errorResponse('Unknown parameter, bad hash, bad cursor or no filter') },
+      },
+    },
+    '/v1/statements/{id}': {
+      get: {
+        summary: 'One statement by id (immutable)',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'sha256-<base64> percent-encoded, sha256-<base64url>, or sha256:<hex>' }],
+        responses: { '200': { description: 'The canonical statement', content: { 'application/json': { schema: { $ref: '#/components/schemas/Statement' } } } }, '400': errorResponse('Not a SHA-256 id'), '404': errorResponse('Not held here') },
+      },
+    },
+    '/v1/feed': {
+      get: {
+        summary: 'Every statement in arrival order, for peers and mirrors',
+        parameters: [
+          { name: 'after', in: 'query', schema: { type: 'string' }, description: 'Cursor from the previous page; omit to start at the beginning' },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIMITS.pageMax, default: LIMITS.pageDefault } },
+        ],
+        responses: { '200': { description: 'A page; cursor is where to resume, more says whether to ask again now', content: { 'application/json': { schema: page } } }, '400': errorResponse('Bad cursor or limit') },
+      },
+    },
+    '/.well-known/vouch': { get: { summary: 'Relay information: protocol version, software, limits', responses: { '200': { description: 'Relay information' } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    '/': { get: { summary: 'Landing page (HTML)', responses: { '200': { description: 'HTML' } } } },
+  },
+  components: {
+    schemas: {
+      Statement: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['v', 'actor', 'subject', 'claim', 'time', 'sig'],
+        properties: {
+          v: { const: 1 },
+          actor: { type: 'string', pattern: '^did:key:z6Mk' },
+          subject: { type: 'string', minLength: 1 },
+          claim: { type: 'string', pattern: '^[a-z][a-z0-9._:/-]*$', maxLength: LIMITS.claimLength },
+          object: { type: 'string', minLength: 1 },
+          not: { const: true },
+          time: { type: 'integer', minimum: 0 },
+          meta: { type: 'object' },
+          sig: { type: 'string', minLength: 86, maxLength: 86 },
+        },
+      },
+      Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } } },
+      Page: { type: 'object', required: ['statements', 'cursor'], properties: { statements: { type: 'array', items: { $ref: '#/components/schemas/Statement' } }, cursor: { type: ['string', 'null'] }, more: { type: 'boolean' } } },
+      SubmitResult: {
+        type: 'object',
+        properties: {
+          accepted: { type: 'integer' },
+          duplicate: { type: 'integer' },
+          rejected: { type: 'integer' },
+          results: { type: 'array', items: { type: 'object', required: ['index', 'status'], properties: { index: { type: 'integer' }, id: { type: 'string' }, status: { enum: ['accepted', 'duplicate', 'rejected'] }, error: error } } },
+        },
+      },
+    },
+  },
+} as const
+
+export const openapi = createRouter()
+openapi.get('/', (c) => c.json(OPENAPI))

@@ -1,0 +1,90 @@
+import { readJsonBody } from '../http/body.ts'
+import { ApiError } from '../http/errors.ts'
+import { createRouter } from '../app.ts'
+import { getStatement, insertStatements, queryStatements, type StoredRow } from '../store/statements.ts'
+import { LIMITS, ProtocolError, verifyStatement, type Json, type VerifiedStatement } from '../verify/index.ts'
+import { checkKnownParams, parseActorParam, parseCursor, parseLimit, parseStatementId, parseTermParam } from './params.ts'
+
+export type ItemResult =
+  | { index: number; id: string; status: 'accepted' | 'duplicate' }
+  | { index: number; status: 'rejected'; error: { code: string; message: string } }
+
+/** Joins stored canonical bodies into a JSON page without parsing them again. */
+export const pageJson = (rows: StoredRow[], cursor: string | null, extra = '') =>
+  `{"statements":[${rows.map((r) => r.body).join(',')}],"cursor":${JSON.stringify(cursor)}${extra}}`
+
+export const jsonResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
+  new Response(body, { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } })
+
+export const statements = createRouter()
+
+statements.post('/', async (c) => {
+  const body = await readJsonBody(c, LIMITS.bodyBytes, LIMITS.bodyDepth)
+  const items: Json[] = Array.isArray(body) ? body : [body]
+  if (Array.isArray(body) && body.length === 0) throw new ApiError(400, 'empty_batch', 'the batch has no statements')
+  if (items.length > LIMITS.batchItems) {
+    throw new ApiError(413, 'too_many_items', `a batch holds at most ${LIMITS.batchItems} statements; got ${items.length}`)
+  }
+  const now = Date.now()
+  const skewMs = Number(c.env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs)
+  const checked = await Promise.all(
+    items.map((item) =>
+      verifyStatement(item, { now, skewMs }).catch((e: unknown) => {
+        if (e instanceof ProtocolError) return e
+        throw e
+      }),
+    ),
+  )
+  const seen = new Set<string>()
+  const toStore: VerifiedStatement[] = []
+  for (const r of checked) {
+    if (r instanceof ProtocolError || seen.has(r.id)) continue
+    seen.add(r.id)
+    toStore.push(r)
+  }
+  const fresh = await insertStatements(c.env.DB, toStore)
+  const claimed = new Set<string>()
+  const results: ItemResult[] = checked.map((r, index) => {
+    if (r instanceof ProtocolError) return { index, status: 'rejected', error: { code: r.code, message: r.message } }
+    const isNew = fresh.has(r.id) && !claimed.has(r.id)
+    claimed.add(r.id)
+    return { index, id: r.id, status: isNew ? 'accepted' : 'duplicate' }
+  })
+  const count = (s: ItemResult['status']) => results.filter((r) => r.status === s).length
+  const summary = { accepted: count('accepted'), duplicate: count('duplicate'), rejected: count('rejected'), results }
+
+  const hooks = c.get('hooks')
+  const newOnes = toStore.filter((v) => fresh.has(v.id))
+  if (hooks?.accepted && newOnes.length) c.executionCtx.waitUntil(hooks.accepted(c.env, newOnes, c.req.header('x-vouch-relay')))
+
+  if (summary.rejected === results.length) {
+    const only = results.length === 1 && results[0]!.status === 'rejected' ? results[0]!.error : undefined
+    return c.json({ error: only ?? { code: 'all_rejected', message: 'every statement in the batch was rejected' }, ...summary }, 422)
+  }
+  return c.json(summary, 200)
+})
+
+statements.get('/', async (c) => {
+  const q = checkKnownParams(c.req.queries(), ['subject', 'claim', 'object', 'actor', 'limit', 'cursor'])
+  const filter = {
+    subject: parseTermParam(q.subject, 'subject'),
+    claim: q.claim,
+    object: parseTermParam(q.object, 'object'),
+    actor: parseActorParam(q.actor),
+  }
+  if (!filter.subject && !filter.claim && !filter.object && !filter.actor) {
+    throw new ApiError(400, 'no_filter', 'give at least one of subject, claim, object, actor; use /v1/feed to read everything')
+  }
+  const page = await queryStatements(c.env.DB, filter, parseCursor(q.cursor, 'cursor'), parseLimit(q.limit))
+  return jsonResponse(pageJson(page.rows, page.next === undefined ? null : String(page.next)))
+})
+
+statements.get('/:id{.+}', async (c) => {
+  const id = parseStatementId(c.req.param('id'))
+  const body = await getStatement(c.env.DB, c.env.CACHE, id, (p) => c.executionCtx.waitUntil(p))
+  if (body === undefined) throw new ApiError(404, 'not_found', `no statement ${id} on this relay`)
+  return jsonResponse(body, 200, {
+    'cache-control': 'public, max-age=31536000, immutable',
+    etag: `"${id}"`,
+  })
+})

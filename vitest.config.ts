@@ -1,0 +1,34 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
+import { defineConfig } from 'vitest/config'
+
+/**
+ * Two projects: `workers` runs inside workerd with real local D1 and KV (the relay's runtime);
+ * `node` runs the same protocol code under Node, where the client and CLI live, so the tests can
+ * show both runtimes give identical verdicts.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations('./migrations') } },
+          })),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts', 'test/shared/**/*.test.ts'],
+          setupFiles: ['test/workers/setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/node/**/*.test.ts', 'test/shared/**/*.test.ts'],
+        },
+      },
+    ],
+  },
+})
