@@ -1,6 +1,9 @@
 import { Hono } from 'hono'
 import type { AppEnv } from './app.ts'
+import type { RelayEnv } from './env.ts'
+import { pullAll, selfUrl } from './gossip/index.ts'
 import { notFound, onError } from './http/errors.ts'
+import { admin } from './routes/admin.ts'
 import { feed } from './routes/feed.ts'
 import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
@@ -10,6 +13,7 @@ import { wellKnown } from './routes/well-known.ts'
 export const app = new Hono<AppEnv>()
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
+  .route('/v1/admin', admin)
   .route('/.well-known', wellKnown)
   .route('/openapi.json', openapi)
   .route('/', pages)
@@ -19,4 +23,8 @@ app.notFound(notFound)
 
 export default {
   fetch: app.fetch,
+  /** Cron: pull from every peer, repairing whatever push lost. */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(pullAll(env as RelayEnv, selfUrl(env as RelayEnv)))
+  },
 } satisfies ExportedHandler<Env>

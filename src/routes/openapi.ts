@@ -62,11 +62,22 @@ export const OPENAPI = {
         responses: { '200': { description: 'A page; cursor is where to resume, more says whether to ask again now', content: { 'application/json': { schema: page } } }, '400': errorResponse('Bad cursor or limit') },
       },
     },
+    '/v1/admin/peers': {
+      get: { summary: 'Operator: peers with their sync state (cursor, failures, back-off)', security: [{ bearer: [] }], responses: { '200': { description: 'Peers' }, '401': errorResponse('Missing or wrong token'), '404': errorResponse('Admin endpoints are off (no ADMIN_TOKEN)') } },
+      put: {
+        summary: 'Operator: replace the managed peer list (peers from the PEERS variable stay)',
+        security: [{ bearer: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['peers'], properties: { peers: { type: 'array', maxItems: 100, items: { type: 'string', format: 'uri' } } } } } } },
+        responses: { '200': { description: 'The peers now in force' }, '400': errorResponse('A URL is malformed, private (without ALLOW_PRIVATE_PEERS) or this relay itself'), '401': errorResponse('Missing or wrong token') },
+      },
+    },
+    '/v1/admin/pull': { post: { summary: 'Operator: run one pull round now (the cron runs one each minute)', security: [{ bearer: [] }], responses: { '200': { description: 'Per-peer reports' }, '401': errorResponse('Missing or wrong token') } } },
     '/.well-known/vouch': { get: { summary: 'Relay information: protocol version, software, limits', responses: { '200': { description: 'Relay information' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     '/': { get: { summary: 'Landing page (HTML)', responses: { '200': { description: 'HTML' } } } },
   },
   components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret' } },
     schemas: {
       Statement: {
         type: 'object',

@@ -1,13 +1,11 @@
 import { readJsonBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 import { createRouter } from '../app.ts'
-import { getStatement, insertStatements, queryStatements, type StoredRow } from '../store/statements.ts'
-import { LIMITS, ProtocolError, verifyStatement, type Json, type VerifiedStatement } from '../verify/index.ts'
+import { afterAccept, SEEN_HEADER, selfUrl, skewOf, stats } from '../gossip/index.ts'
+import { ingest } from '../store/ingest.ts'
+import { getStatement, queryStatements, type StoredRow } from '../store/statements.ts'
+import { LIMITS, type Json } from '../verify/index.ts'
 import { checkKnownParams, parseActorParam, parseCursor, parseLimit, parseStatementId, parseTermParam } from './params.ts'
-
-export type ItemResult =
-  | { index: number; id: string; status: 'accepted' | 'duplicate' }
-  | { index: number; status: 'rejected'; error: { code: string; message: string } }
 
 /** Joins stored canonical bodies into a JSON page without parsing them again. */
 export const pageJson = (rows: StoredRow[], cursor: string | null, extra = '') =>
@@ -25,38 +23,11 @@ statements.post('/', async (c) => {
   if (items.length > LIMITS.batchItems) {
     throw new ApiError(413, 'too_many_items', `a batch holds at most ${LIMITS.batchItems} statements; got ${items.length}`)
   }
-  const now = Date.now()
-  const skewMs = Number(c.env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs)
-  const checked = await Promise.all(
-    items.map((item) =>
-      verifyStatement(item, { now, skewMs }).catch((e: unknown) => {
-        if (e instanceof ProtocolError) return e
-        throw e
-      }),
-    ),
-  )
-  const seen = new Set<string>()
-  const toStore: VerifiedStatement[] = []
-  for (const r of checked) {
-    if (r instanceof ProtocolError || seen.has(r.id)) continue
-    seen.add(r.id)
-    toStore.push(r)
-  }
-  const fresh = await insertStatements(c.env.DB, toStore)
-  const claimed = new Set<string>()
-  const results: ItemResult[] = checked.map((r, index) => {
-    if (r instanceof ProtocolError) return { index, status: 'rejected', error: { code: r.code, message: r.message } }
-    const isNew = fresh.has(r.id) && !claimed.has(r.id)
-    claimed.add(r.id)
-    return { index, id: r.id, status: isNew ? 'accepted' : 'duplicate' }
-  })
-  const count = (s: ItemResult['status']) => results.filter((r) => r.status === s).length
-  const summary = { accepted: count('accepted'), duplicate: count('duplicate'), rejected: count('rejected'), results }
-
-  const hooks = c.get('hooks')
-  const newOnes = toStore.filter((v) => fresh.has(v.id))
-  if (hooks?.accepted && newOnes.length) c.executionCtx.waitUntil(hooks.accepted(c.env, newOnes, c.req.header('x-vouch-relay')))
-
+  const { fresh, ...summary } = await ingest(c.env.DB, items, { now: Date.now(), skewMs: skewOf(c.env) })
+  const seenHeader = c.req.header(SEEN_HEADER)
+  if (seenHeader !== undefined) (stats.pushReceived += items.length), (stats.pushReceivedNew += fresh.length)
+  if (fresh.length) c.executionCtx.waitUntil(afterAccept(c.env, fresh, { seenHeader, self: selfUrl(c.env, c.req.url) }))
+  const { results } = summary
   if (summary.rejected === results.length) {
     const only = results.length === 1 && results[0]!.status === 'rejected' ? results[0]!.error : undefined
     return c.json({ error: only ?? { code: 'all_rejected', message: 'every statement in the batch was rejected' }, ...summary }, 422)

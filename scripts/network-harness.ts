@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { unstable_startWorker } from 'wrangler'
+
+/**
+ * Runs N vouch relays on this machine: each is the real Worker under wrangler's dev engine
+ * (`unstable_startWorker`, what `wrangler dev` runs) with its own port and persisted D1/KV, peered
+ * in a ring, mesh, star or line. Used by `npm run network` and by the gossip tests.
+ */
+
+// No internet here: do not ask workers.cloudflare.com for the `Request.cf` object.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
+
+const run = promisify(execFile)
+export type Topology = 'ring' | 'mesh' | 'star' | 'line'
+export const ADMIN_TOKEN = 'local-network-admin-token'
+
+export interface NetworkOptions {
+  relays: number
+  topology: Topology
+  /** State directory; a fresh temp dir by default. */
+  dir?: string
+  /** Outbound timeout for peer requests (ms). */
+  peerTimeoutMs?: number
+  /** Extra peer URLs per relay index (e.g. misbehaving test servers). */
+  extraPeers?: Record<number, string[]>
+}
+
+export interface Relay {
+  index: number
+  url: string
+  port: number
+  dir: string
+  peers: string[]
+  running: boolean
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export function edgesOf(n: number, topology: Topology): [number, number][] {
+  const edges: [number, number][] = []
+  if (n < 2) return edges
+  if (topology === 'mesh') for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) edges.push([i, j])
+  if (topology === 'star') for (let i = 1; i < n; i++) edges.push([0, i])
+  if (topology === 'line' || topology === 'ring') for (let i = 0; i + 1 < n; i++) edges.push([i, i + 1])
+  if (topology === 'ring' && n > 2) edges.push([n - 1, 0])
+  return edges
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number }
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function migrate(dir: string): Promise<void> {
+  await run('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', dir], {
+    env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+  })
+}
+
+export async function startNetwork(o: NetworkOptions) {
+  const root = o.dir ?? (await mkdtemp(join(tmpdir(), 'vouch-network-')))
+  const ports = await Promise.all(Array.from({ length: o.relays }, freePort))
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`)
+  const edges = edgesOf(o.relays, o.topology)
+  const relays: Relay[] = urls.map((url, index) => {
+    const peers = [
+      ...edges.filter(([a, b]) => a === index || b === index).map(([a, b]) => urls[a === index ? b : a]!),
+      ...(o.extraPeers?.[index] ?? []),
+    ]
+    const dir = join(root, `relay-${index}`)
+    let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined
+    const relay: Relay = {
+      index,
+      url,
+      port: ports[index]!,
+      dir,
+      peers,
+      running: false,
+      async start() {
+        worker = await unstable_startWorker({
+          config: 'wrangler.toml',
+          name: `vouch-relay-${index}`,
+          sendMetrics: false,
+          bindings: {
+            PEERS: { type: 'plain_text', value: peers.join(' ') },
+            RELAY_URL: { type: 'plain_text', value: url },
+            ALLOW_PRIVATE_PEERS: { type: 'plain_text', value: 'true' },
+            PEER_TIMEOUT_MS: { type: 'plain_text', value: String(o.peerTimeoutMs ?? 10_000) },
+            ADMIN_TOKEN: { type: 'secret_text', value: ADMIN_TOKEN },
+          },
+          dev: { server: { hostname: '127.0.0.1', port: ports[index]! }, inspector: false, persist: dir, watch: false, logLevel: 'error', testScheduled: true },
+        })
+        await worker.ready
+        relay.running = true
+      },
+      async stop() {
+        relay.running = false
+        await worker?.dispose()
+        worker = undefined
+      },
+    }
+    return relay
+  })
+  await Promise.all(relays.map(async (r) => (await mkdir(r.dir, { recursive: true }), await migrate(r.dir))))
+  for (const r of relays) await r.start()
+  return {
+    root,
+    relays,
+    edges,
+    /** Runs one pull round on a relay now (what its cron does every minute). */
+    async pull(i: number) {
+      const res = await fetch(`${relays[i]!.url}/v1/admin/pull`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      if (res.status !== 200) throw new Error(`pull on relay ${i}: HTTP ${res.status} ${await res.text()}`)
+      return (await res.json()) as { reports: { peer: string; stored: number; invalid: number; bytes: number; pages: number; error?: string; skipped?: string }[] }
+    },
+    async stop() {
+      await Promise.all(relays.map((r) => r.stop()))
+    },
+  }
+}

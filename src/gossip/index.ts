@@ -1,0 +1,32 @@
+import type { RelayEnv } from '../env.ts'
+import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
+import { normalizePeerUrl } from './peers.ts'
+import { enqueuePush, parseSeen, SEEN_HEADER } from './push.ts'
+
+export { listPeers, getPeerState, setManagedPeers, listManagedPeers, normalizePeerUrl } from './peers.ts'
+export { pullAll } from './pull.ts'
+export { SEEN_HEADER } from './push.ts'
+export { stats } from './stats.ts'
+
+export const skewOf = (env: RelayEnv) => Number(env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs)
+
+/** This relay's base URL as peers know it: configured, or else the origin the request came to. */
+export function selfUrl(env: RelayEnv, requestUrl?: string): string | undefined {
+  const raw = env.RELAY_URL || (requestUrl ? new URL(requestUrl).origin : undefined)
+  if (!raw) return undefined
+  try {
+    return normalizePeerUrl(raw, true)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Called after a POST stored new statements: forward them to every peer that has not seen them.
+ * `seenHeader` is set when the POST came from a pushing peer.
+ */
+export function afterAccept(env: RelayEnv, fresh: VerifiedStatement[], o: { seenHeader?: string; self?: string }): Promise<void> {
+  const seen = parseSeen(o.seenHeader)
+  if (o.self) seen.add(o.self)
+  return enqueuePush(env, fresh, seen)
+}

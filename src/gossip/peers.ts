@@ -1,0 +1,80 @@
+import { checkPublicUrl } from '../http/outbound.ts'
+import type { RelayEnv } from '../env.ts'
+
+/** Peer URLs are compared in one normal form: origin plus path, without a trailing slash. */
+export function normalizePeerUrl(url: string, allowPrivate: boolean): string {
+  const u = checkPublicUrl(url, allowPrivate)
+  if (u.search || u.hash) throw new TypeError(`a peer URL has no query or fragment: ${url}`)
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
+}
+
+export const allowPrivate = (env: RelayEnv) => env.ALLOW_PRIVATE_PEERS === 'true'
+
+/** Timeout of every request to a peer (PEER_TIMEOUT_MS, default 10 s, at most 60 s). */
+export function peerTimeoutMs(env: RelayEnv): number {
+  const v = Number(env.PEER_TIMEOUT_MS)
+  return Number.isInteger(v) && v > 0 ? Math.min(v, 60_000) : 10_000
+}
+
+const PEERS_KEY = 'gossip:peers'
+const stateKey = (peer: string) => `gossip:peer:${peer}`
+
+/** Peers from configuration (PEERS) plus those added through the admin API (KV). */
+export async function listPeers(env: RelayEnv): Promise<string[]> {
+  const configured = (env.PEERS ?? '').split(/[\s,]+/).filter(Boolean)
+  const managed = ((await env.CACHE.get<string[]>(PEERS_KEY, 'json')) ?? []) as string[]
+  const out = new Set<string>()
+  for (const p of [...configured, ...managed]) {
+    try {
+      out.add(normalizePeerUrl(p, allowPrivate(env)))
+    } catch (e) {
+      console.warn(`ignoring peer ${JSON.stringify(p)}: ${(e as Error).message}`)
+    }
+  }
+  return [...out]
+}
+
+export async function listManagedPeers(env: RelayEnv): Promise<string[]> {
+  return ((await env.CACHE.get<string[]>(PEERS_KEY, 'json')) ?? []) as string[]
+}
+
+export async function setManagedPeers(env: RelayEnv, peers: string[]): Promise<void> {
+  await env.CACHE.put(PEERS_KEY, JSON.stringify(peers))
+}
+
+/** What this relay remembers about a peer: where its feed was read up to, and its health. */
+export interface PeerState {
+  /** The peer's feed cursor after the last page stored here ("" = from the start). */
+  cursor: string
+  /** Consecutive failures; drives exponential back-off. */
+  failures: number
+  /** No request to this peer before this time (ms). */
+  retryAt: number
+  lastOk?: number
+  lastError?: string
+  /** Statements pulled and stored, and invalid ones dropped, over the relay's life. */
+  pulled: number
+  invalid: number
+}
+
+export const emptyState = (): PeerState => ({ cursor: '', failures: 0, retryAt: 0, pulled: 0, invalid: 0 })
+
+export async function getPeerState(env: RelayEnv, peer: string): Promise<PeerState> {
+  return { ...emptyState(), ...((await env.CACHE.get<PeerState>(stateKey(peer), 'json')) ?? {}) }
+}
+
+export async function putPeerState(env: RelayEnv, peer: string, state: PeerState): Promise<void> {
+  await env.CACHE.put(stateKey(peer), JSON.stringify(state))
+}
+
+/** Back-off after n consecutive failures: 30 s, 1 min, 2 min, … capped at 1 hour. */
+export const backoffMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 3_600_000)
+
+export function failed(state: PeerState, now: number, error: string): PeerState {
+  const failures = state.failures + 1
+  return { ...state, failures, retryAt: now + backoffMs(failures), lastError: error }
+}
+
+export function succeeded(state: PeerState, now: number): PeerState {
+  return { ...state, failures: 0, retryAt: 0, lastOk: now, lastError: undefined }
+}

@@ -1,0 +1,65 @@
+import type { Context, Next } from 'hono'
+import { createRouter } from '../app.ts'
+import type { RelayEnv } from '../env.ts'
+import { getPeerState, listManagedPeers, listPeers, normalizePeerUrl, pullAll, selfUrl, setManagedPeers } from '../gossip/index.ts'
+import { readJsonBody } from '../http/body.ts'
+import { ApiError } from '../http/errors.ts'
+import { allowPrivate } from '../gossip/peers.ts'
+
+/** Operator endpoints, behind `Authorization: Bearer <ADMIN_TOKEN>`; off when no token is set. */
+export const admin = createRouter()
+
+async function digest(s: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))
+}
+
+/** Compares digests of the tokens, so the time taken says nothing about the token. */
+async function sameToken(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)])
+  let diff = 0
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!
+  return diff === 0
+}
+
+admin.use('*', async (c: Context<{ Bindings: Env }>, next: Next) => {
+  const token = (c.env as RelayEnv).ADMIN_TOKEN
+  if (!token) throw new ApiError(404, 'admin_disabled', 'admin endpoints are off: set the ADMIN_TOKEN secret to enable them')
+  const auth = c.req.header('authorization') ?? ''
+  const m = /^Bearer (.+)$/.exec(auth)
+  if (!m || !(await sameToken(m[1]!, token))) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <ADMIN_TOKEN>')
+  await next()
+})
+
+admin.get('/peers', async (c) => {
+  const env = c.env as RelayEnv
+  const peers = await listPeers(env)
+  return c.json({ peers: await Promise.all(peers.map(async (url) => ({ url, ...(await getPeerState(env, url)) }))), managed: await listManagedPeers(env) })
+})
+
+/** Replaces the admin-managed peer list (peers from the PEERS variable stay). */
+admin.put('/peers', async (c) => {
+  const env = c.env as RelayEnv
+  const body = await readJsonBody(c, 65_536, 3)
+  const list = (body as { peers?: unknown })?.peers
+  if (!Array.isArray(list) || list.length > 100 || !list.every((p) => typeof p === 'string')) {
+    throw new ApiError(400, 'bad_peers', 'send {"peers": ["https://relay.example", …]} (at most 100)')
+  }
+  const peers: string[] = []
+  for (const p of list as string[]) {
+    try {
+      peers.push(normalizePeerUrl(p, allowPrivate(env)))
+    } catch (e) {
+      throw new ApiError(400, 'bad_peer_url', `${JSON.stringify(p)}: ${(e as Error).message}`)
+    }
+  }
+  const self = selfUrl(env, c.req.url)
+  if (self && peers.includes(self)) throw new ApiError(400, 'bad_peer_url', 'a relay cannot peer with itself')
+  await setManagedPeers(env, [...new Set(peers)])
+  return c.json({ peers: await listPeers(env) })
+})
+
+/** Runs one pull round now (the cron does this every minute) and reports it. */
+admin.post('/pull', async (c) => {
+  const env = c.env as RelayEnv
+  return c.json({ reports: await pullAll(env, selfUrl(env, c.req.url)) })
+})

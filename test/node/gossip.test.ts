@@ -1,0 +1,144 @@
+import { createServer, type Server } from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Statement } from '../../src/verify/index.ts'
+import { startNetwork } from '../../scripts/network-harness.ts'
+import { makeStatement, testKey } from '../helpers.ts'
+
+type Net = Awaited<ReturnType<typeof startNetwork>>
+const post = async (url: string, body: unknown) => {
+  const res = await fetch(`${url}/v1/statements`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  const json = (await res.json()) as { accepted: number; results: { id: string }[] }
+  expect(res.status).toBe(200)
+  return json
+}
+const info = async (url: string) => (await (await fetch(`${url}/.well-known/vouch`)).json()) as { gossip: { pushReceived: number; pushReceivedNew: number } }
+/** Every statement a relay holds, by walking its feed. */
+async function feedAll(url: string): Promise<Statement[]> {
+  const out: Statement[] = []
+  let after = ''
+  for (;;) {
+    const page = (await (await fetch(`${url}/v1/feed?limit=1000${after ? `&after=${after}` : ''}`)).json()) as { statements: Statement[]; cursor: string; more: boolean }
+    out.push(...page.statements)
+    after = page.cursor
+    if (!page.more) return out
+  }
+}
+async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out waiting')
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+const has = async (url: string, id: string) => (await fetch(`${url}/v1/statements/${encodeURIComponent(id)}`)).status === 200
+
+let serial = 0
+async function fresh(n: number, keyNo = 31): Promise<Statement[]> {
+  const key = await testKey(keyNo)
+  return Promise.all(Array.from({ length: n }, () => makeStatement(key, { subject: `pkg:generic/gossip${serial++}@1`, time: Date.now() })))
+}
+
+describe('a 3-relay ring', () => {
+  let net: Net
+  beforeAll(async () => {
+    net = await startNetwork({ relays: 3, topology: 'ring', peerTimeoutMs: 2000 })
+  }, 120_000)
+  afterAll(() => net?.stop())
+
+  it('a statement posted to one relay reaches all by push, crossing at most each edge once', async () => {
+    const before = await Promise.all(net.relays.map((r) => info(r.url)))
+    const [s] = await fresh(1)
+    const { results } = await post(net.relays[0]!.url, s)
+    const id = results[0]!.id
+    await waitFor(async () => (await Promise.all(net.relays.map((r) => has(r.url, id)))).every(Boolean))
+    await new Promise((r) => setTimeout(r, 300)) // let any redundant pushes land before counting
+    const after = await Promise.all(net.relays.map((r) => info(r.url)))
+    const deliveries = after.reduce((n, a, i) => n + a.gossip.pushReceived - before[i]!.gossip.pushReceived, 0)
+    expect(deliveries).toBeGreaterThanOrEqual(2) // two relays had to receive it
+    expect(deliveries).toBeLessThanOrEqual(net.edges.length)
+  })
+
+  it('a relay that was down catches up by pull: 0 lost, none twice', async () => {
+    const down = net.relays[2]!
+    await down.stop()
+    const batchA = await fresh(40)
+    const batchB = await fresh(40, 32)
+    await post(net.relays[0]!.url, batchA)
+    await post(net.relays[1]!.url, batchB)
+    await down.start()
+    const report = await net.pull(2)
+    expect(report.reports.every((r) => !r.error)).toBe(true)
+    const held = await feedAll(down.url)
+    const ids = held.map((s) => s.sig)
+    expect(new Set(ids).size).toBe(ids.length) // none twice
+    for (const s of [...batchA, ...batchB]) expect(ids).toContain(s.sig) // none lost
+    // A second pull finds nothing new and moves no statements.
+    const again = await net.pull(2)
+    expect(again.reports.reduce((n, r) => n + r.stored, 0)).toBe(0)
+  }, 60_000)
+})
+
+describe('misbehaving peers', () => {
+  let net: Net
+  let server: Server
+  let base = ''
+  let tampered: Statement
+  let good: Statement
+  beforeAll(async () => {
+    const [a, b] = await fresh(2, 33)
+    good = a!
+    tampered = { ...b!, subject: 'pkg:generic/evil@6.6.6' } // validly signed once, then changed
+    server = createServer((req, res) => {
+      const path = req.url ?? ''
+      if (path.startsWith('/garbage/')) return res.end('{"statements": [ not json')
+      if (path.startsWith('/hang/')) return // never answers
+      if (path.startsWith('/redirect/')) return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data' }).end()
+      if (path.startsWith('/huge/')) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        const chunk = Buffer.alloc(1 << 20, 0x20)
+        let sent = 0
+        const pump = () => { while (sent < 64 && res.write(chunk)) sent++; if (sent < 64) res.once('drain', pump); else res.end() }
+        return pump()
+      }
+      if (path.startsWith('/liar/')) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return res.end(JSON.stringify({ statements: [tampered, good], cursor: '2', more: false }))
+      }
+      res.writeHead(404).end()
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    net = await startNetwork({
+      relays: 1,
+      topology: 'ring',
+      peerTimeoutMs: 1000,
+      extraPeers: { 0: ['garbage', 'hang', 'redirect', 'huge', 'liar'].map((p) => `${base}/${p}`) },
+    })
+  }, 120_000)
+  afterAll(async () => {
+    await net?.stop()
+    server?.closeAllConnections()
+    server?.close()
+  })
+
+  it('garbage, a hang, a redirect to a private address and an oversized answer fail alone; a tampered statement is dropped', async () => {
+    const relay = net.relays[0]!
+    const t0 = Date.now()
+    const { reports } = await net.pull(0)
+    expect(Date.now() - t0).toBeLessThan(5000) // the hang cost one timeout, in parallel with the rest
+    const by = (p: string) => reports.find((r) => r.peer === `${base}/${p}`)!
+    expect(by('garbage').error).toMatch(/offset|JSON/i)
+    expect(by('hang').error).toMatch(/within 1000 ms/)
+    expect(by('redirect').error).toMatch(/redirect/)
+    expect(by('huge').error).toMatch(/more than|bytes/)
+    expect(by('liar')).toMatchObject({ stored: 1, invalid: 1 })
+    const held = await feedAll(relay.url)
+    expect(held).toContainEqual(good)
+    expect(held.find((s) => s.subject === tampered.subject)).toBeUndefined()
+    // The relay still serves clients while its peers misbehave.
+    expect((await fetch(`${relay.url}/.well-known/vouch`)).status).toBe(200)
+    // Failing peers back off: the next round skips them instead of waiting on them again.
+    const second = await net.pull(0)
+    expect(second.reports.find((r) => r.peer === `${base}/hang`)!.skipped).toBe('backoff')
+  }, 60_000)
+})
