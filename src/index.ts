@@ -4,6 +4,7 @@ import type { RelayEnv } from './env.ts'
 import { pullAll, selfUrl } from './gossip/index.ts'
 import { notFound, onError } from './http/errors.ts'
 import { admin } from './routes/admin.ts'
+import { blobs } from './routes/blobs.ts'
 import { feed } from './routes/feed.ts'
 import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
@@ -11,8 +12,14 @@ import { statements } from './routes/statements.ts'
 import { wellKnown } from './routes/well-known.ts'
 
 export const app = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    await next()
+    // Nothing this relay serves should ever be content-sniffed into something executable.
+    if (!c.res.headers.has('x-content-type-options')) c.res.headers.set('x-content-type-options', 'nosniff')
+  })
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
+  .route('/v1/blobs', blobs)
   .route('/v1/admin', admin)
   .route('/.well-known', wellKnown)
   .route('/openapi.json', openapi)

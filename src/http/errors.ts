@@ -10,6 +10,7 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly extra?: Record<string, unknown>,
+    readonly headers?: Record<string, string>,
   ) {
     super(message)
   }
@@ -19,7 +20,7 @@ export const errorBody = (code: string, message: string) => ({ error: { code, me
 
 /** One place turns errors into responses. A bug is a 500 that shows no internals. */
 export function onError(err: Error, c: Context): Response {
-  if (err instanceof ApiError) return c.json({ ...errorBody(err.code, err.message), ...err.extra }, err.status)
+  if (err instanceof ApiError) return c.json({ ...errorBody(err.code, err.message), ...err.extra }, err.status, err.headers)
   if (err instanceof ProtocolError) return c.json(errorBody(err.code, err.message), 400)
   console.error('internal error', err)
   return c.json(errorBody('internal', 'internal error'), 500)

@@ -12,6 +12,8 @@ const term = (name: string) => ({
   description: `Exact ${name}. Hashes may be sha256-<base64> (percent-encoded), sha256-<base64url> or sha256:<hex>.`,
 })
 
+const hashParam = { name: 'hash', in: 'path', required: true, schema: { type: 'string' }, description: 'sha256-<base64> (percent-encoded), sha256-<base64url> or sha256:<hex>; also sha384, sha512' }
+
 /** The HTTP API as OpenAPI 3.1. docs/PROTOCOL.md is the normative text; a test keeps the two in step. */
 export const OPENAPI = {
   openapi: '3.1.0',
@@ -61,6 +63,36 @@ export const OPENAPI = {
         ],
         responses: { '200': { description: 'A page; cursor is where to resume, more says whether to ask again now', content: { 'application/json': { schema: page } } }, '400': errorResponse('Bad cursor or limit') },
       },
+    },
+    '/v1/blobs/{hash}': {
+      put: {
+        summary: 'Upload a blob under its hash (admitted when a statement here names the hash, or with the operator token)',
+        parameters: [hashParam],
+        requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          '200': { description: 'Already held' },
+          '201': { description: 'Stored' },
+          '400': errorResponse('Not a sha256/sha384/sha512 name'),
+          '403': errorResponse('No statement on this relay names the hash'),
+          '411': errorResponse('Content-Length missing'),
+          '413': errorResponse('Larger than BLOB_MAX_BYTES'),
+          '422': errorResponse('The bytes do not hash to the name; nothing stored'),
+        },
+      },
+      get: {
+        summary: 'Download a blob; Range supported; fetched from peers when missing and named by a statement here',
+        parameters: [hashParam, { name: 'range', in: 'header', schema: { type: 'string' } }],
+        responses: {
+          '200': { description: 'The bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          '206': { description: 'A byte range' },
+          '304': { description: 'Not modified (If-None-Match)' },
+          '400': errorResponse('Malformed name'),
+          '404': errorResponse('Not held and not found at any source'),
+          '416': errorResponse('Range beyond the end'),
+          '502': errorResponse('Every source that had it served wrong bytes'),
+        },
+      },
+      head: { summary: 'Blob size and headers', parameters: [hashParam], responses: { '200': { description: 'Headers only' }, '404': errorResponse('Not held') } },
     },
     '/v1/admin/peers': {
       get: { summary: 'Operator: peers with their sync state (cursor, failures, back-off)', security: [{ bearer: [] }], responses: { '200': { description: 'Peers' }, '401': errorResponse('Missing or wrong token'), '404': errorResponse('Admin endpoints are off (no ADMIN_TOKEN)') } },

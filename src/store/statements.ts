@@ -94,3 +94,12 @@ export async function getStatement(
   waitUntil(kv.put(kvKey(id), body))
   return body
 }
+
+/** Whether any statement held here names `term` as its subject or object (blob admission). */
+export async function isNamed(db: D1Database, term: string): Promise<boolean> {
+  const row = await db
+    .prepare('SELECT 1 AS hit FROM statements WHERE subject = ?1 UNION ALL SELECT 1 FROM statements WHERE object = ?1 LIMIT 1')
+    .bind(term)
+    .first<number>('hit')
+  return row === 1
+}

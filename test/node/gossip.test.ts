@@ -1,7 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Statement } from '../../src/verify/index.ts'
-import { startNetwork } from '../../scripts/network-harness.ts'
+import { ADMIN_TOKEN, startNetwork } from '../../scripts/network-harness.ts'
 import { makeStatement, testKey } from '../helpers.ts'
 
 type Net = Awaited<ReturnType<typeof startNetwork>>
@@ -58,6 +59,18 @@ describe('a 3-relay ring', () => {
     expect(deliveries).toBeLessThanOrEqual(net.edges.length)
   })
 
+  it('blob pull-through: a relay missing a blob fetches it from a peer, verifies it, and serves it', async () => {
+    const data = randomBytes(300_000)
+    const sri = `sha256-${createHash('sha256').update(data).digest('base64')}`
+    const hexName = `sha256:${createHash('sha256').update(data).digest('hex')}`
+    await post(net.relays[0]!.url, await makeStatement(await testKey(31), { subject: 'pkg:generic/pulled@1', object: sri, time: Date.now() }))
+    const up = await fetch(`${net.relays[1]!.url}/v1/blobs/${hexName}`, { method: 'PUT', body: data, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    expect(up.status).toBe(201)
+    const res = await fetch(`${net.relays[0]!.url}/v1/blobs/${hexName}`)
+    expect(res.status).toBe(200)
+    expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true)
+  })
+
   it('a relay that was down catches up by pull: 0 lost, none twice', async () => {
     const down = net.relays[2]!
     await down.stop()
@@ -100,6 +113,11 @@ describe('misbehaving peers', () => {
         const pump = () => { while (sent < 64 && res.write(chunk)) sent++; if (sent < 64) res.once('drain', pump); else res.end() }
         return pump()
       }
+      if (path.startsWith('/liar/v1/blobs/')) {
+        const wrong = Buffer.from('these are not the bytes you are looking for')
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': wrong.length })
+        return res.end(wrong)
+      }
       if (path.startsWith('/liar/')) {
         res.writeHead(200, { 'content-type': 'application/json' })
         return res.end(JSON.stringify({ statements: [tampered, good], cursor: '2', more: false }))
@@ -138,6 +156,15 @@ describe('misbehaving peers', () => {
     // The relay still serves clients while its peers misbehave.
     expect((await fetch(`${relay.url}/.well-known/vouch`)).status).toBe(200)
     // Failing peers back off: the next round skips them instead of waiting on them again.
+    // A blob named by a stored statement but served wrong by every source: 502, never the bytes.
+    const blobHash = createHash('sha256').update('the real bytes').digest()
+    const sri = `sha256-${blobHash.toString('base64')}`
+    await post(relay.url, await makeStatement(await testKey(33), { subject: 'pkg:generic/lied-about@1', object: sri, time: Date.now() }))
+    const lied = await fetch(`${relay.url}/v1/blobs/sha256:${blobHash.toString('hex')}`)
+    expect(lied.status).toBe(502)
+    const body = (await lied.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('upstream_mismatch')
+    expect(body.error.message).toContain(`${base}/liar`)
     const second = await net.pull(0)
     expect(second.reports.find((r) => r.peer === `${base}/hang`)!.skipped).toBe('backoff')
   }, 60_000)

@@ -1,0 +1,60 @@
+import type { RelayEnv } from '../env.ts'
+import { getPeerState, listPeers } from '../gossip/index.ts'
+import { allowPrivate, peerTimeoutMs } from '../gossip/peers.ts'
+import { checkPublicUrl } from '../http/outbound.ts'
+import { formatSri, hexForm, type Digest } from '../verify/index.ts'
+import { HashMismatch, putBlob } from './store.ts'
+
+/** A 100 MiB blob at a slow 1 MB/s still arrives. */
+const BODY_DEADLINE_MS = 5 * 60_000
+
+export type PullThroughResult =
+  | { status: 'stored'; source: string }
+  | { status: 'missing'; tried: string[] }
+  | { status: 'mismatch'; liars: string[]; tried: string[] }
+
+/** Where a missing blob may come from: peers, then configured upstream caches. */
+export async function blobSources(env: RelayEnv): Promise<string[]> {
+  const upstream = (env.UPSTREAM_CACHES ?? '').split(/[\s,]+/).filter(Boolean)
+  return [...new Set([...(await listPeers(env)), ...upstream.map((u) => u.replace(/\/+$/, ''))])]
+}
+
+/**
+ * Fetches a missing blob from the sources in turn, streaming each answer into R2 under its hash.
+ * R2 checks the digest, so a source that serves wrong bytes leaves nothing behind and we try the
+ * next one; the caller serves only from R2, so a client can never receive unverified bytes.
+ */
+export async function pullThrough(env: RelayEnv, d: Digest, maxBytes: number): Promise<PullThroughResult> {
+  const tried: string[] = []
+  const liars: string[] = []
+  const now = Date.now()
+  for (const source of await blobSources(env)) {
+    if ((await getPeerState(env, source)).retryAt > now) continue // backing off
+    const url = `${source}/v1/blobs/${hexForm(d)}`
+    tried.push(source)
+    try {
+      checkPublicUrl(url, allowPrivate(env))
+      // The answer must start within the peer timeout; the body then has a generous deadline.
+      const abort = new AbortController()
+      const headerTimer = setTimeout(() => abort.abort(new Error('no answer in time')), peerTimeoutMs(env))
+      const res = await fetch(url, { redirect: 'manual', signal: abort.signal }).finally(() => clearTimeout(headerTimer))
+      const bodyTimer = setTimeout(() => abort.abort(new Error('body too slow')), BODY_DEADLINE_MS)
+      const length = Number(res.headers.get('content-length') ?? NaN)
+      if (res.status !== 200 || !res.body || !Number.isSafeInteger(length) || length > maxBytes) {
+        clearTimeout(bodyTimer)
+        await res.body?.cancel()
+        continue
+      }
+      await putBlob(env.BLOBS, d, res.body).finally(() => clearTimeout(bodyTimer))
+      return { status: 'stored', source }
+    } catch (e) {
+      if (e instanceof HashMismatch) {
+        console.warn(`blob source ${source} served bytes that are not ${formatSri(d)}`)
+        liars.push(source)
+      } else {
+        console.warn(`blob source ${source} failed for ${formatSri(d)}: ${(e as Error).message}`)
+      }
+    }
+  }
+  return liars.length ? { status: 'mismatch', liars, tried } : { status: 'missing', tried }
+}
