@@ -1,0 +1,68 @@
+import { z } from 'zod'
+import { decodeDidKey } from '../verify/index.ts'
+
+const didKey = z.string().refine((s) => decodeDidKey(s) !== undefined, { message: 'must be an Ed25519 did:key (did:key:z6Mk…)' })
+const alias = z.string().regex(/^[a-z][a-z0-9+.-]*:\S+$/, 'an alias is scheme:value, e.g. dns:example.org or github:alice')
+
+/**
+ * A trust policy (docs/POLICY.md). Every field has a default, so `{ "version": 1, "trust":
+ * { "keys": [...] } }` is a complete policy. Unknown fields are refused: a misspelt rule must not be
+ * silently ignored by the thing deciding what to trust.
+ */
+export const PolicySchema = z.strictObject({
+  version: z.literal(1),
+  trust: z
+    .strictObject({
+      /** Keys trusted directly: the roots of the trust graph. */
+      keys: z.array(didKey).default([]),
+      /** Keys trusted because they prove names: a key that claims and proves `require` of `aliases` is a root. */
+      aliases: z.array(z.strictObject({ aliases: z.array(alias).min(1), require: z.int().min(1).max(10).default(1) })).default([]),
+    })
+    .default({ keys: [], aliases: [] }),
+  sources: z
+    .strictObject({
+      /** Whether roots may publish source claims for any package themselves. */
+      rootsMayPublish: z.boolean().default(true),
+      /** How far authorship flows: 1 = only keys a root calls an author; 2 = also keys those authors call authors; … */
+      authorDepth: z.int().min(0).max(16).default(2),
+    })
+    .default({ rootsMayPublish: true, authorDepth: 2 }),
+  builds: z
+    .strictObject({
+      /** Whether a trusted build output is needed for a "trusted" verdict. */
+      required: z.boolean().default(false),
+      /** Distinct trusted builders that must agree on an output (k of n, as Trustix). */
+      agree: z.int().min(1).max(64).default(1),
+      /** How far builder trust flows from the roots through trusted-builder claims. */
+      builderDepth: z.int().min(0).max(16).default(1),
+    })
+    .default({ required: false, agree: 1, builderDepth: 1 }),
+  reviews: z
+    .strictObject({
+      /** Distinct reviewers whose `pass` is needed. */
+      required: z.int().min(0).max(64).default(0),
+      /** Whose reviews count: the roots, or the keys listed. */
+      from: z.union([z.literal('roots'), z.array(didKey).min(1)]).default('roots'),
+    })
+    .default({ required: 0, from: 'roots' }),
+  /** Bridge keys whose `published` claims count as source claims for packages of these purl types. */
+  bridges: z.array(z.strictObject({ key: didKey, ecosystems: z.array(z.string().regex(/^[a-z0-9.+-]+$/)).min(1) })).default([]),
+  /** What an authorship or builder revocation cancels: claims made from its time on, or all of the key's claims. */
+  revocation: z.enum(['from-time', 'all']).default('from-time'),
+  /** Statements dated later than now + this are ignored. */
+  clockSkewMs: z.int().min(0).max(86_400_000).default(300_000),
+})
+
+export type Policy = z.output<typeof PolicySchema>
+export type PolicyInput = z.input<typeof PolicySchema>
+
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError'
+}
+
+/** Validates a parsed policy document; the error lists every problem with its path. */
+export function ensurePolicy(value: unknown): Policy {
+  const r = PolicySchema.safeParse(value)
+  if (r.success) return r.data
+  throw new PolicyError(`invalid policy: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
+}
