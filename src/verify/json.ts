@@ -15,9 +15,14 @@ export interface ParseOptions {
  * Hand-written because `JSON.parse` silently keeps the last of duplicate keys (two readers of
  * one signed document could then see different facts), turns 2^53 + 1 into 2^53, and has no
  * nesting limit. We refuse all three, plus lone surrogates, which RFC 8785 cannot canonicalise.
- * Numbers with a fraction or exponent parse as JS numbers; the statement schema refuses them.
+ * Numbers must be integers written plainly: `1.0`, `1e0` and `1.5` are refused, because their
+ * canonical forms differ between languages and `1.0` would otherwise be read as the integer 1.
  */
 export function parseJson(text: string, options: ParseOptions): Json {
+  if (typeof text !== 'string') throw new TypeError('text must be a string')
+  if (!Number.isInteger(options.maxDepth) || options.maxDepth < 1 || options.maxDepth > 512) {
+    throw new RangeError('maxDepth must be an integer from 1 to 512 (the parser recurses)')
+  }
   const p = new Parser(text, options.maxDepth)
   p.ws()
   const value = p.value(1)
@@ -234,8 +239,11 @@ class Parser {
       if (!isDigit(s.charCodeAt(i))) (this.i = i), this.err('malformed_json', 'invalid number')
       while (isDigit(s.charCodeAt(i))) i++
     }
+    if (!integer) {
+      this.err('bad_number', 'numbers must be integers, written without fraction or exponent; write other numbers as strings')
+    }
     const n = Number(s.slice(start, i))
-    if ((integer && !isSafe(n)) || !Number.isFinite(n)) {
+    if (!isSafe(n)) {
       this.err('number_out_of_range', 'number beyond the safe integer range (2^53 - 1)')
     }
     this.i = i

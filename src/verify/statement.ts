@@ -54,6 +54,7 @@ function checkTerm(name: 'subject' | 'object', value: unknown): string {
     return refuse(`bad_${name}`, `${name} is longer than ${LIMITS.termBytes} bytes`)
   }
   if (CONTROL.test(value)) return refuse(`bad_${name}`, `${name} contains a control character`)
+  if (!value.isWellFormed()) return refuse(`bad_${name}`, `${name} contains a lone surrogate`)
   if (looksLikeHash(value) && !parseSri(value)) {
     return refuse('bad_hash', `${name} looks like a hash but is not a canonical SRI string (sha256-<base64>)`)
   }
@@ -74,6 +75,7 @@ function checkMeta(value: unknown): JsonObject {
     if (typeof v === 'string' && !v.isWellFormed()) refuse('bad_meta', 'meta contains a lone surrogate')
     if (typeof v !== 'object' || v === null) return
     if (depth > LIMITS.metaDepth) refuse('bad_meta', `meta is nested deeper than ${LIMITS.metaDepth}`)
+    if (!Array.isArray(v)) for (const k of Object.keys(v)) if (!k.isWellFormed()) refuse('bad_meta', 'a meta key contains a lone surrogate')
     for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x, depth + 1)
   }
   walk(value as Json, 1)
