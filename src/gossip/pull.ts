@@ -1,7 +1,8 @@
 import type { RelayEnv } from '../env.ts'
 import { fetchCapped } from '../http/outbound.ts'
 import { ingest } from '../store/ingest.ts'
-import { LIMITS, parseJson, type Json } from '../verify/index.ts'
+import { heldIds } from '../store/statements.ts'
+import { formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState, succeeded, type PeerState } from './peers.ts'
 import { enqueuePush } from './push.ts'
 import { stats } from './stats.ts'
@@ -21,36 +22,63 @@ export interface PullReport {
   error?: string
 }
 
-/** One pull round: every peer not backing off, in parallel, each from its stored cursor. */
+/**
+ * One pull round: every peer not backing off, one after another (so what the first peer supplied
+ * is not downloaded again from the second), each from its stored cursor, each request bounded by
+ * the peer timeout.
+ */
 export async function pullAll(env: RelayEnv, self: string | undefined): Promise<PullReport[]> {
-  const peers = await listPeers(env)
-  return Promise.all(peers.map((p) => pullPeer(env, p, self)))
+  const reports: PullReport[] = []
+  for (const p of await listPeers(env)) reports.push(await pullPeer(env, p, self))
+  return reports
 }
 
+/**
+ * Catch-up in two halves per page: the peer's ids after our cursor (~50 bytes each), then only the
+ * statements we lack, fetched by id. A relay that missed a day moves about the bytes it missed
+ * plus a few percent, not everything the peer holds.
+ */
 export async function pullPeer(env: RelayEnv, peer: string, self: string | undefined): Promise<PullReport> {
   const now = Date.now()
   let state: PeerState = await getPeerState(env, peer)
   const report: PullReport = { peer, pages: 0, stored: 0, invalid: 0, bytes: 0 }
   if (state.retryAt > now) return { ...report, skipped: 'backoff' }
+  const get = async (url: string, init?: { method: string; body: string }) => {
+    const res = await fetchCapped(url, {
+      ...(init ? { method: init.method, body: init.body, headers: { 'content-type': 'application/json' } } : {}),
+      timeoutMs: peerTimeoutMs(env),
+      maxBytes: PAGE_MAX_BYTES,
+      allowPrivate: allowPrivate(env),
+    })
+    if (res.status !== 200) throw new Error(`${new URL(url).pathname} answered HTTP ${res.status}`)
+    report.bytes += res.bytes.length
+    stats.pullBytes += res.bytes.length
+    return res.bytes
+  }
   try {
     for (let page = 0; page < PAGES_PER_RUN; page++) {
-      const url = `${peer}/v1/feed?limit=${LIMITS.pageMax}${state.cursor ? `&after=${encodeURIComponent(state.cursor)}` : ''}`
-      const res = await fetchCapped(url, { timeoutMs: peerTimeoutMs(env), maxBytes: PAGE_MAX_BYTES, allowPrivate: allowPrivate(env) })
-      if (res.status !== 200) throw new Error(`feed answered HTTP ${res.status}`)
-      report.bytes += res.bytes.length
-      stats.pullBytes += res.bytes.length
-      const feed = parseFeedPage(res.bytes)
-      const result = await ingest(env.DB, feed.statements, { now: Date.now(), skewMs: Number(env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs) })
-      if (result.rejected) {
-        const first = result.results.find((r) => r.status === 'rejected')
-        console.warn(`peer ${peer} served ${result.rejected} invalid statements (first: ${first && 'error' in first ? first.error.code : '?'}); dropped`)
+      const idsPage = parseIdsPage(await get(`${peer}/v1/feed?view=ids&limit=${LIMITS.pageMax}${state.cursor ? `&after=${encodeURIComponent(state.cursor)}` : ''}`))
+      const held = await heldIds(env.DB, idsPage.ids)
+      const missing = idsPage.ids.filter((id) => !held.has(id))
+      if (missing.length) {
+        const bodies = parseFeedPage(await get(`${peer}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify({ ids: missing }) }), false)
+        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: Number(env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs) })
+        if (result.rejected) {
+          const first = result.results.find((r) => r.status === 'rejected')
+          console.warn(`peer ${peer} served ${result.rejected} invalid statements (first: ${first && 'error' in first ? first.error.code : '?'}); dropped`)
+        }
+        report.stored += result.accepted
+        report.invalid += result.rejected
+        stats.pulled += result.accepted
+        stats.pullInvalid += result.rejected
+        state = { ...state, pulled: state.pulled + result.accepted, invalid: state.invalid + result.rejected }
+        if (result.fresh.length) await enqueuePush(env, result.fresh, new Set([peer, ...(self ? [self] : [])]))
       }
       // Stored: only now may the cursor move past this page.
-      state = { ...state, cursor: feed.cursor, pulled: state.pulled + result.accepted, invalid: state.invalid + result.rejected }
-      report.pages++, report.stored += result.accepted, report.invalid += result.rejected
-      stats.pullPages++, (stats.pulled += result.accepted), (stats.pullInvalid += result.rejected)
-      if (result.fresh.length) await enqueuePush(env, result.fresh, new Set([peer, ...(self ? [self] : [])]))
-      if (!feed.more) break
+      state = { ...state, cursor: idsPage.cursor }
+      report.pages++
+      stats.pullPages++
+      if (!idsPage.more) break
     }
     state = succeeded(state, now)
   } catch (e) {
@@ -70,19 +98,40 @@ interface FeedPage {
   more: boolean
 }
 
-/** A peer's page is hostile input like any other: strict JSON, exact shape, bounded. */
-export function parseFeedPage(bytes: Uint8Array): FeedPage {
+function parseObject(bytes: Uint8Array, what: string): Record<string, Json> {
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
   } catch {
-    throw new Error('feed page is not UTF-8')
+    throw new Error(`${what} is not UTF-8`)
   }
   const v = parseJson(text, { maxDepth: LIMITS.bodyDepth + 1 })
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('feed page is not an object')
-  const { statements, cursor, more } = v as Record<string, Json>
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what} is not an object`)
+  return v
+}
+
+const validCursor = (c: Json | undefined): c is string => typeof c === 'string' && c.length <= 256 && /^[A-Za-z0-9._~-]*$/.test(c)
+
+/** A peer's page is hostile input like any other: strict JSON, exact shape, bounded. */
+export function parseFeedPage(bytes: Uint8Array, paged = true): FeedPage {
+  const { statements, cursor, more } = parseObject(bytes, 'feed page')
   if (!Array.isArray(statements) || statements.length > LIMITS.pageMax) throw new Error('feed page has no valid statements array')
-  if (typeof cursor !== 'string' || cursor.length > 256 || !/^[A-Za-z0-9._~-]*$/.test(cursor)) throw new Error('feed page has no valid cursor')
+  if (!paged) return { statements, cursor: '', more: false }
+  if (!validCursor(cursor)) throw new Error('feed page has no valid cursor')
   if (typeof more !== 'boolean') throw new Error('feed page has no valid "more"')
   return { statements, cursor, more }
+}
+
+export function parseIdsPage(bytes: Uint8Array): { ids: string[]; cursor: string; more: boolean } {
+  const { ids, cursor, more } = parseObject(bytes, 'ids page')
+  if (!Array.isArray(ids) || ids.length > LIMITS.pageMax || !ids.every((i) => typeof i === 'string' && i.length <= 100)) throw new Error('ids page has no valid ids array')
+  if (!validCursor(cursor)) throw new Error('ids page has no valid cursor')
+  if (typeof more !== 'boolean') throw new Error('ids page has no valid "more"')
+  const out: string[] = []
+  for (const id of ids as string[]) {
+    const d = parseHashParam(id)
+    if (!d || d.alg !== 'sha256') throw new Error('ids page holds something that is not a statement id')
+    out.push(formatSri(d))
+  }
+  return { ids: out, cursor, more }
 }

@@ -47,6 +47,13 @@ export const OPENAPI = {
         responses: { '200': { description: 'A page; cursor is null on the last page', content: { 'application/json': { schema: page } } }, '400': errorResponse('Unknown parameter, bad hash, bad cursor or no filter') },
       },
     },
+    '/v1/statements/lookup': {
+      post: {
+        summary: `Bodies of the statements with the given ids (at most ${LIMITS.pageMax}) that this relay holds`,
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: { type: 'array', maxItems: LIMITS.pageMax, items: { type: 'string' } } } } } } },
+        responses: { '200': { description: 'The statements held, in arrival order; cursor is null', content: { 'application/json': { schema: page } } }, '400': errorResponse('Malformed body or id'), '413': errorResponse('Too many ids') },
+      },
+    },
     '/v1/statements/{id}': {
       get: {
         summary: 'One statement by id (immutable)',
@@ -59,6 +66,7 @@ export const OPENAPI = {
         summary: 'Every statement in arrival order, for peers and mirrors',
         parameters: [
           { name: 'after', in: 'query', schema: { type: 'string' }, description: 'Cursor from the previous page; omit to start at the beginning' },
+          { name: 'view', in: 'query', schema: { enum: ['full', 'ids'], default: 'full' }, description: 'ids: {"ids": [...], "cursor", "more"} instead of statements' },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: LIMITS.pageMax, default: LIMITS.pageDefault } },
         ],
         responses: { '200': { description: 'A page; cursor is where to resume, more says whether to ask again now', content: { 'application/json': { schema: page } } }, '400': errorResponse('Bad cursor or limit') },

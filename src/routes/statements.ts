@@ -3,7 +3,7 @@ import { ApiError } from '../http/errors.ts'
 import { createRouter } from '../app.ts'
 import { afterAccept, SEEN_HEADER, selfUrl, skewOf, stats } from '../gossip/index.ts'
 import { ingest } from '../store/ingest.ts'
-import { getStatement, queryStatements, type StoredRow } from '../store/statements.ts'
+import { bodiesOf, getStatement, queryStatements, type StoredRow } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
 import { checkKnownParams, parseActorParam, parseCursor, parseLimit, parseStatementId, parseTermParam } from './params.ts'
 
@@ -33,6 +33,22 @@ statements.post('/', async (c) => {
     return c.json({ error: only ?? { code: 'all_rejected', message: 'every statement in the batch was rejected' }, ...summary }, 422)
   }
   return c.json(summary, 200)
+})
+
+/** Bodies for a list of ids (at most 1000): how a peer fetches just the statements it lacks. */
+statements.post('/lookup', async (c) => {
+  const body = await readJsonBody(c, 128 * 1024, 3)
+  const list = (body as { ids?: unknown } | null)?.ids
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== 'ids') || !Array.isArray(list)) {
+    throw new ApiError(400, 'bad_lookup', 'send {"ids": ["sha256-…", …]}')
+  }
+  if (list.length > LIMITS.pageMax) throw new ApiError(413, 'too_many_items', `at most ${LIMITS.pageMax} ids`)
+  const ids = list.map((v) => {
+    if (typeof v !== 'string') throw new ApiError(400, 'bad_id', 'ids are strings')
+    return parseStatementId(v)
+  })
+  const rows = await bodiesOf(c.env.DB, [...new Set(ids)])
+  return jsonResponse(pageJson(rows, null))
 })
 
 statements.get('/', async (c) => {

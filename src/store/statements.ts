@@ -103,3 +103,24 @@ export async function isNamed(db: D1Database, term: string): Promise<boolean> {
     .first<number>('hit')
   return row === 1
 }
+
+/** Arrival-ordered ids after `after`: the cheap first half of a peer's catch-up. */
+export async function feedIds(db: D1Database, after: number, limit: number): Promise<{ ids: { seq: number; id: string }[]; more: boolean }> {
+  const { results } = await db.prepare('SELECT seq, id FROM statements WHERE seq > ?1 ORDER BY seq LIMIT ?2').bind(after, limit + 1).all<{ seq: number; id: string }>()
+  const more = results.length > limit
+  return { ids: more ? results.slice(0, limit) : results, more }
+}
+
+/** Which of `ids` this relay holds (one query; ids travel as one JSON parameter). */
+export async function heldIds(db: D1Database, ids: string[]): Promise<Set<string>> {
+  if (!ids.length) return new Set()
+  const { results } = await db.prepare('SELECT id FROM statements WHERE id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(ids)).all<{ id: string }>()
+  return new Set(results.map((r) => r.id))
+}
+
+/** Canonical bodies of the given ids that this relay holds. */
+export async function bodiesOf(db: D1Database, ids: string[]): Promise<StoredRow[]> {
+  if (!ids.length) return []
+  const { results } = await db.prepare('SELECT seq, body FROM statements WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq').bind(JSON.stringify(ids)).all<StoredRow>()
+  return results
+}

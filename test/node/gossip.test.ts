@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Statement } from '../../src/verify/index.ts'
+import { statementId, type Statement } from '../../src/verify/index.ts'
 import { ADMIN_TOKEN, startNetwork } from '../../scripts/network-harness.ts'
 import { makeStatement, testKey } from '../helpers.ts'
 
@@ -85,6 +85,10 @@ describe('a 3-relay ring', () => {
     const ids = held.map((s) => s.sig)
     expect(new Set(ids).size).toBe(ids.length) // none twice
     for (const s of [...batchA, ...batchB]) expect(ids).toContain(s.sig) // none lost
+    // Catch-up moves about the missing bytes, not everything twice (one peer's ids cost ~50 B each).
+    const missingBytes = [...batchA, ...batchB].reduce((n, s) => n + JSON.stringify(s).length, 0)
+    const moved = report.reports.reduce((n, r) => n + r.bytes, 0)
+    expect(moved).toBeLessThan(1.5 * missingBytes)
     // A second pull finds nothing new and moves no statements.
     const again = await net.pull(2)
     expect(again.reports.reduce((n, r) => n + r.stored, 0)).toBe(0)
@@ -97,10 +101,12 @@ describe('misbehaving peers', () => {
   let base = ''
   let tampered: Statement
   let good: Statement
+  let liarIds: string[] = []
   beforeAll(async () => {
     const [a, b] = await fresh(2, 33)
     good = a!
     tampered = { ...b!, subject: 'pkg:generic/evil@6.6.6' } // validly signed once, then changed
+    liarIds = await Promise.all([tampered, good].map(statementId))
     server = createServer((req, res) => {
       const path = req.url ?? ''
       if (path.startsWith('/garbage/')) return res.end('{"statements": [ not json')
@@ -118,9 +124,13 @@ describe('misbehaving peers', () => {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': wrong.length })
         return res.end(wrong)
       }
-      if (path.startsWith('/liar/')) {
+      if (path.startsWith('/liar/v1/feed')) {
         res.writeHead(200, { 'content-type': 'application/json' })
-        return res.end(JSON.stringify({ statements: [tampered, good], cursor: '2', more: false }))
+        return res.end(JSON.stringify({ ids: liarIds, cursor: '2', more: false }))
+      }
+      if (path.startsWith('/liar/v1/statements/lookup')) {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        return res.end(JSON.stringify({ statements: [tampered, good], cursor: null }))
       }
       res.writeHead(404).end()
     })

@@ -151,3 +151,29 @@ describe('relay info', () => {
     expect(await res.text()).toContain('/v1/feed')
   })
 })
+
+describe('catch-up endpoints', () => {
+  it('feed?view=ids lists ids in arrival order with the same cursors, and lookup returns exactly the bodies asked for', async () => {
+    const key = await testKey(22)
+    const start = await getPage('/v1/feed?limit=1000')
+    let cursor = start.cursor!
+    for (let p = start; p.more; p = await getPage(`/v1/feed?after=${cursor}&limit=1000`)) cursor = p.cursor!
+    const made = await Promise.all([1, 2, 3].map((i) => makeStatement(key, { subject: `pkg:generic/ids${i}@1`, time: Date.now() })))
+    const { results } = await postJson(made)
+    const ids = results.map((r) => r.id)
+    const idsPage = (await (await get(`/v1/feed?view=ids&after=${cursor}&limit=2`)).json()) as { ids: string[]; cursor: string; more: boolean }
+    expect(idsPage.ids).toEqual(ids.slice(0, 2))
+    expect(idsPage.more).toBe(true)
+    expect(idsPage.cursor).toBe((await getPage(`/v1/feed?after=${cursor}&limit=2`)).cursor)
+    const lookup = async (body: unknown) => SELF.fetch(`${BASE}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+    const unknown = `sha256:${'11'.repeat(32)}`
+    const res = await lookup({ ids: [ids[2], unknown, ids[0]] })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as Page).statements).toEqual([made[0], made[2]])
+    for (const bad of [{ ids: 'x' }, { ids: [1] }, { ids: ['sha256-nope'] }, { ids: [], extra: 1 }, []]) {
+      expect((await lookup(bad)).status, JSON.stringify(bad)).toBe(400)
+    }
+    expect((await lookup({ ids: Array.from({ length: LIMITS.pageMax + 1 }, () => unknown) })).status).toBe(413)
+    expect((await get('/v1/feed?view=bodies')).status).toBe(400)
+  })
+})
