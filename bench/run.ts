@@ -1,0 +1,43 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <name> [options]` runs bench/<name>.ts, which exports
+ * `main(args)`. Modules load lazily, so one benchmark's imports (wrangler, workerd) cost nothing
+ * when running or listing another.
+ */
+
+export interface Benchmark {
+  main(args: string[]): Promise<void>
+}
+
+const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benchmark> }> = {
+  ingest: {
+    description: 'POST /v1/statements throughput, latency, CPU per statement and cost (--quick for a short run)',
+    load: () => import('./ingest.ts'),
+  },
+  gossip: {
+    description: 'push convergence, deliveries per statement and catch-up bytes on N local relays (--relays 5,10 --topology ring|mesh --quick)',
+    load: () => import('./gossip.ts'),
+  },
+}
+
+const usage = () =>
+  [
+    'usage: npm run bench -- <name> [options]',
+    '',
+    'benchmarks:',
+    ...Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(8)} ${b.description}`),
+  ].join('\n')
+
+const [name, ...args] = process.argv.slice(2)
+const entry = name === undefined ? undefined : BENCHMARKS[name]
+if (!entry) {
+  const help = name === undefined || name === '--help' || name === '-h'
+  if (!help) console.error(`unknown benchmark ${JSON.stringify(name)}\n`)
+  console.error(usage())
+  process.exit(help ? 0 : 2)
+}
+try {
+  await (await entry.load()).main(args)
+} catch (e) {
+  console.error(e)
+  process.exitCode = 1
+}
