@@ -5,7 +5,7 @@ import { enqueuePush, parseSeen, SEEN_HEADER } from './push.ts'
 
 export { listPeers, getPeerState, setManagedPeers, listManagedPeers, normalizePeerUrl } from './peers.ts'
 export { pullAll } from './pull.ts'
-export { SEEN_HEADER } from './push.ts'
+export { noteHolders, parseSeen, SEEN_HEADER } from './push.ts'
 export { stats } from './stats.ts'
 
 export const skewOf = (env: RelayEnv) => Number(env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs)
@@ -28,5 +28,5 @@ export function selfUrl(env: RelayEnv, requestUrl?: string): string | undefined 
 export function afterAccept(env: RelayEnv, fresh: VerifiedStatement[], o: { seenHeader?: string; self?: string }): Promise<void> {
   const seen = parseSeen(o.seenHeader)
   if (o.self) seen.add(o.self)
-  return enqueuePush(env, fresh, seen)
+  return enqueuePush(env, fresh, seen, o.seenHeader !== undefined)
 }
