@@ -1,0 +1,196 @@
+/**
+ * NAR hashing benchmark: how fast `narHashPath` (src/nar/fs.ts) hashes a directory, against two
+ * floors that do no NAR work at all: node:crypto over one file holding the same bytes (1 MiB
+ * reads, the best a Node hasher can do), and coreutils `sha256sum` over the same files
+ * (`find -type f | sort | xargs cat | sha256sum`). `nix-hash` is timed too where installed, and must
+ * agree with narHashPath. The goal: narHashPath >= 0.9x node:crypto.
+ *
+ * `npm run bench -- nar [--quick] [--markdown]`; docs/PERFORMANCE.md records results.
+ */
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { narHashPath } from '../src/nar/fs.ts'
+import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
+
+const run = promisify(execFile)
+const MiB = 1024 * 1024
+/** The goal this benchmark checks: narHashPath throughput over node:crypto's over the same bytes. */
+const TARGET_RATIO = 0.9
+
+interface Plan {
+  bytes: number
+  files: number
+  rounds: number
+}
+const FULL: Plan = { bytes: 200 * MiB, files: 2000, rounds: 5 }
+const QUICK: Plan = { bytes: 40 * MiB, files: 500, rounds: 3 }
+
+/** xorshift32: the same tree on every machine. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1
+  return () => {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    return x / 2 ** 32
+  }
+}
+
+/**
+ * A tree like a package or a source checkout: 90% of files small (100 B to 64 KiB, log-uniform),
+ * the rest sharing what is left of the total (sizes spread 1:64, log-uniform), in 20 × 7
+ * directories; 1 in 10 files executable.
+ * Returns the files' paths and the path of one file holding all their bytes.
+ */
+function buildTree(dir: string, plan: Plan): { root: string; files: string[]; concat: string; bytes: number } {
+  const random = rng(0x5eed)
+  const sizes: number[] = []
+  let small = 0
+  for (let i = 0; i < Math.round(plan.files * 0.9); i++) {
+    const size = Math.floor(100 * Math.pow(655.36, random()))
+    sizes.push(size)
+    small += size
+  }
+  const weights = Array.from({ length: plan.files - sizes.length }, () => Math.pow(64, random()))
+  const sum = weights.reduce((a, b) => a + b, 0)
+  for (const w of weights) sizes.push(Math.floor(((plan.bytes - small) * w) / sum))
+
+  const noise = new Uint8Array(16 * MiB)
+  const view = new DataView(noise.buffer)
+  for (let i = 0; i < noise.length; i += 4) view.setUint32(i, (random() * 2 ** 32) >>> 0, true)
+  const root = join(dir, 'tree')
+  const files: string[] = []
+  const concat = join(dir, 'concat.bin')
+  const contents = new Map<string, Uint8Array>()
+  sizes.forEach((size, i) => {
+    const sub = join(root, `d${String(i % 20).padStart(2, '0')}`, `e${i % 7}`)
+    mkdirSync(sub, { recursive: true })
+    const file = join(sub, `f${i}.bin`)
+    const start = Math.floor(random() * (noise.length - Math.min(size, noise.length)))
+    const bytes = size <= noise.length ? noise.subarray(start, start + size) : Buffer.alloc(size, 0x5a)
+    writeFileSync(file, bytes, { mode: i % 10 === 0 ? 0o755 : 0o644 })
+    contents.set(file, bytes)
+    files.push(file)
+  })
+  // In byte order of the paths, as `LC_ALL=C sort` gives them to sha256sum.
+  files.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+  const all = Buffer.concat(files.map((f) => contents.get(f)!))
+  writeFileSync(concat, all)
+  return { root, files, concat, bytes: all.length }
+}
+
+/** node:crypto over one file, 1 MiB reads, one at a time: the floor narHashPath is held to. */
+async function hashConcat(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  const fh = await open(path)
+  try {
+    const buf = Buffer.allocUnsafe(MiB)
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, MiB, null)
+      if (bytesRead === 0) break
+      hash.update(buf.subarray(0, bytesRead))
+    }
+  } finally {
+    await fh.close()
+  }
+  return hash.digest('base64')
+}
+
+const sh = async (script: string, ...args: string[]) => (await run('sh', ['-c', script, 'sh', ...args], { maxBuffer: 16 * MiB })).stdout.trim()
+const has = async (cmd: string) => sh('command -v "$1"', cmd).then(() => true, () => false)
+
+interface Contender {
+  name: string
+  what: string
+  run: () => Promise<string>
+}
+
+export async function main(args: string[]): Promise<void> {
+  const unknown = args.filter((a) => a !== '--quick' && a !== '--markdown')
+  if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}; options: --quick, --markdown`)
+  const plan = args.includes('--quick') ? QUICK : FULL
+  const dir = mkdtempSync(join(tmpdir(), 'vouch-bench-nar-'))
+  try {
+    const started = performance.now()
+    const { root, concat, files, bytes: payload } = buildTree(dir, plan)
+    console.error(`built ${files.length} files, ${fmt(payload / MiB)} MiB in ${dir} (${fmt((performance.now() - started) / 1000)} s)`)
+
+    let narSize = 0
+    const contenders: Contender[] = [
+      {
+        name: 'narHashPath',
+        what: 'src/nar/fs.ts, sha256 of the NAR',
+        run: async () => {
+          const r = await narHashPath(root)
+          narSize = r.narSize
+          return r.sri
+        },
+      },
+      { name: 'node:crypto', what: 'one file of the same bytes, 1 MiB reads', run: () => hashConcat(concat) },
+    ]
+    if (await has('sha256sum')) {
+      contenders.push({ name: 'sha256sum', what: 'find -type f | sort | xargs cat | sha256sum', run: () => sh('find "$1" -type f -print0 | LC_ALL=C sort -z | xargs -0 cat | sha256sum', root) })
+    }
+    const hasNix = await has('nix-hash')
+    if (hasNix) contenders.push({ name: 'nix-hash', what: 'nix-hash --type sha256 (Nix, C++)', run: () => sh('nix-hash --type sha256 "$1"', root) })
+
+    // Once untimed: warms the page cache and the JIT, and checks that everyone agrees.
+    const first = new Map<string, string>()
+    for (const c of contenders) first.set(c.name, await c.run())
+    if (hasNix) {
+      const ours = Buffer.from(first.get('narHashPath')!.slice('sha256-'.length), 'base64').toString('hex')
+      if (ours !== first.get('nix-hash')) throw new Error(`narHashPath ${ours} != nix-hash ${first.get('nix-hash')}`)
+    }
+    const concatHex = Buffer.from(first.get('node:crypto')!, 'base64').toString('hex')
+    if (first.has('sha256sum') && !first.get('sha256sum')!.startsWith(concatHex)) throw new Error('sha256sum and node:crypto disagree on the bytes')
+
+    // Rounds interleave the contenders, so a noisy neighbour slows them all alike.
+    const seconds = new Map<string, number[]>(contenders.map((c) => [c.name, []]))
+    const cpu = new Map<string, number[]>(contenders.map((c) => [c.name, []]))
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const c of contenders) {
+        const before = process.cpuUsage()
+        const t = performance.now()
+        await c.run()
+        seconds.get(c.name)!.push((performance.now() - t) / 1000)
+        const used = process.cpuUsage(before)
+        cpu.get(c.name)!.push((used.user + used.system) / 1000)
+      }
+    }
+
+    const speed = (name: string) => payload / MiB / median(seconds.get(name)!)
+    const best = (name: string) => payload / MiB / Math.min(...seconds.get(name)!)
+    const base = speed('node:crypto')
+    const rows = [
+      ['hasher', 'what', 'MiB/s (median)', 'MiB/s (best)', 'vs node:crypto', 'CPU ms (in-process)'],
+      ...contenders.map((c) => [
+        c.name,
+        c.what,
+        fmt(speed(c.name)),
+        fmt(best(c.name)),
+        ratio(speed(c.name) / base),
+        c.name === 'narHashPath' || c.name === 'node:crypto' ? fmt(median(cpu.get(c.name)!)) : '—',
+      ]),
+    ]
+    const goal = speed('narHashPath') / base
+    const summary = [
+      `${files.length} files, ${fmt(payload / MiB)} MiB of contents (NAR ${fmt(narSize / MiB)} MiB), ${plan.rounds} interleaved rounds after a warm-up; page cache warm.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
+      `Goal narHashPath >= ${TARGET_RATIO}x node:crypto: ${ratio(goal)} ${goal >= TARGET_RATIO ? 'met' : 'NOT met'}.`,
+    ]
+    const escaped = rows.map((r) => r.map((cell) => cell.replaceAll('|', '\\|')))
+    if (args.includes('--markdown')) console.log([markdownTable(escaped, 2), '', ...summary].join('\n'))
+    else console.log([table(rows, 2), '', ...summary].join('\n'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+export default main

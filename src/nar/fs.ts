@@ -1,0 +1,289 @@
+/**
+ * NAR over the local file system (Node only): hash or stream a file or directory as Nix would
+ * (`nix-hash --type sha256 PATH`, `nix hash path PATH`), unpack a NAR into a new directory, and
+ * hash a plain file's bytes (a tarball's `integrity`, as npm computes it).
+ *
+ * What a NAR keeps of a file (as Nix 2.x `dump`, src/libutil/archive.cc): its type (lstat, so
+ * symlinks are never followed), its bytes, and "executable" iff the owner may execute it
+ * (S_IXUSR; group and other bits are ignored). Sockets, FIFOs and devices cannot be archived.
+ */
+import { createHash } from 'node:crypto'
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs'
+import { lstat, mkdir, open, rm, symlink } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import { formatSri, HASH_ALGORITHMS, type HashAlgorithm } from '../verify/hash.ts'
+import { narChunks, parseNar, type NarNode, type NarParseOptions } from './index.ts'
+
+/** Bytes per read: large reads keep the per-call overhead small next to the hashing. Files under it are read in one synchronous call. */
+const CHUNK = 1024 * 1024
+
+/** A path that cannot go into a NAR (a socket, FIFO or device) or that changed while being read. */
+export class NarFileError extends Error {
+  override readonly name = 'NarFileError'
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface NarHashOptions {
+  /** Default sha256, the hash Nix uses for narHash and fixed-output derivations. */
+  alg?: HashAlgorithm
+  /** Called as the NAR is hashed, with its bytes so far and the regular files read so far. */
+  onProgress?: (progress: { bytes: number; files: number }) => void
+}
+
+export interface NarHash {
+  sri: string
+  /** Bytes of the NAR (narinfo's NarSize), not of the files. */
+  narSize: number
+}
+
+const SLASH = Buffer.from('/')
+const join = (dir: Buffer, name: Uint8Array): Buffer => Buffer.concat([dir, SLASH, name])
+const shown = (p: Buffer): string => p.toString('utf8')
+
+function checkAlg(alg: unknown): HashAlgorithm {
+  if (typeof alg !== 'string') throw new TypeError('alg must be a string')
+  if (!Object.hasOwn(HASH_ALGORITHMS, alg)) throw new RangeError(`alg must be one of ${Object.keys(HASH_ALGORITHMS).join(', ')}, got ${JSON.stringify(alg)}`)
+  return alg as HashAlgorithm
+}
+
+function toPath(path: unknown, what = 'path'): Buffer {
+  if (typeof path !== 'string') throw new TypeError(`${what} must be a string`)
+  if (path === '') throw new RangeError(`${what} must not be empty`)
+  return Buffer.from(resolve(path))
+}
+
+function kind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO'
+  if (st.isSocket()) return 'a socket'
+  if (st.isCharacterDevice()) return 'a character device'
+  if (st.isBlockDevice()) return 'a block device'
+  return 'of an unknown type'
+}
+
+/**
+ * How a regular file is read. Metadata calls and reads of small files are synchronous: the kernel
+ * answers them from its caches in microseconds, and the asynchronous versions cost the main
+ * thread about as much again (a thread-pool hand-off per call) before any work is done. A
+ * read-ahead design doing every open, fstat, read and close on the thread pool ran at half the
+ * speed of this one on the benchmark's 2,000 files (docs/PERFORMANCE.md). Files of CHUNK bytes or
+ * more are read asynchronously, one read ahead, so the disk works while the CPU hashes.
+ *
+ * `reuse` (hashing) reads into two buffers owned by the walk, which a consumer must use before it
+ * asks for the next chunk; without it (streaming, uploads) every chunk is a fresh buffer.
+ */
+class FileReader {
+  private readonly bufs: [Buffer, Buffer] | undefined
+  files = 0
+
+  constructor(reuse: boolean) {
+    this.bufs = reuse ? [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] : undefined
+  }
+
+  private buffer(k: 0 | 1, n: number): Buffer {
+    return this.bufs ? this.bufs[k] : Buffer.allocUnsafe(n)
+  }
+
+  async *chunks(path: Buffer, expected: Stats): AsyncGenerator<Uint8Array, void, undefined> {
+    const changed = (what: string) => new NarFileError(`${shown(path)} ${what} while it was being read`, shown(path))
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    let next: Promise<Buffer> | undefined
+    try {
+      const st = fstatSync(fd)
+      if (st.ino !== expected.ino || st.dev !== expected.dev || !st.isFile()) throw changed('was replaced')
+      if (st.size !== expected.size || (st.mode & 0o100) !== (expected.mode & 0o100)) throw changed('changed')
+      this.files++
+      const size = st.size
+      // Each read asks for one byte more than should remain: a short read is then the end of the
+      // file, and a full one means the file grew. Either way we never hash a state that was not.
+      if (size < CHUNK) {
+        const buf = this.buffer(0, size + 1)
+        let got = 0
+        for (;;) {
+          const n = readSync(fd, buf, got, size + 1 - got, got)
+          if (n === 0) break
+          got += n
+          if (got > size) throw changed('grew')
+        }
+        if (got < size) throw changed('shrank')
+        if (size > 0) yield buf.subarray(0, size)
+        return
+      }
+      const readAt = (k: 0 | 1, pos: number): Promise<Buffer> => {
+        const len = Math.min(CHUNK, size - pos + 1)
+        const buf = this.buffer(k, len)
+        return new Promise((ok, fail) => read(fd, buf, 0, len, pos, (e, n) => (e ? fail(e) : ok(buf.subarray(0, n)))))
+      }
+      let pos = 0
+      let k: 0 | 1 = 0
+      next = readAt(k, pos)
+      for (;;) {
+        const chunk = await next
+        next = undefined
+        if (chunk.length === 0) break
+        pos += chunk.length
+        if (pos > size) throw changed('grew')
+        k = k === 0 ? 1 : 0
+        next = readAt(k, pos)
+        yield chunk
+      }
+      if (pos < size) throw changed('shrank')
+    } finally {
+      // A read still in flight (the consumer stopped early) must land before its fd is closed,
+      // or it could read from whatever file reuses the number.
+      await next?.catch(() => undefined)
+      closeSync(fd)
+    }
+  }
+}
+
+function nodeFor(path: Buffer, st: Stats, files: FileReader): NarNode {
+  if (st.isFile()) {
+    return { type: 'regular', executable: (st.mode & 0o100) !== 0, size: st.size, contents: () => files.chunks(path, st) }
+  }
+  if (st.isSymbolicLink()) return { type: 'symlink', target: readlinkSync(path, { encoding: 'buffer' }) }
+  if (st.isDirectory()) {
+    return {
+      type: 'directory',
+      entries: () => readdirSync(path, { encoding: 'buffer' }).map((name) => {
+        const child = join(path, name)
+        return [name, nodeFor(child, lstatSync(child), files)] as const
+      }),
+    }
+  }
+  throw new NarFileError(`${shown(path)} is ${kind(st)}: a NAR holds only regular files, directories and symlinks`, shown(path))
+}
+
+/** The tree at `path` (not following a symlink there) as a NarNode, read lazily as it is walked. */
+function rootNode(path: Buffer, files: FileReader): NarNode {
+  return nodeFor(path, lstatSync(path), files)
+}
+
+/**
+ * The NAR hash of a file or directory, as `nix-hash --type sha256 PATH` (hex or --base32) and
+ * `nix hash path PATH` (SRI) print it. The event loop gets a turn every few MiB, so a progress
+ * display or a parallel upload keeps moving while a large tree is hashed.
+ */
+export async function narHashPath(path: string, options: NarHashOptions = {}): Promise<NarHash> {
+  const alg = checkAlg(options.alg ?? 'sha256')
+  const { onProgress } = options
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function')
+  const root = toPath(path)
+  const files = new FileReader(true)
+  const hash = createHash(alg)
+  let narSize = 0
+  let sinceYield = 0
+  for await (const chunk of narChunks(rootNode(root, files))) {
+    hash.update(chunk)
+    narSize += chunk.length
+    sinceYield += chunk.length + 4096
+    onProgress?.({ bytes: narSize, files: files.files })
+    if (sinceYield >= 8 * CHUNK) {
+      sinceYield = 0
+      await yieldToEventLoop()
+    }
+  }
+  return { sri: formatSri({ alg, bytes: hash.digest() }), narSize }
+}
+
+/**
+ * The NAR of a file or directory as a stream, for uploading. Every chunk is a buffer of its own,
+ * so a consumer may hold on to it.
+ */
+export async function* narStreamPath(path: string): AsyncGenerator<Uint8Array, void, undefined> {
+  yield* narChunks(rootNode(toPath(path), new FileReader(false)))
+}
+
+export interface UnpackOptions extends NarParseOptions {
+  /** Hash of the NAR bytes read, computed while unpacking; default sha256. */
+  alg?: HashAlgorithm
+}
+
+/**
+ * Unpacks a NAR stream to `dest`, which must not exist yet (as `nix-store --restore`). Returns
+ * the hash of the NAR as read: the parser accepts only canonical NARs, so it is also the NAR hash
+ * of the unpacked tree, and the caller can compare it with the expected one before using it.
+ *
+ * Nothing is written outside `dest`: names cannot contain "/" or be "." or "..", entries are
+ * unique, and every file, directory and symlink is created exclusively (O_EXCL, mkdir,
+ * symlink), so nothing is written through an existing symlink or over an existing file; on a
+ * case-insensitive file system two names that fold together fail instead of merging. Another
+ * process racing to change `dest` while it is unpacked is not defended against.
+ *
+ * Modes are Nix's: files 0666, directories 0777 (less the umask), executables get every x bit.
+ * On failure whatever was unpacked is removed and the error rethrown.
+ */
+export async function unpackNar(stream: AsyncIterable<Uint8Array>, dest: string, options: UnpackOptions = {}): Promise<NarHash> {
+  const alg = checkAlg(options.alg ?? 'sha256')
+  const root = toPath(dest, 'dest')
+  const existing = await lstat(root).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)))
+  if (existing) throw new NarFileError(`${shown(root)} already exists; unpackNar creates it`, shown(root))
+
+  const hash = createHash(alg)
+  let narSize = 0
+  async function* tap(): AsyncGenerator<Uint8Array, void, undefined> {
+    for await (const chunk of stream) {
+      if (chunk instanceof Uint8Array) {
+        hash.update(chunk)
+        narSize += chunk.length
+      }
+      yield chunk
+    }
+  }
+
+  let created = false
+  try {
+    for await (const entry of parseNar(tap(), options)) {
+      const path = entry.path.reduce(join, root)
+      created = true
+      if (entry.type === 'directory') await mkdir(path, { mode: 0o777 })
+      else if (entry.type === 'symlink') await symlink(Buffer.from(entry.target), path)
+      else await writeFile(path, entry.executable, entry.contents)
+    }
+  } catch (e) {
+    if (created) await rm(root, { recursive: true, force: true })
+    throw e
+  }
+  return { sri: formatSri({ alg, bytes: hash.digest() }), narSize }
+}
+
+async function writeFile(path: Buffer, executable: boolean, contents: AsyncIterable<Uint8Array>): Promise<void> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
+  const fh = await open(path, flags, 0o666)
+  try {
+    for await (const chunk of contents) {
+      for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten
+    }
+    if (executable) await fh.chmod(((await fh.stat()).mode & 0o7777) | 0o111)
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * The hash of a file's bytes, as npm's `integrity` of a tarball (`sha512-…`) or a `.tgz`'s
+ * sha256. Follows symlinks, as reading a file does.
+ */
+export async function hashFile(path: string, alg: HashAlgorithm = 'sha256'): Promise<{ sri: string; size: number }> {
+  const a = checkAlg(alg)
+  const hash = createHash(a)
+  const fh = await open(toPath(path), constants.O_RDONLY)
+  let size = 0
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK)
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null)
+      if (bytesRead === 0) break
+      hash.update(buf.subarray(0, bytesRead))
+      size += bytesRead
+    }
+  } finally {
+    await fh.close()
+  }
+  return { sri: formatSri({ alg: a, bytes: hash.digest() }), size }
+}
