@@ -1,4 +1,5 @@
 import { createRouter } from '../app.ts'
+import { EXPLORER_PATHS } from '../explorer/openapi.ts'
 import { LIMITS } from '../verify/index.ts'
 import { SOFTWARE } from '../version.ts'
 
@@ -114,7 +115,7 @@ export const OPENAPI = {
     '/v1/admin/pull': { post: { summary: 'Operator: run one pull round now (the cron runs one each minute)', security: [{ bearer: [] }], responses: { '200': { description: 'Per-peer reports' }, '401': errorResponse('Missing or wrong token') } } },
     '/.well-known/vouch': { get: { summary: 'Relay information: protocol version, software, limits', responses: { '200': { description: 'Relay information' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
-    '/': { get: { summary: 'Landing page (HTML)', responses: { '200': { description: 'HTML' } } } },
+    ...EXPLORER_PATHS,
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret' } },

@@ -124,3 +124,35 @@ export async function bodiesOf(db: D1Database, ids: string[]): Promise<StoredRow
   const { results } = await db.prepare('SELECT seq, body FROM statements WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq').bind(JSON.stringify(ids)).all<StoredRow>()
   return results
 }
+
+/** The newest statements first: what arrived last, for the explorer's front page. */
+export async function latestStatements(db: D1Database, limit: number): Promise<StoredRow[]> {
+  const { results } = await db.prepare('SELECT seq, body FROM statements ORDER BY seq DESC LIMIT ?1').bind(limit).all<StoredRow>()
+  return results
+}
+
+export interface SubjectSummary {
+  subject: string
+  /** Statements with this subject. */
+  count: number
+  /** The latest statement time among them (ms since the epoch). */
+  latest: number
+}
+
+/**
+ * Distinct subjects that start with `prefix` (a package's versions: `pkg:npm/left-pad@`), in order,
+ * with how many statements each has. A range scan on the subject index, not LIKE: LIKE folds ASCII
+ * case and treats `%` and `_` in a purl as wildcards. The prefix must end in an ASCII character,
+ * so that "prefix with its last character incremented" bounds the range in byte order.
+ */
+export async function subjectsWithPrefix(db: D1Database, prefix: string, limit: number): Promise<{ subjects: SubjectSummary[]; more: boolean }> {
+  const last = prefix.charCodeAt(prefix.length - 1)
+  if (!(last >= 0x20 && last < 0x7f)) throw new RangeError('prefix must be non-empty and end in a printable ASCII character')
+  const upper = prefix.slice(0, -1) + String.fromCharCode(last + 1)
+  const { results } = await db
+    .prepare('SELECT subject, count(*) AS count, max(time) AS latest FROM statements WHERE subject >= ?1 AND subject < ?2 GROUP BY subject ORDER BY subject LIMIT ?3')
+    .bind(prefix, upper, limit + 1)
+    .all<SubjectSummary>()
+  const more = results.length > limit
+  return { subjects: more ? results.slice(0, limit) : results, more }
+}

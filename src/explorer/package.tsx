@@ -1,0 +1,409 @@
+import { Actor, Badge, Claim, Meta, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
+import { inForceRows, type PackageData, type Row } from './data.ts'
+import { cut, packageHref, visible } from './text.ts'
+
+/**
+ * A package (all its versions) or one version: which source hashes are claimed and by whom, what
+ * builders made of each (agreeing builders grouped, disagreements flagged), reviews, and every
+ * yank and revocation with its time. It shows claims, not a verdict: whom to believe is the
+ * reader's policy, which the trust view applies.
+ */
+
+const api = (q: Record<string, string>) => `/v1/statements?${new URLSearchParams(q)}`
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
+
+export const isEmptyPackage = (d: PackageData) => !d.versions.items.length && !d.about.items.length && !d.authors.items.length
+
+export function PackagePage({ d, now }: { d: PackageData; now: number }) {
+  const empty = isEmptyPackage(d)
+  return (
+    <>
+      <p class="muted">{d.version ? 'package version' : 'package'}</p>
+      <h1 class="u">{visible(d.purl)}</h1>
+      {d.version && (
+        <p>
+          Version <code class="u">{visible(d.version)}</code> of <a href={packageHref(d.pkg)} class="u">{visible(d.pkg)}</a> ·{' '}
+          <a href={`/trust?${new URLSearchParams({ package: d.purl })}`}>check it against a policy</a>
+        </p>
+      )}
+      {empty && (
+        <div class="box warn">
+          This relay holds no statements about <code class="u">{visible(d.purl)}</code>. Statements reach every relay by
+          gossip within minutes; a package nobody has claimed anything about is simply unknown.
+        </div>
+      )}
+      <Versions d={d} />
+      {d.version ? <VersionDetails d={d} now={now} /> : null}
+      <Authors d={d} now={now} />
+      <Negatives d={d} />
+      {d.about.items.length > 0 && (
+        <details>
+          <summary>
+            All {d.about.items.length}
+            {d.about.truncated ? '+' : ''} statements with subject {cut(visible(d.purl), 60)}
+          </summary>
+          <StatementTable rows={d.about.items} hide={['subject']} />
+          <Truncated list={d.about} api={api({ subject: d.purl })} />
+        </details>
+      )}
+    </>
+  )
+}
+
+function Versions({ d }: { d: PackageData }) {
+  const vs = d.versions.items
+  return (
+    <Section title={`Versions (${vs.length}${d.versions.truncated ? '+' : ''})`} id="versions">
+      {vs.length === 0 ? (
+        <p class="muted">No version of {visible(d.pkg)} has statements here.</p>
+      ) : d.version ? (
+        <ul class="chips">
+          {vs.map((v) => {
+            const label = v.subject.slice(d.pkg.length + 1)
+            return v.subject === d.purl ? (
+              <li class="cur">
+                <span class="u">{cut(visible(label), 40)}</span>
+              </li>
+            ) : (
+              <li>
+                <a href={packageHref(v.subject)} class="u" title={visible(v.subject)}>
+                  {cut(visible(label), 40)}
+                </a>
+              </li>
+            )
+          })}
+        </ul>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>version</th>
+              <th>statements</th>
+              <th>latest</th>
+            </tr>
+          </thead>
+          <tbody>
+            {vs.map((v) => (
+              <tr>
+                <td>
+                  <a href={packageHref(v.subject)} class="u">
+                    {cut(visible(v.subject.slice(d.pkg.length + 1)), 80)}
+                  </a>
+                </td>
+                <td>{v.count}</td>
+                <td>
+                  <Time ms={v.latest} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {d.versions.truncated && <p class="muted">Only the first {vs.length} versions are listed.</p>}
+    </Section>
+  )
+}
+
+interface HashClaims {
+  hash: string
+  claims: Row[]
+  yanks: Row[]
+}
+
+/** Source claims in force, by hash: who claims it, who yanked it. */
+export function sourceClaims(rows: readonly Row[], now: number): HashClaims[] {
+  const current = inForceRows(
+    rows.filter((r) => (r.statement.claim === 'source' || r.statement.claim === 'published') && r.statement.object !== undefined),
+    now,
+  )
+  const by = new Map<string, HashClaims>()
+  for (const r of current) {
+    const h = r.statement.object!
+    const e = by.get(h) ?? by.set(h, { hash: h, claims: [], yanks: [] }).get(h)!
+    ;(r.statement.not ? e.yanks : e.claims).push(r)
+  }
+  return [...by.values()].sort((a, b) => b.claims.length - a.claims.length || a.hash.localeCompare(b.hash))
+}
+
+function VersionDetails({ d, now }: { d: PackageData; now: number }) {
+  const hashes = sourceClaims(d.about.items, now)
+  const live = hashes.filter((h) => h.claims.length && !h.yanks.length)
+  return (
+    <>
+      <Section title="Source" id="source">
+        {hashes.length === 0 ? (
+          <p class="muted">Nobody claims a source hash for this version here.</p>
+        ) : live.length > 1 ? (
+          <div class="box warn">
+            <strong>Claims disagree:</strong> {live.length} different source hashes are claimed for this version and not
+            yanked. Which one (if any) to believe depends on whose keys you trust.
+          </div>
+        ) : live.length === 1 ? (
+          <div class="box ok">
+            One source hash is claimed ({live[0]!.claims.length} key{live[0]!.claims.length === 1 ? '' : 's'}) and not yanked.
+          </div>
+        ) : (
+          <div class="box bad">Every claimed source hash has been yanked.</div>
+        )}
+        {hashes.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th>source hash</th>
+                <th>claimed by</th>
+                <th>yanked by</th>
+              </tr>
+            </thead>
+            <tbody>
+              {hashes.map((h) => (
+                <tr class={h.yanks.length ? 'yanked' : undefined}>
+                  <td>
+                    <Term value={h.hash} /> {h.yanks.length ? <Badge kind="bad">yanked</Badge> : live.length > 1 ? <Badge kind="warn">disputed</Badge> : null}
+                  </td>
+                  <td>
+                    <ClaimList rows={h.claims} />
+                  </td>
+                  <td>{h.yanks.length ? <ClaimList rows={h.yanks} reason /> : <span class="muted">–</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Truncated list={d.about} api={api({ subject: d.purl })} />
+      </Section>
+      <Section title="Builds" id="builds">
+        {d.hashes.length === 0 ? <p class="muted">No source hash, so no builds to show.</p> : d.hashes.map((h) => <Builds hash={h.hash} rows={h.about.items} now={now} />)}
+        {d.hashesTruncated && <p class="muted">Only the first {d.hashes.length} claimed hashes are shown.</p>}
+      </Section>
+      <Section title="Reviews" id="reviews">
+        {d.hashes.length === 0 ? <p class="muted">No source hash, so no reviews to show.</p> : d.hashes.map((h) => <Reviews hash={h.hash} rows={h.about.items} now={now} />)}
+      </Section>
+    </>
+  )
+}
+
+function ClaimList({ rows, reason }: { rows: readonly Row[]; reason?: boolean }) {
+  return (
+    <ul class="builders">
+      {rows.map((r) => (
+        <li>
+          <Actor did={r.statement.actor} /> <Time ms={r.statement.time} />
+          {r.statement.claim === 'published' && <Badge kind="info">bridge: published{str(r.statement.meta?.registry) ? ` on ${cut(visible(str(r.statement.meta?.registry)!), 40)}` : ''}</Badge>}
+          {reason && str(r.statement.meta?.reason) && <span class="u"> “{cut(visible(str(r.statement.meta?.reason)!), 200)}”</span>} <StatementLink id={r.id} />
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+export interface SystemBuilds {
+  system: string
+  outputs: { output: string; builders: Row[] }[]
+}
+
+/** Build claims in force for one source hash, by system, then by output: agreeing builders together. */
+export function groupBuilds(rows: readonly Row[], now: number): SystemBuilds[] {
+  const current = inForceRows(rows.filter((r) => r.statement.claim === 'build' && r.statement.object !== undefined), now).filter((r) => !r.statement.not)
+  const systems = new Map<string, Map<string, Row[]>>()
+  for (const r of current) {
+    const sys = str(r.statement.meta?.system) ?? ''
+    const outs = systems.get(sys) ?? systems.set(sys, new Map()).get(sys)!
+    ;(outs.get(r.statement.object!) ?? outs.set(r.statement.object!, []).get(r.statement.object!)!).push(r)
+  }
+  return [...systems]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([system, outs]) => ({ system, outputs: [...outs].map(([output, builders]) => ({ output, builders })).sort((a, b) => b.builders.length - a.builders.length) }))
+}
+
+export function Builds({ hash, rows, now, showHash = true }: { hash: string; rows: readonly Row[]; now: number; showHash?: boolean }) {
+  const systems = groupBuilds(rows, now)
+  return (
+    <div class="buildset">
+      {showHash && (
+        <h3>
+          Built from <Term value={hash} />
+        </h3>
+      )}
+      {systems.length === 0 ? (
+        <p class="muted">No build claims.</p>
+      ) : (
+        systems.map((s) => {
+          const agree = s.outputs.length === 1
+          return (
+            <div class={agree ? 'box' : 'box warn'} data-system={s.system}>
+              <strong class="u">{s.system ? visible(s.system) : '(system not stated)'}</strong>{' '}
+              {agree ? (
+                <Badge kind={s.outputs[0]!.builders.length > 1 ? 'ok' : 'info'}>
+                  {s.outputs[0]!.builders.length > 1 ? `${s.outputs[0]!.builders.length} builders agree` : '1 builder'}
+                </Badge>
+              ) : (
+                <Badge kind="bad">builders disagree: {s.outputs.length} different outputs</Badge>
+              )}
+              <table>
+                <thead>
+                  <tr>
+                    <th>output</th>
+                    <th>builders</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {s.outputs.map((o) => (
+                    <tr class={agree ? undefined : 'disagree'}>
+                      <td>
+                        <Term value={o.output} />
+                        <br />
+                        <span class="muted">
+                          {o.builders.length} builder{o.builders.length === 1 ? '' : 's'}
+                        </span>
+                      </td>
+                      <td>
+                        <ul class="builders">
+                          {o.builders.map((b) => (
+                            <li>
+                              <Actor did={b.statement.actor} /> <Time ms={b.statement.time} />{' '}
+                              {str(b.statement.meta?.builder) && <code class="u">{cut(visible(str(b.statement.meta?.builder)!), 40)}</code>} <StatementLink id={b.id} />
+                            </li>
+                          ))}
+                        </ul>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        })
+      )}
+    </div>
+  )
+}
+
+export function Reviews({ hash, rows, now, showHash = true }: { hash: string; rows: readonly Row[]; now: number; showHash?: boolean }) {
+  const reviews = inForceRows(
+    rows.filter((r) => r.statement.claim === 'review'),
+    now,
+  ).filter((r) => !r.statement.not)
+  return (
+    <div>
+      {showHash && (
+        <h3>
+          Reviews of <Term value={hash} />
+        </h3>
+      )}
+      {reviews.length === 0 ? (
+        <p class="muted">No reviews.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>verdict</th>
+              <th>reviewer</th>
+              <th>time</th>
+              <th>comment</th>
+            </tr>
+          </thead>
+          <tbody>
+            {reviews.map((r) => {
+              const v = r.statement.object ?? ''
+              return (
+                <tr>
+                  <td>
+                    <Badge kind={v === 'pass' ? 'ok' : v === 'fail' ? 'bad' : 'warn'}>{cut(visible(v), 30)}</Badge>
+                  </td>
+                  <td>
+                    <Actor did={r.statement.actor} />
+                  </td>
+                  <td>
+                    <Time ms={r.statement.time} />
+                  </td>
+                  <td class="meta">
+                    {str(r.statement.meta?.comment) ? <span class="u">{cut(visible(str(r.statement.meta?.comment)!), 300)}</span> : <Meta row={r} />} <StatementLink id={r.id} />
+                  </td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      )}
+    </div>
+  )
+}
+
+function Authors({ d, now }: { d: PackageData; now: number }) {
+  const current = inForceRows(d.authors.items, now)
+  return (
+    <Section title={`Authors of ${cut(visible(d.pkg), 60)}`} id="authors">
+      {current.length === 0 ? (
+        <p class="muted">No key claims anyone is an author of this package.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>author</th>
+              <th>according to</th>
+              <th>since</th>
+              <th>status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {current
+              .sort((a, b) => a.statement.time - b.statement.time)
+              .map((r) => (
+                <tr>
+                  <td>
+                    <Term value={r.statement.subject} />
+                  </td>
+                  <td>{r.statement.actor === r.statement.subject ? <span class="muted">itself</span> : <Actor did={r.statement.actor} />}</td>
+                  <td>
+                    <Time ms={r.statement.time} />
+                  </td>
+                  <td>{r.statement.not ? <Badge kind="bad">revoked</Badge> : <Badge kind="ok">author</Badge>}</td>
+                </tr>
+              ))}
+          </tbody>
+        </table>
+      )}
+      <Truncated list={d.authors} api={api({ claim: 'author', object: d.pkg })} />
+    </Section>
+  )
+}
+
+/** Every negative statement on the page (yanks, revocations, withdrawn builds and reviews), newest first. */
+function Negatives({ d }: { d: PackageData }) {
+  const rows = [...d.about.items, ...d.authors.items, ...d.hashes.flatMap((h) => h.about.items)].filter((r) => r.statement.not)
+  const unique = [...new Map(rows.map((r) => [r.id, r])).values()].sort((a, b) => b.statement.time - a.statement.time)
+  return (
+    <Section title="Yanks and revocations" id="negatives">
+      {unique.length === 0 ? (
+        <p class="muted">None.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th>time</th>
+              <th>by</th>
+              <th>statement</th>
+              <th>reason</th>
+            </tr>
+          </thead>
+          <tbody>
+            {unique.map((r) => (
+              <tr>
+                <td>
+                  <Time ms={r.statement.time} />
+                </td>
+                <td>
+                  <Actor did={r.statement.actor} />
+                </td>
+                <td>
+                  <Term value={r.statement.subject} /> <Claim row={r} /> {r.statement.object !== undefined && <Term value={r.statement.object} />}
+                </td>
+                <td class="meta">{str(r.statement.meta?.reason) ? <span class="u">{cut(visible(str(r.statement.meta?.reason)!), 200)}</span> : <Meta row={r} />}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  )
+}

@@ -1,0 +1,114 @@
+import { renderExplanation } from '../policy/index.ts'
+import { Badge, Section, Term } from './components.tsx'
+import { TrustGraph } from './graph.tsx'
+import { cut, visible } from './text.ts'
+import type { TrustInput, TrustResult } from './trust.ts'
+
+/** The trust view: a form (policy + package) and, once sent, the verdict with its explanation as a graph and as text. */
+
+const EXAMPLE = `{
+  "version": 1,
+  "trust": { "keys": ["did:key:z6Mk…"] },
+  "builds": { "agree": 2 }
+}`
+
+export function TrustPage({ input, result }: { input: Partial<TrustInput>; result?: TrustResult }) {
+  const err = result && !result.ok ? result : undefined
+  return (
+    <>
+      <h1>Trust view</h1>
+      <p>
+        Paste (or upload) a policy and name a package version: the relay runs the policy engine over
+        the statements it holds and shows the verdict with the rules and statements it rests on. The policy format is in
+        docs/POLICY.md. This is a preview from one relay's view; your own client, with your own policy file, is what to rely on.
+      </p>
+      <form method="post" action="/trust" enctype="multipart/form-data" class="box">
+        <label for="package">Package version</label>
+        <input id="package" name="package" value={input.subject ?? ''} placeholder="pkg:generic/mylib@1.2.3 or mylib@1.2.3" size={60} required />
+        {err?.field === 'subject' && <p class="err">{err.message}</p>}
+        <label for="policy">Policy (JSON)</label>
+        <textarea id="policy" name="policy" rows={10} placeholder={EXAMPLE}>
+          {input.policyText ?? ''}
+        </textarea>
+        {err?.field === 'policy' && <p class="err u">{cut(err.message, 2000)}</p>}
+        <label for="policyFile">…or upload a policy file</label>
+        <input id="policyFile" type="file" name="policyFile" accept=".json,application/json" />
+        <p>
+          <input id="checkAliases" type="checkbox" name="checkAliases" value="1" checked={input.checkAliases ?? false} />{' '}
+          <label for="checkAliases" class="inline">
+            check alias proofs (needed for alias rules; this relay fetches each proof, up to 4 s each)
+          </label>
+        </p>
+        <button type="submit">Evaluate</button>
+      </form>
+      {result?.ok && <Result result={result} />}
+    </>
+  )
+}
+
+const verdictKind = { trusted: 'ok', untrusted: 'bad', conflict: 'warn' } as const
+
+function Result({ result }: { result: Extract<TrustResult, { ok: true }> }) {
+  const v = result.verdict
+  return (
+    <Section title="Verdict" id="verdict">
+      <div class={`box ${verdictKind[v.verdict]}`} data-verdict={v.verdict}>
+        <span class="big">{v.verdict}</span> <span class="u">{cut(visible(v.subject), 200)}</span>
+        <dl class="kv">
+          <dt>source</dt>
+          <dd>{v.source ? <Term value={v.source} /> : <span class="muted">none accepted</span>}</dd>
+          <dt>builds</dt>
+          <dd>
+            {v.builds.length === 0 ? (
+              <span class="muted">none accepted</span>
+            ) : (
+              v.builds.map((b) => (
+                <div>
+                  <code class="u">{b.system ? cut(visible(b.system), 40) : '(any system)'}</code> → <Term value={b.output} />{' '}
+                  <span class="muted">
+                    ({b.builders.length} builder{b.builders.length === 1 ? '' : 's'})
+                  </span>
+                </div>
+              ))
+            )}
+          </dd>
+          <dt>statements read</dt>
+          <dd>
+            {result.statements}
+            {result.truncated && <Badge kind="warn">some lists were cut at the explorer's read limit; the CLI reads everything</Badge>}
+          </dd>
+        </dl>
+      </div>
+      {result.aliasChecks && result.aliasChecks.length > 0 && (
+        <>
+          <h3>Alias proofs checked</h3>
+          <ul>
+            {result.aliasChecks.map((c) => (
+              <li>
+                <Badge kind={c.ok ? 'ok' : 'bad'}>{c.ok ? 'proven' : 'not proven'}</Badge> <Term value={c.did} /> as <code class="u">{cut(visible(c.alias), 80)}</code>:{' '}
+                <span class="u muted">{cut(visible(c.detail), 200)}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h3>Why</h3>
+      <div class="legend">
+        <span>
+          <Badge kind="ok">✓ held</Badge>
+        </span>
+        <span>
+          <Badge kind="bad">✗ did not hold</Badge>
+        </span>
+        <span>hover a box for its full sentence; read left to right</span>
+      </div>
+      <div class="graphwrap">
+        <TrustGraph explanation={v.explanation} verdict={v.verdict} />
+      </div>
+      <details open>
+        <summary>The same as text</summary>
+        <pre class="tree u">{visible(renderExplanation(v.explanation))}</pre>
+      </details>
+    </Section>
+  )
+}
