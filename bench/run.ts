@@ -17,6 +17,14 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     description: 'push convergence, deliveries per statement and catch-up bytes on N local relays (--relays 5,10 --topology ring|mesh --quick)',
     load: () => import('./gossip.ts'),
   },
+  client: {
+    description: '`vouch publish` of a ~100 MiB tree vs tar | sha256sum + curl upload; `vouch --help` startup (--quick)',
+    load: () => import('./client.ts'),
+  },
+  bridge: {
+    description: 'npm bridge: statements/s bridging a 1,000-version packument vs relay ingest of as many, same run (--versions N --quick)',
+    load: () => import('./bridge.ts'),
+  },
 }
 
 const usage = () =>

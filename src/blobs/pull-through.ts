@@ -5,6 +5,9 @@ import { checkPublicUrl } from '../http/outbound.ts'
 import { formatSri, hexForm, type Digest } from '../verify/index.ts'
 import { HashMismatch, putBlob } from './store.ts'
 
+/** Marks a relay's own pull-through request; the answering relay serves only what it holds. */
+export const PULL_THROUGH_HEADER = 'x-vouch-pull-through'
+
 /** A 100 MiB blob at a slow 1 MB/s still arrives. */
 const BODY_DEADLINE_MS = 5 * 60_000
 
@@ -37,7 +40,7 @@ export async function pullThrough(env: RelayEnv, d: Digest, maxBytes: number): P
       // The answer must start within the peer timeout; the body then has a generous deadline.
       const abort = new AbortController()
       const headerTimer = setTimeout(() => abort.abort(new Error('no answer in time')), peerTimeoutMs(env))
-      const res = await fetch(url, { redirect: 'manual', signal: abort.signal }).finally(() => clearTimeout(headerTimer))
+      const res = await fetch(url, { redirect: 'manual', signal: abort.signal, headers: { [PULL_THROUGH_HEADER]: '1' } }).finally(() => clearTimeout(headerTimer))
       const bodyTimer = setTimeout(() => abort.abort(new Error('body too slow')), BODY_DEADLINE_MS)
       const length = Number(res.headers.get('content-length') ?? NaN)
       if (res.status !== 200 || !res.body || !Number.isSafeInteger(length) || length > maxBytes) {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { createRouter, type AppEnv } from '../app.ts'
 import { BLOB_ALGORITHMS, blobKey, HashMismatch, putBlob } from '../blobs/store.ts'
-import { pullThrough } from '../blobs/pull-through.ts'
+import { PULL_THROUGH_HEADER, pullThrough } from '../blobs/pull-through.ts'
 import type { RelayEnv } from '../env.ts'
 import { isOperator } from '../http/auth.ts'
 import { ApiError } from '../http/errors.ts'
@@ -77,7 +77,9 @@ blobs.put('/:hash{.+}', async (c) => {
   const body = c.req.raw.body
   const existing = await env.BLOBS.head(blobKey(d))
   if (existing) {
-    await body?.cancel()
+    // Drain rather than cancel: cancelling a body the client already sent stalls wrangler dev's
+    // connection handling (seen locally); reading it costs only the transfer.
+    if (body) for await (const _ of body as unknown as AsyncIterable<Uint8Array>) void _
     return c.json({ hash: sri, size: existing.size, status: 'exists' }, 200)
   }
   if (!body || Number(declared) === 0) {
@@ -116,6 +118,8 @@ async function serve(c: Context<AppEnv>, head: boolean): Promise<Response> {
   let meta = await env.BLOBS.head(key)
   if (!meta) {
     if (!(await isNamed(env.DB, sri))) throw new ApiError(404, 'not_found', `no blob ${sri} here, and no statement names it`)
+    // A peer's pull-through asking us must not make us ask our peers in turn (and so on, in a loop).
+    if (c.req.header(PULL_THROUGH_HEADER)) throw new ApiError(404, 'not_found', `no blob ${sri} here`)
     const pulled = await pullThrough(env, d, blobMaxBytes(env))
     if (pulled.status === 'mismatch') {
       throw new ApiError(502, 'upstream_mismatch', `sources served bytes that do not hash to ${sri} (${pulled.liars.join(', ')}); they were refused`)

@@ -4,12 +4,24 @@ import { base58, concat, decodeBase58 } from './bytes.ts'
 const ED25519_PUB = new Uint8Array([0xed, 0x01])
 const PREFIX = 'did:key:z'
 
+/**
+ * Decoded keys, by did string. base58 decoding with its strict re-encode costs ~25 µs, and a
+ * batch is usually many statements by a few actors. Bounded; holds only valid keys.
+ */
+const cache = new Map<string, Uint8Array>()
+const CACHE_MAX = 4096
+
 /** An actor is its Ed25519 public key, written `did:key:z6Mk…` (multibase base58btc). */
 export function decodeDidKey(did: string): Uint8Array | undefined {
-  if (!did.startsWith(PREFIX) || did.length !== PREFIX.length + 47) return undefined
+  const hit = cache.get(did)
+  if (hit) return hit.slice()
+  if (typeof did !== 'string' || !did.startsWith(PREFIX) || did.length !== PREFIX.length + 47) return undefined
   const bytes = decodeBase58(did.slice(PREFIX.length))
   if (!bytes || bytes.length !== 34 || bytes[0] !== 0xed || bytes[1] !== 0x01) return undefined
-  return bytes.subarray(2)
+  const key = bytes.slice(2)
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!)
+  cache.set(did, key)
+  return key.slice()
 }
 
 export function encodeDidKey(publicKey: Uint8Array): string {

@@ -91,6 +91,16 @@ function checkMeta(value: unknown): JsonObject {
  * else a publisher wants to say goes in `meta`, which the signature covers.
  */
 export function ensureStatementShape(value: unknown): Statement {
+  return checkShape(value).statement
+}
+
+interface Checked {
+  statement: Statement
+  publicKey: Uint8Array
+  sig: Uint8Array
+}
+
+function checkShape(value: unknown): Checked {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return refuse('not_object', 'a statement must be a JSON object')
   }
@@ -99,7 +109,8 @@ export function ensureStatementShape(value: unknown): Statement {
   for (const k of Object.keys(o)) if (!FIELDS.has(k)) refuse('unknown_field', `unknown field ${JSON.stringify(k)}; put extensions in meta`)
   for (const k of ['actor', 'subject', 'claim', 'time', 'sig']) if (!(k in o)) refuse('missing_field', `missing field ${k}`)
 
-  if (typeof o.actor !== 'string' || !decodeDidKey(o.actor)) return refuse('bad_actor', 'actor must be an Ed25519 did:key (did:key:z6Mk…)')
+  const publicKey = typeof o.actor === 'string' ? decodeDidKey(o.actor) : undefined
+  if (!publicKey) return refuse('bad_actor', 'actor must be an Ed25519 did:key (did:key:z6Mk…)')
   checkTerm('subject', o.subject)
   if (typeof o.claim !== 'string') return refuse('bad_type', 'claim must be a string')
   if (o.claim.length > LIMITS.claimLength || !CLAIM.test(o.claim)) {
@@ -111,10 +122,9 @@ export function ensureStatementShape(value: unknown): Statement {
     return refuse('bad_time', 'time must be a non-negative integer of milliseconds since the epoch')
   }
   if ('meta' in o) checkMeta(o.meta)
-  if (typeof o.sig !== 'string' || o.sig.length !== 86 || !decodeBase64url(o.sig)) {
-    return refuse('bad_sig_encoding', 'sig must be 64 bytes in unpadded base64url (86 characters)')
-  }
-  return o as unknown as Statement
+  const sig = typeof o.sig === 'string' && o.sig.length === 86 ? decodeBase64url(o.sig) : undefined
+  if (!sig) return refuse('bad_sig_encoding', 'sig must be 64 bytes in unpadded base64url (86 characters)')
+  return { statement: o as unknown as Statement, publicKey, sig }
 }
 
 export function unsigned(s: Statement | UnsignedStatement): UnsignedStatement {
@@ -136,7 +146,7 @@ export interface VerifyOptions {
  * key strength and signature. Returns the id and canonical bytes; throws ProtocolError.
  */
 export async function verifyStatement(value: unknown, options: VerifyOptions): Promise<VerifiedStatement> {
-  const statement = ensureStatementShape(value)
+  const { statement, publicKey, sig } = checkShape(value)
   const canonical = canonicalize(statement as unknown as Json)
   const bytes = utf8(canonical)
   if (bytes.length > LIMITS.statementBytes) refuse('too_large', `statement is larger than ${LIMITS.statementBytes} bytes`)
@@ -144,14 +154,13 @@ export async function verifyStatement(value: unknown, options: VerifyOptions): P
   if (statement.time > options.now + skew) {
     refuse('future_time', `time is more than ${skew} ms in the future`)
   }
-  const publicKey = decodeDidKey(statement.actor)!
   const weak = weakKeyReason(publicKey)
   if (weak) refuse('weak_key', `actor ${weak}`)
-  const sig = decodeBase64url(statement.sig)!
   const weakSig = weakSignatureReason(sig)
   if (weakSig) refuse('bad_signature', weakSig)
-  if (!(await verify(sig, signingBytes(statement), publicKey))) refuse('bad_signature', 'signature does not verify')
-  return { statement, id: formatSri(await sha256(bytes)), canonical }
+  const [ok, digest] = await Promise.all([verify(sig, signingBytes(statement), publicKey), sha256(bytes)])
+  if (!ok) refuse('bad_signature', 'signature does not verify')
+  return { statement, id: formatSri(digest), canonical }
 }
 
 /** Signs a statement (fills `sig`) with a 32-byte Ed25519 seed. */

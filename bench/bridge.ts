@@ -1,0 +1,156 @@
+/**
+ * npm bridge benchmark: statements per second bridging a packument with 1,000 versions, against
+ * the relay's own ingest rate for the same number of pre-signed statements, in the same run on the
+ * same local relay (the real Worker under wrangler's dev engine, `scripts/network-harness.ts`).
+ *
+ * Measured, each several rounds with a fresh bridge key (so every statement is new):
+ *   plan + sign   parse the packument, build the claims, sign and verify each (no network);
+ *   bridge (new)  `bridgeNpm`: fetch the packument, ask the relay what this key said about each
+ *                 version (1,000 queries, 16 in flight), sign, POST in batches of 1,000;
+ *   bridge (again) the same run once everything is published: the lookups, and nothing to POST;
+ *   relay ingest  POST /v1/statements of 1,000 statements signed beforehand, one batch.
+ *
+ * `npm run bench -- bridge [--versions N] [--rounds N] [--quick] [--markdown]`; docs/PERFORMANCE.md.
+ */
+import { createHash } from 'node:crypto'
+import { createServer } from 'node:http'
+import { cpus, loadavg } from 'node:os'
+import { startNetwork } from '../scripts/network-harness.ts'
+import { bridgeNpm, npmClaim, readPackument } from '../src/bridges/index.ts'
+import { createStatement, keySigner, sign } from '../src/client/index.ts'
+import { encodeDidKey, keyPairFromSeed, type Statement } from '../src/verify/index.ts'
+import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
+
+const REGISTRY = 'https://registry.example'
+
+/** A packument shaped like the registry's: per version a manifest with dist {integrity, shasum, tarball}. */
+function packument(name: string, versions: number): string {
+  const v: Record<string, unknown> = {}
+  const time: Record<string, string> = { created: '2020-01-01T00:00:00.000Z', modified: '2024-01-01T00:00:00.000Z' }
+  for (let i = 0; i < versions; i++) {
+    const version = `${Math.floor(i / 100)}.${Math.floor(i / 10) % 10}.${i % 10}`
+    const tgz = Buffer.from(`${name}@${version}`)
+    v[version] = {
+      name,
+      version,
+      description: 'A package for the bridge benchmark',
+      main: 'index.js',
+      license: 'MIT',
+      dependencies: { 'left-pad': '^1.3.0' },
+      dist: {
+        integrity: `sha512-${createHash('sha512').update(tgz).digest('base64')}`,
+        shasum: createHash('sha1').update(tgz).digest('hex'),
+        tarball: `${REGISTRY}/${name}/-/${name}-${version}.tgz`,
+        fileCount: 3,
+        unpackedSize: 4096,
+      },
+      ...(i % 7 === 0 && { deprecated: 'this version has a bug; upgrade' }),
+    }
+    time[version] = new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString()
+  }
+  return JSON.stringify({ _id: name, name, 'dist-tags': { latest: Object.keys(v).at(-1) }, versions: v, time })
+}
+
+async function key(n: number) {
+  const kp = await keyPairFromSeed(new Uint8Array(32).fill(0xc0).map((b, i) => (i === 0 ? n & 0xff : i === 1 ? n >> 8 : b)))
+  return { ...kp, did: encodeDidKey(kp.publicKey) }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const opt = (name: string, d: number) => {
+    const i = args.indexOf(`--${name}`)
+    if (i < 0) return d
+    const n = Number(args[i + 1])
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`)
+    return n
+  }
+  const known = new Set(['--versions', '--rounds', '--quick', '--markdown'])
+  for (let i = 0; i < args.length; i++) {
+    if (!known.has(args[i]!)) throw new Error(`unknown option ${args[i]}; options: --versions N, --rounds N, --quick, --markdown`)
+    if (args[i] === '--versions' || args[i] === '--rounds') i++
+  }
+  const quick = args.includes('--quick')
+  const versions = opt('versions', quick ? 300 : 1000)
+  const rounds = opt('rounds', quick ? 2 : 5)
+  const name = 'vouch-bench-pkg'
+  const doc = packument(name, versions)
+
+  const server = createServer((req, res) => {
+    if (req.url === `/${name}`) res.writeHead(200, { 'content-type': 'application/json' }).end(doc)
+    else res.writeHead(404).end()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const mapped: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+    return fetch(url.replace(REGISTRY, origin), init)
+  }
+
+  console.error(`packument: ${versions} versions, ${fmt(doc.length / 1024)} KiB; starting one local relay…`)
+  const net = await startNetwork({ relays: 1, topology: 'line' })
+  const relays = [net.relays[0]!.url]
+  const results: Record<string, number[]> = { plan: [], bridge: [], again: [], ingest: [] }
+  try {
+    let k = 1
+    // Warm-up: one bridge run and one ingest POST, not counted (JIT, D1 file creation, key caches).
+    await bridgeNpm(name, { relays, signer: keySigner(await key(k++)), fetch: mapped, registry: REGISTRY })
+
+    for (let r = 0; r < rounds; r++) {
+      // plan + sign: everything but the network.
+      const planKey = await key(k++)
+      let t0 = performance.now()
+      const parsed = readPackument(new TextEncoder().encode(doc), name)
+      const signer = keySigner(planKey)
+      const now = Date.now()
+      for (const v of parsed.versions) await sign(createStatement({ ...npmClaim(v, REGISTRY), actor: signer.did, time: now }), signer)
+      results.plan!.push(versions / ((performance.now() - t0) / 1000))
+
+      // bridge, every statement new.
+      const bridgeKey = await key(k++)
+      const o = { relays, signer: keySigner(bridgeKey), fetch: mapped, registry: REGISTRY }
+      t0 = performance.now()
+      const first = await bridgeNpm(name, o)
+      results.bridge!.push(first.statements.length / ((performance.now() - t0) / 1000))
+      if (first.statements.length !== versions) throw new Error(`bridged ${first.statements.length} of ${versions}`)
+
+      // again: nothing new.
+      t0 = performance.now()
+      const again = await bridgeNpm(name, o)
+      results.again!.push(versions / ((performance.now() - t0) / 1000))
+      if (again.statements.length !== 0) throw new Error('the second run published something')
+
+      // relay ingest of the same number of statements, signed beforehand by another key.
+      const ingestKey = await key(k++)
+      const pre: Statement[] = []
+      for (const v of parsed.versions) pre.push((await sign(createStatement({ ...npmClaim(v, REGISTRY), actor: ingestKey.did, time: now }), ingestKey)).statement)
+      let posted = 0
+      t0 = performance.now()
+      for (let i = 0; i < pre.length; i += 1000) {
+        const res = await fetch(`${relays[0]}/v1/statements`, { method: 'POST', body: JSON.stringify(pre.slice(i, i + 1000)), headers: { 'content-type': 'application/json' } })
+        const body = (await res.json()) as { accepted: number }
+        posted += body.accepted
+      }
+      results.ingest!.push(posted / ((performance.now() - t0) / 1000))
+      if (posted !== versions) throw new Error(`the relay accepted ${posted} of ${versions}`)
+      console.error(`round ${r + 1}/${rounds}: bridge ${fmt(results.bridge!.at(-1)!)} /s, ingest ${fmt(results.ingest!.at(-1)!)} /s`)
+    }
+  } finally {
+    await net.stop()
+    server.close()
+  }
+
+  const ingest = median(results.ingest!)
+  const rows = [
+    ['stage', 'what', 'statements/s (median)', 'min', 'max', 'vs ingest'],
+    ...(
+      [
+        ['plan + sign', 'parse, claim, sign + verify; no network', results.plan!],
+        ['bridge (new)', 'fetch, 1 lookup per version, sign, POST', results.bridge!],
+        ['bridge (again)', 'fetch, lookups, nothing to POST (versions/s)', results.again!],
+        ['relay ingest', 'POST of as many pre-signed statements', results.ingest!],
+      ] as const
+    ).map(([stage, what, xs]) => [stage, what, fmt(median([...xs])), fmt(Math.min(...xs)), fmt(Math.max(...xs)), ratio(median([...xs]) / ingest)]),
+  ]
+  console.log(`\n${versions} versions, ${rounds} rounds, 1 local relay (wrangler dev engine); ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg()[0]!.toFixed(2)}\n`)
+  console.log(args.includes('--markdown') ? markdownTable(rows, 2) : table(rows, 2))
+}

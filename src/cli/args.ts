@@ -1,0 +1,97 @@
+import { parseArgs } from 'node:util'
+import { usageError } from './errors.ts'
+
+/** Option tables drive both parsing and `--help`. */
+export interface OptionSpec {
+  type: 'string' | 'boolean'
+  short?: string
+  multiple?: boolean
+  /** Placeholder shown in help, e.g. URL. */
+  value?: string
+  description: string
+}
+export type Options = Record<string, OptionSpec>
+export type Values<O extends Options> = {
+  [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : O[K]['multiple'] extends true ? string[] : string
+}
+
+/** Accepted by every command. */
+export const GLOBAL_OPTIONS = {
+  json: { type: 'boolean', description: 'print one JSON document on stdout instead of text' },
+  relay: { type: 'string', multiple: true, value: 'URL', description: 'talk to this relay (repeatable); overrides VOUCH_RELAYS and the config' },
+  timeout: { type: 'string', value: 'SECONDS', description: 'network timeout per request, or per stalled transfer (default 10)' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies Options
+
+/** Accepted by commands that sign and publish statements. */
+export const SIGNING_OPTIONS = {
+  key: { type: 'string', value: 'NAME', description: 'sign with this key (default: the one `vouch key list` marks)' },
+  agent: { type: 'boolean', description: 'sign through the running ssh-agent (SSH_AUTH_SOCK)' },
+  quorum: { type: 'string', value: 'N', description: 'relays that must accept the statement (default 1)' },
+} as const satisfies Options
+
+export type GlobalValues = Values<typeof GLOBAL_OPTIONS>
+
+export interface CommandSpec<O extends Options> {
+  /** Usage lines without the leading `vouch `. */
+  usage: string[]
+  summary: string
+  /** Paragraphs after the usage. */
+  description?: string
+  options: O
+  /** Positional arguments accepted: [min, max]. */
+  args: [number, number]
+  /** `command   # comment` lines. */
+  examples: string[]
+}
+
+export interface Command<O extends Options = Options> extends CommandSpec<O> {
+  run(ctx: import('./context.ts').Context, values: Values<O> & GlobalValues, positionals: string[]): Promise<void>
+}
+
+export const defineCommand = <O extends Options>(c: Command<O>): Command<O> => c
+
+export function parse<O extends Options>(name: string, command: CommandSpec<O>, argv: string[]) {
+  const options = { ...GLOBAL_OPTIONS, ...command.options } as Options
+  let parsed: { values: Record<string, unknown>; positionals: string[] }
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option')
+    throw usageError(msg, `run \`vouch ${name} --help\` for the options`)
+  }
+  const values = parsed.values as Values<O> & GlobalValues
+  if (values.help) return { values, positionals: parsed.positionals }
+  const [min, max] = command.args
+  const n = parsed.positionals.length
+  if (n < min) throw usageError(`missing argument${min - n > 1 ? 's' : ''}: vouch ${command.usage[0]}`, `run \`vouch ${name} --help\` for examples`)
+  if (n > max) throw usageError(`unexpected argument ${JSON.stringify(parsed.positionals[max])}`, `usage: vouch ${command.usage[0]}`)
+  return { values, positionals: parsed.positionals }
+}
+
+export function helpText(name: string, c: CommandSpec<Options>): string {
+  const opts = { ...c.options, ...GLOBAL_OPTIONS } as Options
+  const rows = Object.entries(opts).map(([k, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${k}${o.value ? ` ${o.value}` : ''}`, o.description] as const)
+  const w = Math.max(...rows.map(([l]) => l.length))
+  return [
+    `${c.summary}`,
+    '',
+    'Usage:',
+    ...c.usage.map((u) => `  vouch ${u}`),
+    ...(c.description ? ['', c.description] : []),
+    '',
+    'Options:',
+    ...rows.map(([l, d]) => `  ${l.padEnd(w)}  ${d}`),
+    '',
+    'Examples:',
+    ...c.examples.map((e) => `  ${e}`),
+    '',
+    `Exit codes: 0 ok, 1 verification failed, 2 usage, 3 network, 4 not found, 5 local problem (\`vouch --help\`).`,
+  ].join('\n')
+}
+
+export function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined
+  if (!/^[1-9]\d{0,8}$/.test(v)) throw usageError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`)
+  return Number(v)
+}

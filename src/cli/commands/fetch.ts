@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto'
+import { constants, rmSync } from 'node:fs'
+import { lstat, open, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { DEFAULT_BLOB_MAX_BYTES, fetchBlobTo, liveClaims, query } from '../../client/index.ts'
+import { looksLikeHash } from '../../verify/index.ts'
+import { unpackNar } from '../../nar/fs.ts'
+import { defineCommand, positiveInt } from '../args.ts'
+import type { Context } from '../context.ts'
+import { CliError, EXIT, localError, usageError } from '../errors.ts'
+import { bytes, fields } from '../output.ts'
+import { did, hash, pkg } from '../terms.ts'
+
+/** The first 24 bytes of every NAR: the length-prefixed, padded string "nix-archive-1". */
+const NAR_MAGIC = Uint8Array.from([13, 0, 0, 0, 0, 0, 0, 0, ...new TextEncoder().encode('nix-archive-1'), 0, 0, 0])
+
+export default defineCommand({
+  usage: ['fetch HASH -o OUT [--raw]', 'fetch NAME@VERSION -o OUT [--actor DID …] [--raw]'],
+  summary: 'Download content by hash or NAME@VERSION, verified, written atomically',
+  description: `Downloads from the relays' blob caches (in order; one that serves wrong bytes is reported and
+the next one tried), hashing while it streams. The bytes go to a temporary name next to OUT
+and are renamed to OUT only once the hash matched; on a mismatch nothing is kept. A directory
+(a NAR) is unpacked into the new directory OUT; --raw keeps the NAR as a file. OUT must not exist.
+
+NAME@VERSION is looked up as \`source\` claims (skipping yanked ones). vouch does not yet apply a
+trust policy: if different keys claim different hashes it refuses (exit 1) and lists them;
+--actor follows only the keys you name.`,
+  options: {
+    output: { type: 'string', short: 'o', value: 'OUT', description: 'where to write (required; must not exist)' },
+    actor: { type: 'string', multiple: true, value: 'DID', description: 'NAME@VERSION: follow only claims by DID (repeatable)' },
+    raw: { type: 'boolean', description: 'write the blob as it is; do not unpack a NAR' },
+    'max-size': { type: 'string', value: 'BYTES', description: `refuse blobs larger than this (default ${DEFAULT_BLOB_MAX_BYTES})` },
+  },
+  args: [1, 1],
+  examples: [
+    'vouch fetch mylib@1.2.3 -o ./mylib-1.2.3             # unpacked directory',
+    'vouch fetch sha256:9f86d0…0f00a08 -o left-pad.tgz      # a file, by hash',
+    'vouch fetch mylib@1.2.3 -o mylib.nar --raw --actor did:key:z6Mk…',
+  ],
+  async run(ctx, values, [target]) {
+    const out = values.output
+    if (!out) throw usageError('say where to write with -o OUT')
+    const dest = resolve(out)
+    if (await lstat(dest).then(() => true, () => false)) throw localError('exists', `${out} already exists`, 'choose another -o, or remove it first')
+    const parent = await stat(dirname(dest)).catch(() => undefined)
+    if (!parent?.isDirectory()) throw localError('no_dir', `${dirname(out)} is not a directory`)
+    const relays = await ctx.relays()
+    const maxBytes = positiveInt('max-size', values['max-size']) ?? DEFAULT_BLOB_MAX_BYTES
+
+    let blob: string
+    let format: string | undefined
+    let resolved: { subject: string; actors: string[]; ids: string[] } | undefined
+    if (looksLikeHash(target!)) blob = hash(target!)
+    else {
+      const r = await resolvePackage(ctx, relays, pkg(target!, 'required'), (values.actor ?? []).map((a) => did(a, '--actor')))
+      blob = r.hash
+      format = r.format
+      resolved = r
+    }
+
+    const tmp = join(dirname(dest), `.${basename(dest)}.vouch-${randomBytes(4).toString('hex')}`)
+    const cleanup = () => rmSync(tmp, { recursive: true, force: true })
+    const onSignal = () => (cleanup(), process.exit(130))
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const bar = ctx.out.progress('downloading')
+    try {
+      const r = await fetchBlobTo(
+        relays,
+        blob,
+        (chunks) => writeVerified(chunks, tmp, values.raw ? 'file' : format === 'nar' ? 'nar' : format === undefined ? 'sniff' : 'file'),
+        { timeoutMs: Math.max(ctx.timeoutMs, 30_000), maxBytes, onProgress: (p) => bar.update(p.bytes) },
+      ).finally(() => bar.done())
+      ctx.warnRelays(r.relays)
+      await rename(tmp, dest)
+      const kind = r.value
+      ctx.out.result(
+        fields([
+          ['fetched', `${blob}${resolved ? ` (${resolved.subject})` : ''}`],
+          ['wrote', `${out}${kind === 'nar' ? ' (directory, unpacked from a NAR)' : ''}, ${bytes(r.size)} verified`],
+          ['relay', r.relay],
+          ['claimed by', resolved?.actors.join(' ')],
+        ]),
+        { hash: blob, path: dest, type: kind, size: r.size, relay: r.relay, ...(resolved && { subject: resolved.subject, actors: resolved.actors, statements: resolved.ids }) },
+      )
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      await rm(tmp, { recursive: true, force: true })
+    }
+  },
+})
+
+async function resolvePackage(ctx: Context, relays: string[], subject: string, actors: string[]) {
+  const r = await query(relays, { subject, claim: 'source', ...(actors.length === 1 && { actor: actors[0] }) }, { timeoutMs: ctx.timeoutMs })
+  ctx.warnRelays(r.relays)
+  const statements = actors.length ? r.statements.filter((s) => actors.includes(s.statement.actor)) : r.statements
+  const live = liveClaims(statements)
+  if (live.length === 0) {
+    const yanked = statements.some((s) => s.statement.not)
+    throw new CliError(EXIT.notFound, 'not_found', `no ${yanked ? 'standing ' : ''}source claim for ${subject}${actors.length ? ' by the given --actor' : ''}${yanked ? ' (it was yanked)' : ''}`, '`vouch query --subject … --claim source` shows what the relays hold')
+  }
+  if (live.length > 1) {
+    throw new CliError(
+      EXIT.verification,
+      'ambiguous',
+      `different hashes are claimed for ${subject}: ${live.map((c) => `${c.object} by ${c.actors.join(', ')}`).join('; ')}`,
+      'choose whose claim to follow with --actor DID, or fetch by HASH',
+    )
+  }
+  const claim = live[0]!
+  const formats = statements.filter((s) => claim.ids.includes(s.id)).map((s) => s.statement.meta?.format)
+  const format = formats.includes('nar') ? 'nar' : typeof formats[0] === 'string' ? formats[0] : undefined
+  return { subject, hash: claim.object, format, actors: claim.actors, ids: claim.ids }
+}
+
+/**
+ * Writes a verified-at-the-end stream to `tmp`: unpacked if it is a NAR, as a file otherwise.
+ * If the stream throws (wrong bytes, relay gone), whatever was written is removed and the error
+ * goes up, so the caller tries the next relay. `sniff` looks at the first bytes for NAR's magic.
+ */
+async function writeVerified(chunks: AsyncIterable<Uint8Array>, tmp: string, mode: 'nar' | 'file' | 'sniff'): Promise<'nar' | 'file'> {
+  // One iterator shared by the peek, the writer and the drain below, never closed early by a
+  // consumer that gives up: the hash check at its end must still be reachable.
+  const it = chunks[Symbol.asyncIterator]()
+  const peeked: Uint8Array[] = []
+  let ended = false
+  if (mode === 'sniff') {
+    let n = 0
+    while (n < NAR_MAGIC.length) {
+      const r = await it.next()
+      if (r.done) {
+        ended = true
+        break
+      }
+      peeked.push(r.value)
+      n += r.value.length
+    }
+    const head = Buffer.concat(peeked).subarray(0, NAR_MAGIC.length)
+    mode = head.length === NAR_MAGIC.length && head.equals(NAR_MAGIC) ? 'nar' : 'file'
+  }
+  async function* replay(): AsyncGenerator<Uint8Array, void, undefined> {
+    yield* peeked
+    while (!ended) {
+      const r = await it.next()
+      if (r.done) return void (ended = true)
+      yield r.value
+    }
+  }
+  if (mode === 'file') {
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666)
+    try {
+      for await (const c of replay()) for (let off = 0; off < c.length; ) off += (await fh.write(c, off)).bytesWritten
+      await fh.sync()
+    } catch (e) {
+      await fh.close().catch(() => {})
+      await rm(tmp, { force: true })
+      throw e
+    }
+    await fh.close()
+    return 'file'
+  }
+  try {
+    await unpackNar(replay(), tmp)
+  } catch (e) {
+    if ((e as Error).name !== 'NarParseError') throw e
+    // Not a NAR, or the relay sent garbage: finish reading, so the hash decides which.
+    while (!ended) if ((await it.next()).done) ended = true
+    throw new CliError(EXIT.verification, 'bad_nar', `the content has the right hash but is not a valid NAR (${(e as Error).message})`, 'fetch it with --raw to keep the bytes as a file')
+  }
+  if (!ended) while (!(await it.next()).done);
+  return 'nar'
+}

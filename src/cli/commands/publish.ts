@@ -1,0 +1,62 @@
+import { packageSubject } from '../../client/index.ts'
+import { defineCommand, SIGNING_OPTIONS } from '../args.ts'
+import { hashContent, presence, uploadContent } from '../content.ts'
+import { usageError } from '../errors.ts'
+import { bytes, fields } from '../output.ts'
+
+export default defineCommand({
+  usage: ['publish NAME@VERSION PATH [--no-upload] [--key NAME] [--quorum N]'],
+  summary: 'Publish NAME@VERSION as the content at PATH, and upload the content',
+  description: `Hashes PATH (a directory as its NAR, a file as its bytes), signs "NAME@VERSION is <hash>"
+(a \`source\` claim), posts it to every relay, then uploads the content to the relays' blob
+caches, so \`vouch fetch NAME@VERSION\` works anywhere. NAME@VERSION means the purl
+pkg:generic/NAME@VERSION; other ecosystems' purls (pkg:npm/left-pad@1.3.0) pass through.
+Publishing again is harmless: it signs the same fact anew and skips relays that hold the content.`,
+  options: {
+    ...SIGNING_OPTIONS,
+    'no-upload': { type: 'boolean', description: 'publish the statement only, not the content' },
+  },
+  args: [2, 2],
+  examples: [
+    'vouch publish mylib@1.2.3 ./mylib                 # a directory, as its NAR',
+    'vouch publish mylib@1.2.3 dist/mylib-1.2.3.tgz     # a tarball, as its bytes',
+    'vouch publish pkg:npm/left-pad@1.3.0 left-pad-1.3.0.tgz --quorum 2',
+    'vouch publish mylib@1.2.3 ./mylib --json | jq -r .id',
+  ],
+  async run(ctx, values, [name, path]) {
+    let subject: string
+    try {
+      subject = packageSubject(name!, 'required')
+    } catch (e) {
+      throw usageError((e as Error).message)
+    }
+    // Fail on configuration before spending time hashing.
+    await ctx.relays()
+    await ctx.signer()
+    const content = await hashContent(ctx, path!)
+    const present = values['no-upload'] ? [] : await presence(ctx, await ctx.relays(), content)
+    const { statements, result } = await ctx.publishStatements([{ subject, claim: 'source', object: content.hash, meta: { format: content.format } }])
+    const took = result.relays.filter((r) => r.ok).map((r) => r.relay)
+    const uploads = values['no-upload'] ? [] : await uploadContent(ctx, took, content, present)
+    const stored = uploads.filter((u) => u.ok).length
+    const id = statements[0]!.id
+    ctx.out.result(
+      fields([
+        ['published', `${subject} is ${content.hash}`],
+        ['statement', id],
+        ['content', `${content.format === 'nar' ? 'directory (NAR)' : content.format}, ${bytes(content.size)}${values['no-upload'] ? ', not uploaded' : `, on ${stored} of ${took.length} relays`}`],
+        ['relays', `${took.length} of ${result.relays.length} took the statement`],
+      ]),
+      {
+        id,
+        subject,
+        hash: content.hash,
+        format: content.format,
+        size: content.size,
+        statement: statements[0]!.statement,
+        relays: result.relays.map((r) => ({ relay: r.relay, ok: r.ok, status: r.results?.[0]?.status, ...(r.problem && { problem: r.problem }) })),
+        uploads: uploads.map((u) => ({ relay: u.relay, ok: u.ok, status: u.status, ...(u.problem && { problem: u.problem }) })),
+      },
+    )
+  },
+})

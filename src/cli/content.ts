@@ -1,0 +1,95 @@
+import { createReadStream } from 'node:fs'
+import { realpath, stat } from 'node:fs/promises'
+import { hasBlob, uploadBlob, type BlobBody, type PresenceReport, type UploadReport } from '../client/index.ts'
+import type { HashAlgorithm } from '../verify/index.ts'
+import { hashFile, narHashPath, narStreamPath } from '../nar/fs.ts'
+import type { Context } from './context.ts'
+import { CliError, EXIT, localError } from './errors.ts'
+import { bytes } from './output.ts'
+
+/**
+ * Content on disk as the network names it (PROTOCOL §6.8): a directory is its NAR (hash and
+ * blob), a file is its bytes.
+ */
+export interface Content {
+  hash: string
+  /** `nar` for a directory; for a file, a guess from its name (`tgz`, `zip`, …) or `file`. */
+  format: string
+  size: number
+  body: Extract<BlobBody, { open: unknown }>
+  path: string
+}
+
+const FORMATS: [RegExp, string][] = [
+  [/\.(tgz|tar\.gz)$/i, 'tgz'],
+  [/\.tar\.(xz|zst|bz2)$/i, 'tar.$1'],
+  [/\.tar$/i, 'tar'],
+  [/\.zip$/i, 'zip'],
+  [/\.(whl|crate|gem|jar)$/i, '$1'],
+  [/\.nar$/i, 'nar'],
+]
+const formatOf = (path: string) => {
+  for (const [re, f] of FORMATS) {
+    const m = re.exec(path)
+    if (m) return f.replace('$1', (m[1] ?? '').toLowerCase())
+  }
+  return 'file'
+}
+
+export async function hashContent(ctx: Context, path: string, alg: HashAlgorithm = 'sha256'): Promise<Content> {
+  // A symlink given on the command line means what it points at (a NAR of the link itself is
+  // almost never what someone typing a path wants).
+  const real = await realpath(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') throw localError('no_path', `${path} does not exist`)
+    throw e
+  })
+  const st = await stat(real)
+  if (st.isDirectory()) {
+    const bar = ctx.out.progress(`hashing ${path}`)
+    const { sri, narSize } = await narHashPath(real, { alg, onProgress: (p) => bar.update(p.bytes, `${p.files} files`) }).finally(() => bar.done())
+    return { hash: sri, format: 'nar', size: narSize, path: real, body: { size: narSize, open: () => narStreamPath(real) } }
+  }
+  if (!st.isFile()) throw localError('bad_path', `${path} is neither a file nor a directory`)
+  const { sri, size } = await hashFile(real, alg)
+  return { hash: sri, format: formatOf(real), size, path: real, body: { size, open: () => createReadStream(real, { highWaterMark: 1024 * 1024 }) } }
+}
+
+/**
+ * Which relays hold the content already. Asked before the statement naming it is published:
+ * a relay asked afterwards about a blob it lacks first looks for it at its peers.
+ */
+export async function presence(ctx: Context, relays: string[], content: Content): Promise<PresenceReport[]> {
+  return hasBlob(relays, content.hash, { timeoutMs: ctx.timeoutMs })
+}
+
+/**
+ * Uploads content to the relays that took its statement and lack it, with one progress bar for
+ * all. Relays that fail are warnings; if every one fails, the statement is out but the bytes are
+ * not, which is a network failure the user can retry.
+ */
+export async function uploadContent(ctx: Context, relays: string[], content: Content, present: PresenceReport[]): Promise<UploadReport[]> {
+  const held = new Set(present.filter((p) => p.present).map((p) => p.relay))
+  const missing = relays.filter((r) => !held.has(r))
+  const done: UploadReport[] = relays.filter((r) => held.has(r)).map((relay) => ({ relay, ok: true, status: 'exists' }))
+  if (missing.length === 0) return done
+  const total = content.size * missing.length
+  const sent = new Map<string, number>()
+  const bar = ctx.out.progress(`uploading to ${missing.length} relay${missing.length === 1 ? '' : 's'}`, total)
+  const reports = await uploadBlob(missing, content.hash, content.body, {
+    unchecked: true,
+    timeoutMs: Math.max(ctx.timeoutMs, 30_000),
+    maxBytes: content.size,
+    onProgress: (p) => {
+      sent.set(p.relay, p.bytes)
+      bar.update([...sent.values()].reduce((a, b) => a + b, 0))
+    },
+  }).finally(() => bar.done())
+  for (const r of reports) {
+    if (r.problem?.code === 'hash_mismatch') r.problem.message += ` (did ${content.path} change while it was uploaded?)`
+  }
+  ctx.warnRelays(reports)
+  if (!reports.some((r) => r.ok) && done.length === 0) {
+    throw new CliError(EXIT.network, 'upload_failed', `the statement is published, but no relay took the ${bytes(content.size)} of content`, 'run the same command again: it is harmless, and skips relays that hold the content')
+  }
+  return [...done, ...reports]
+}

@@ -1,0 +1,126 @@
+import { ClientError, createStatement, publish, relayBase, sign, type PublishResult, type RelayReport, type Signer, type StatementFields } from '../client/index.ts'
+import { formatSri, parseHashParam, ProtocolError, type VerifiedStatement } from '../verify/index.ts'
+import type { GlobalValues } from './args.ts'
+import { paths, readConfig, type Config, type Paths } from './config.ts'
+import { CliError, EXIT, usageError } from './errors.ts'
+import { loadSigner } from './keys.ts'
+import type { Output } from './output.ts'
+
+type ContextValues = GlobalValues & { key?: string; agent?: boolean; quorum?: string }
+
+/** What every command shares: where the config is, which relays, how to sign, how to print. */
+export class Context {
+  readonly paths: Paths
+  private cached?: Config
+
+  constructor(
+    readonly command: string,
+    readonly values: ContextValues,
+    readonly env: NodeJS.ProcessEnv,
+    readonly out: Output,
+  ) {
+    this.paths = paths(env)
+  }
+
+  async config(): Promise<Config> {
+    return (this.cached ??= await readConfig(this.paths))
+  }
+
+  /** --relay flags, else VOUCH_RELAYS, else the config file. */
+  async relays(): Promise<string[]> {
+    const { list } = await this.relaySource()
+    if (list.length === 0) {
+      throw usageError('no relays to talk to', 'add one with `vouch relay add URL`, set VOUCH_RELAYS, or pass --relay URL')
+    }
+    return list
+  }
+
+  async relaySource(): Promise<{ list: string[]; source: 'flag' | 'env' | 'config' }> {
+    const parse = (urls: string[], where: string) =>
+      urls.map((u) => {
+        try {
+          return relayBase(u)
+        } catch (e) {
+          throw usageError(`${where}: ${(e as Error).message}`, 'relay URLs look like https://relay.example.org')
+        }
+      })
+    if (this.values.relay?.length) return { list: [...new Set(parse(this.values.relay, '--relay'))], source: 'flag' }
+    const env = this.env.VOUCH_RELAYS?.trim()
+    if (env) return { list: [...new Set(parse(env.split(/[\s,]+/), 'VOUCH_RELAYS'))], source: 'env' }
+    return { list: parse((await this.config()).relays, this.paths.config), source: 'config' }
+  }
+
+  get timeoutMs(): number {
+    const t = this.values.timeout
+    if (t === undefined) return 10_000
+    if (!/^\d+(\.\d+)?$/.test(t) || Number(t) <= 0) throw usageError(`--timeout must be a number of seconds, got ${JSON.stringify(t)}`)
+    return Number(t) * 1000
+  }
+
+  async keyName(): Promise<string> {
+    return this.values.key ?? (await this.config()).key ?? 'default'
+  }
+
+  async signer(): Promise<Signer> {
+    return loadSigner(this.paths, this.env, await this.keyName(), { agent: this.values.agent === true, explicit: this.values.key !== undefined })
+  }
+
+  async quorum(relays: number): Promise<number> {
+    const v = this.values.quorum
+    const q = v === undefined ? ((await this.config()).quorum ?? 1) : /^[1-9]\d*$/.test(v) ? Number(v) : NaN
+    if (!Number.isSafeInteger(q)) throw usageError(`--quorum must be a positive integer, got ${JSON.stringify(v)}`)
+    if (q > relays) throw usageError(`--quorum ${q} is more than the ${relays} relay${relays === 1 ? '' : 's'} configured`)
+    return q
+  }
+
+  /** Each relay that failed or lied becomes a warning; the command carries on. */
+  warnRelays(reports: readonly RelayReport[]): void {
+    for (const r of reports) if (r.problem) this.out.warn(r.problem.message.includes(r.relay) ? r.problem.message : `${r.relay}: ${r.problem.message}`)
+  }
+
+  /** Signs statements with the user's key and posts them to the relays (quorum applies). */
+  async publishStatements(fields: Omit<StatementFields, 'actor'>[]): Promise<{ result: PublishResult; statements: VerifiedStatement[]; relays: string[] }> {
+    const relays = await this.relays()
+    const quorum = await this.quorum(relays.length)
+    const signer = await this.signer()
+    const statements: VerifiedStatement[] = []
+    for (const f of fields) {
+      let unsigned
+      try {
+        unsigned = createStatement({ ...f, actor: signer.did })
+      } catch (e) {
+        if (e instanceof ProtocolError) throw usageError(`${e.message} (${e.code})`)
+        throw e
+      }
+      statements.push(await sign(unsigned, signer))
+    }
+    try {
+      const result = await publish(relays, statements, { quorum, timeoutMs: this.timeoutMs })
+      this.warnRelays(result.relays)
+      return { result, statements, relays }
+    } catch (e) {
+      if (e instanceof ClientError) this.warnRelays(e.reports)
+      throw e
+    }
+  }
+}
+
+/** A hash in any form a person may paste (SRI, URL-safe, sha256:hex), as canonical SRI. */
+export function hashArg(what: string, value: string): string {
+  const d = parseHashParam(value)
+  if (!d) throw usageError(`${what} is not a hash: ${JSON.stringify(value)}`, 'write sha256-<base64> (SRI) or sha256:<hex>')
+  return formatSri(d)
+}
+
+/** Maps a client failure to the exit code its cause deserves. */
+export function fromClientError(e: ClientError): CliError {
+  const exit = { unreachable: EXIT.network, quorum: EXIT.network, rejected: EXIT.verification, mismatch: EXIT.verification, not_found: EXIT.notFound }[e.code]
+  const hint = {
+    unreachable: 'check the relay URLs (`vouch relay list`) and your connection; --timeout raises the limit',
+    quorum: 'lower --quorum, or run the command again when the relays are back',
+    rejected: 'the relays refuse statements that fail their checks; is your clock right?',
+    mismatch: 'a relay served data that does not verify; nothing was kept. Try other relays with --relay',
+    not_found: undefined,
+  }[e.code]
+  return new CliError(exit, e.code, e.message, hint, { cause: e })
+}

@@ -1,0 +1,143 @@
+import { CliError, EXIT, usageError } from './errors.ts'
+import type { Command, Options } from './args.ts'
+
+/**
+ * `vouch`: the command-line client. This module is what `vouch --help` loads, so it stays
+ * small: the command table names each command and how to load it, and nothing else is imported
+ * until a command runs (startup target < 150 ms; bench/client.ts measures it).
+ */
+
+const VERSION = '0.1.0'
+
+type Loader = () => Promise<{ default: Command<Options> }>
+const COMMANDS: Record<string, { summary: string; load: Loader }> = {
+  init: { summary: 'create your signing key and config', load: () => import('./commands/init.ts') },
+  key: { summary: 'manage signing keys: new, list, show, export, import', load: () => import('./commands/key.ts') },
+  relay: { summary: 'manage the relays you talk to: add, remove, list', load: () => import('./commands/relay.ts') },
+  hash: { summary: 'hash a file (its bytes) or a directory (its NAR)', load: () => import('./commands/hash.ts') },
+  publish: { summary: 'publish NAME@VERSION as the content at PATH, and upload it', load: () => import('./commands/publish.ts') },
+  claim: { summary: 'sign and publish any claim', load: () => import('./commands/claim.ts') },
+  build: { summary: 'attest that building a source produced an output', load: () => import('./commands/build.ts') },
+  review: { summary: 'publish your review verdict on a hash', load: () => import('./commands/review.ts') },
+  author: { summary: 'name (add) or withdraw (remove) an author of a package', load: () => import('./commands/author.ts') },
+  yank: { summary: 'withdraw a version: NAME@VERSION is NOT HASH', load: () => import('./commands/yank.ts') },
+  revoke: { summary: "revoke a key's authorship of a package", load: () => import('./commands/revoke.ts') },
+  'trust-builder': { summary: 'declare a key a trusted builder', load: () => import('./commands/trust-builder.ts') },
+  show: { summary: 'show one statement by id, verified', load: () => import('./commands/show.ts') },
+  query: { summary: 'find statements by subject, claim, object, actor; verified and merged', load: () => import('./commands/query.ts') },
+  fetch: { summary: 'download content by hash or NAME@VERSION, verified, written atomically', load: () => import('./commands/fetch.ts') },
+  bridge: { summary: 'publish what npm or a Nix binary cache says, as your (bridge) key', load: () => import('./commands/bridge.ts') },
+  import: { summary: 'import an in-toto/SLSA attestation (DSSE) as claims of your key', load: () => import('./commands/import.ts') },
+  export: { summary: 'write a statement as an in-toto attestation (DSSE) signed by your key', load: () => import('./commands/export.ts') },
+}
+
+const HELP = `vouch ${VERSION}: publish, fetch and verify signed statements about software
+
+Usage: vouch <command> [arguments] [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([n, c]) => `  ${n.padEnd(14)}${c.summary}`)
+  .join('\n')}
+
+Options for every command:
+  --json           print one JSON document on stdout instead of text
+  --relay URL      talk to this relay (repeatable); overrides VOUCH_RELAYS and the config
+  --timeout SECS   network timeout per request (default 10)
+  -h, --help       help for vouch or for a command (\`vouch publish --help\`)
+
+Getting started:
+  vouch init --relay https://relay.example.org
+  vouch publish mylib@1.2.3 ./mylib
+  vouch fetch mylib@1.2.3 -o ./mylib-1.2.3
+
+Environment:
+  VOUCH_HOME     config directory (default $XDG_CONFIG_HOME/vouch or ~/.config/vouch)
+  VOUCH_RELAYS   relays to use instead of the config (space or comma separated)
+  SSH_AUTH_SOCK  the ssh-agent used with --agent
+
+Exit codes:
+  0 ok, 1 verification failed (bad signature, hash mismatch, statement refused),
+  2 usage, 3 network (no relay reachable, quorum not met), 4 not found,
+  5 local problem (key permissions, config, files), 70 internal error`
+
+/** Global options that take a value, so `vouch --relay URL publish …` finds the command. */
+const VALUE_FLAGS = new Set(['--relay', '--timeout', '--key', '--quorum', '-o', '--output'])
+
+function splitCommand(argv: string[]): { name?: string; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--') break
+    if (VALUE_FLAGS.has(a)) i++
+    else if (!a.startsWith('-')) return { name: a, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] }
+  }
+  return { rest: argv }
+}
+
+function closest(name: string): string | undefined {
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    return d[a.length]![b.length]!
+  }
+  return Object.keys(COMMANDS).find((c) => dist(c, name) <= 2)
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const json = argv.includes('--json')
+  try {
+    const { name, rest } = splitCommand(argv)
+    if (name === undefined) {
+      if (rest.includes('--version') || rest.includes('-V')) {
+        process.stdout.write(json ? `${JSON.stringify({ version: VERSION })}\n` : `vouch ${VERSION}\n`)
+        return EXIT.ok
+      }
+      if (rest.length && !rest.every((a) => a === '--help' || a === '-h' || a === '--json')) throw usageError(`unknown option ${rest.find((a) => a !== '--json')}`, 'run `vouch --help`')
+      process.stdout.write(`${HELP}\n`)
+      return EXIT.ok
+    }
+    const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+    if (!entry) {
+      const near = closest(name)
+      throw usageError(`unknown command ${JSON.stringify(name)}`, near ? `did you mean \`vouch ${near}\`?` : 'run `vouch --help` for the commands')
+    }
+    const command = (await entry.load()).default
+    const { parse, helpText } = await import('./args.ts')
+    const { values, positionals } = parse(name, command, rest)
+    if (values.help) {
+      process.stdout.write(`${helpText(name, command)}\n`)
+      return EXIT.ok
+    }
+    const [{ Context }, { Output }] = await Promise.all([import('./context.ts'), import('./output.ts')])
+    const ctx = new Context(name, values, env, new Output(values.json === true))
+    await command.run(ctx, values, positionals)
+    return process.exitCode !== undefined ? Number(process.exitCode) : EXIT.ok
+  } catch (e) {
+    return report(await explain(e), json)
+  }
+}
+
+/** Turns any failure into a CliError; what is not one of ours is a bug and says so. */
+async function explain(e: unknown): Promise<CliError> {
+  if (e instanceof CliError) return e
+  const name = (e as Error)?.name
+  if (name === 'ClientError') return (await import('./context.ts')).fromClientError(e as import('../client/index.ts').ClientError)
+  if (name === 'NarFileError') return new CliError(EXIT.local, 'bad_path', (e as Error).message)
+  if (name === 'ProtocolError') return new CliError(EXIT.usage, (e as { code: string }).code, (e as Error).message)
+  const errno = e as NodeJS.ErrnoException
+  if (typeof errno?.code === 'string' && typeof errno.syscall === 'string') {
+    const why = { ENOENT: 'does not exist', EACCES: 'permission denied', EPERM: 'operation not permitted', EEXIST: 'already exists', ENOSPC: 'no space left on the device', EISDIR: 'is a directory', ENOTDIR: 'is not a directory', ENOTEMPTY: 'is not empty' }[errno.code]
+    return new CliError(EXIT.local, errno.code.toLowerCase(), why && errno.path ? `${errno.path}: ${why}` : errno.message)
+  }
+  const err = new CliError(EXIT.internal, 'internal', `internal error: ${(e as Error)?.message ?? String(e)}`, 'this is a bug in vouch; rerun with VOUCH_DEBUG=1 for details and report it')
+  if (process.env.VOUCH_DEBUG) console.error(e)
+  return err
+}
+
+function report(e: CliError, json: boolean): number {
+  process.stderr.write(`vouch: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`)
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, ...(e.hint && { hint: e.hint }) } }, null, 2)}\n`)
+  return e.exit
+}

@@ -1,0 +1,80 @@
+/**
+ * Errors of the client stage. A relay that fails or lies is not an exception: it is a
+ * `RelayReport` with a `problem`, returned next to the answers of the relays that behaved, so a
+ * caller can warn about it and carry on. A `ClientError` is thrown only when the operation as a
+ * whole could not be done (no relay answered, too few accepted, every answer was wrong), and it
+ * carries the reports that explain why.
+ */
+
+/** What went wrong with one relay. */
+export interface RelayProblem {
+  /**
+   * `network`: no usable HTTP answer (refused, timeout, redirect, body too large, aborted);
+   * `http`: an error status from the relay (its `{error: {code}}` when it sent one);
+   * `invalid`: the relay answered, but what it sent failed verification (bad signature, wrong
+   * hash, a statement that does not match the query, malformed JSON). Its answer was dropped.
+   */
+  kind: 'network' | 'http' | 'invalid'
+  code: string
+  message: string
+  /** HTTP status, for `http` problems. */
+  status?: number
+}
+
+export interface RelayReport {
+  relay: string
+  ok: boolean
+  problem?: RelayProblem
+}
+
+export type ClientErrorCode =
+  /** No relay gave a usable answer because of network or HTTP failures. */
+  | 'unreachable'
+  /** Fewer relays than the quorum took the statements. */
+  | 'quorum'
+  /** Relays refused the statements (they failed the relay's checks). */
+  | 'rejected'
+  /** Every relay that answered said it does not hold the statement or blob. */
+  | 'not_found'
+  /** Every answer that arrived failed verification. */
+  | 'mismatch'
+
+export class ClientError extends Error {
+  override readonly name = 'ClientError'
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    readonly reports: readonly RelayReport[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** Internal: thrown inside one relay's exchange, caught and turned into its report. */
+export class RelayProblemError extends Error {
+  override readonly name = 'RelayProblemError'
+  constructor(
+    readonly problem: RelayProblem,
+    options?: { cause?: unknown },
+  ) {
+    super(problem.message, options)
+  }
+}
+
+/**
+ * The error for an operation none of whose relays succeeded. A lying relay outranks a dead one:
+ * if any answer failed verification, that is what the caller must hear about.
+ */
+export function failureFrom(what: string, reports: readonly RelayReport[]): ClientError {
+  const problems = reports.filter((r) => r.problem)
+  const detail = problems.map((r) => `${r.relay}: ${r.problem!.message}`).join('; ')
+  if (problems.some((r) => r.problem!.kind === 'invalid')) {
+    return new ClientError('mismatch', `${what}: every answer failed verification (${detail})`, reports)
+  }
+  if (problems.length > 0 && problems.every((r) => r.problem!.kind === 'http' && r.problem!.status === 404)) {
+    return new ClientError('not_found', `${what}: not found on ${problems.length === 1 ? 'the relay' : `any of ${problems.length} relays`}`, reports)
+  }
+  if (problems.length === 0) return new ClientError('unreachable', `${what}: no relays given`, reports)
+  return new ClientError('unreachable', `${what}: no relay answered (${detail})`, reports)
+}

@@ -1,0 +1,47 @@
+/**
+ * The vouch client: typed functions over the relay HTTP API (docs/PROTOCOL.md §6), for Node and
+ * Workers. Everything a relay sends is verified here with the same code the relays use
+ * (src/verify), so a client never believes a relay, and a statement it signs is one every relay
+ * accepts. Every call has a timeout, a size cap and an AbortSignal.
+ */
+export { ClientError, type ClientErrorCode, type RelayProblem, type RelayReport } from './errors.ts'
+export { DEFAULT_TIMEOUT_MS, relayBase, type RequestOptions } from './http.ts'
+export {
+  createStatement,
+  getStatement,
+  keySigner,
+  publish,
+  query,
+  sign,
+  type Dropped,
+  type Filter,
+  type GetResult,
+  type PublishOptions,
+  type PublishReport,
+  type PublishResult,
+  type QueriedStatement,
+  type QueryOptions,
+  type QueryReport,
+  type QueryResult,
+  type Signer,
+  type StatementFields,
+} from './statements.ts'
+export {
+  DEFAULT_BLOB_MAX_BYTES,
+  fetchBlob,
+  fetchBlobTo,
+  hasBlob,
+  parseBlobHash,
+  uploadBlob,
+  type BlobBody,
+  type BlobConsumer,
+  type BlobOptions,
+  type BlobSource,
+  type FetchResult,
+  type PresenceReport,
+  type UploadOptions,
+  type UploadReport,
+} from './blobs.ts'
+export { liveClaims, packageSubject, type LiveClaim } from './names.ts'
+// Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
+export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'
