@@ -26,6 +26,8 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   show: { summary: 'show one statement by id, verified', load: () => import('./commands/show.ts') },
   query: { summary: 'find statements by subject, claim, object, actor; verified and merged', load: () => import('./commands/query.ts') },
   fetch: { summary: 'download content by hash or NAME@VERSION, verified, written atomically', load: () => import('./commands/fetch.ts') },
+  verify: { summary: 'decide whether to trust NAME@VERSION under your policy, and say why', load: () => import('./commands/verify.ts') },
+  policy: { summary: 'write a starter trust policy (init), or show the one in use', load: () => import('./commands/policy.ts') },
   bridge: { summary: 'publish what npm or a Nix binary cache says, as your (bridge) key', load: () => import('./commands/bridge.ts') },
   import: { summary: 'import an in-toto/SLSA attestation (DSSE) as claims of your key', load: () => import('./commands/import.ts') },
   export: { summary: 'write a statement as an in-toto attestation (DSSE) signed by your key', load: () => import('./commands/export.ts') },
@@ -62,7 +64,7 @@ Exit codes:
   5 local problem (key permissions, config, files), 70 internal error`
 
 /** Global options that take a value, so `vouch --relay URL publish …` finds the command. */
-const VALUE_FLAGS = new Set(['--relay', '--timeout', '--key', '--quorum', '-o', '--output'])
+const VALUE_FLAGS = new Set(['--relay', '--timeout', '--key', '--quorum', '-o', '--output', '--policy', '--build'])
 
 function splitCommand(argv: string[]): { name?: string; rest: string[] } {
   for (let i = 0; i < argv.length; i++) {

@@ -22,19 +22,23 @@ export interface OutboundOptions {
   maxBytes: number
   /** Permit loopback and private addresses (local multi-relay development only). */
   allowPrivate: boolean
+  /** The fetch to use (tests and clients inject one); the global fetch by default. */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>
+  /** Skip the URL check: the caller applied a stricter rule of its own. */
+  urlChecked?: boolean
 }
 
 export async function fetchCapped(url: string, o: OutboundOptions): Promise<{ status: number; bytes: Uint8Array; headers: Headers }> {
-  checkPublicUrl(url, o.allowPrivate)
+  if (!o.urlChecked) checkPublicUrl(url, o.allowPrivate)
   const signal = AbortSignal.timeout(o.timeoutMs)
   let res: Response
   try {
-    res = await fetch(url, { method: o.method ?? 'GET', headers: o.headers, body: o.body, redirect: 'manual', signal })
+    res = await (o.fetch ?? fetch)(url, { method: o.method ?? 'GET', headers: o.headers, body: o.body, redirect: 'manual', signal })
   } catch (e) {
     if (signal.aborted) throw new OutboundError('timeout', `no answer from ${url} within ${o.timeoutMs} ms`, { cause: e })
     throw new OutboundError('network', `cannot reach ${url}`, { cause: e })
   }
-  if (res.status >= 300 && res.status < 400) {
+  if ((res.status >= 300 && res.status < 400) || (res.type as string) === 'opaqueredirect' /* browsers */) {
     await res.body?.cancel()
     throw new OutboundError('redirect', `${url} answered with a redirect (${res.status}); redirects are not followed`)
   }

@@ -164,6 +164,11 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
       if (agreeing.length === 1) builds.push({ system: sys, output: agreeing[0]![0], builders: [...new Set(agreeing[0]![1].map((f) => f.statement.actor))] })
       if (outs.size > 1) children.push({ rule: 'build-disagreement', ok: false, text: `${sys || '(any system)'}: trusted builders disagree (${outs.size} different outputs)` })
     }
+    const used = new Set([...bySystem.values()].flatMap((outs) => [...outs.values()].flat().map((f) => f.statement.actor)))
+    for (const k of [...used].sort()) {
+      const st = builders.get(k)!
+      children.push({ rule: st.depth ? 'trusted-builder' : 'root', ok: st.revokedAt === undefined, text: standingText(k, st, 'trusted builder'), statements: ids(st.via.concat(st.revokedBy ? [st.revokedBy] : [])) })
+    }
     for (const f of untrusted) children.push({ rule: 'untrusted-build', ok: false, text: `${short(f.statement.actor)} claims ${f.statement.object} but is not a trusted builder under this policy`, statements: [f.id] })
     buildNode = {
       rule: 'builds',

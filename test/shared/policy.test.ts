@@ -151,3 +151,13 @@ describe('policy documents', () => {
     expect(ensurePolicy({ version: 1 }).builds).toEqual({ required: false, agree: 1, builderDepth: 1 })
   })
 })
+
+describe('explanations name every statement used', () => {
+  it('a build verdict names the trusted-builder grant behind each builder', () => {
+    const grant = fact(ME, BUILDER1, 'trusted-builder')
+    const build = fact(BUILDER1, SRC, 'build', OUT)
+    const v = judge([fact(ME, V, 'source', SRC), grant, build], policy({ builds: { required: true } }))
+    const ids = (e: { statements?: string[]; children?: unknown[] }): string[] => [...(e.statements ?? []), ...((e.children ?? []) as typeof e[]).flatMap(ids)]
+    expect(ids(v.explanation)).toEqual(expect.arrayContaining([grant.id, build.id]))
+  })
+})

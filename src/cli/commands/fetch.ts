@@ -15,27 +15,34 @@ import { did, hash, pkg } from '../terms.ts'
 const NAR_MAGIC = Uint8Array.from([13, 0, 0, 0, 0, 0, 0, 0, ...new TextEncoder().encode('nix-archive-1'), 0, 0, 0])
 
 export default defineCommand({
-  usage: ['fetch HASH -o OUT [--raw]', 'fetch NAME@VERSION -o OUT [--actor DID …] [--raw]'],
+  usage: ['fetch HASH -o OUT [--raw]', 'fetch NAME@VERSION -o OUT [--actor DID …] [--raw]', 'fetch NAME@VERSION --policy FILE [--build SYSTEM] -o OUT [--raw]'],
   summary: 'Download content by hash or NAME@VERSION, verified, written atomically',
   description: `Downloads from the relays' blob caches (in order; one that serves wrong bytes is reported and
 the next one tried), hashing while it streams. The bytes go to a temporary name next to OUT
 and are renamed to OUT only once the hash matched; on a mismatch nothing is kept. A directory
 (a NAR) is unpacked into the new directory OUT; --raw keeps the NAR as a file. OUT must not exist.
 
-NAME@VERSION is looked up as \`source\` claims (skipping yanked ones). vouch does not yet apply a
-trust policy: if different keys claim different hashes it refuses (exit 1) and lists them;
---actor follows only the keys you name.`,
+NAME@VERSION is looked up as \`source\` claims (skipping yanked ones). Without a policy, if
+different keys claim different hashes it refuses (exit 1) and lists them; --actor follows only
+the keys you name. With --policy FILE it fetches only the source hash the policy accepts (as
+\`vouch verify\` decides), and refuses with exit 1 and the explanation when the verdict is not
+"trusted"; --build SYSTEM fetches the build output for SYSTEM the policy accepts instead (\`--build ""\`
+for builds attested without a system).`,
   options: {
     output: { type: 'string', short: 'o', value: 'OUT', description: 'where to write (required; must not exist)' },
     actor: { type: 'string', multiple: true, value: 'DID', description: 'NAME@VERSION: follow only claims by DID (repeatable)' },
     raw: { type: 'boolean', description: 'write the blob as it is; do not unpack a NAR' },
     'max-size': { type: 'string', value: 'BYTES', description: `refuse blobs larger than this (default ${DEFAULT_BLOB_MAX_BYTES})` },
+    policy: { type: 'string', value: 'FILE', description: 'NAME@VERSION: fetch only what this trust policy accepts (`vouch verify`)' },
+    build: { type: 'string', value: 'SYSTEM', description: 'with --policy: fetch the accepted build output for SYSTEM, not the source' },
   },
   args: [1, 1],
   examples: [
     'vouch fetch mylib@1.2.3 -o ./mylib-1.2.3             # unpacked directory',
     'vouch fetch sha256:9f86d0…0f00a08 -o left-pad.tgz      # a file, by hash',
     'vouch fetch mylib@1.2.3 -o mylib.nar --raw --actor did:key:z6Mk…',
+    'vouch fetch mylib@1.2.3 --policy ~/.config/vouch/policy.json -o ./mylib',
+    'vouch fetch mylib@1.2.3 --policy policy.json --build x86_64-linux -o ./result',
   ],
   async run(ctx, values, [target]) {
     const out = values.output
@@ -49,9 +56,17 @@ trust policy: if different keys claim different hashes it refuses (exit 1) and l
 
     let blob: string
     let format: string | undefined
-    let resolved: { subject: string; actors: string[]; ids: string[] } | undefined
+    let resolved: { subject: string; actors: string[]; ids: string[]; verdict?: string; build?: string } | undefined
+    if (values.build !== undefined && values.policy === undefined) throw usageError('--build needs --policy FILE: it fetches the build output the policy accepts')
+    if (values.policy !== undefined && looksLikeHash(target!)) throw usageError('--policy applies to NAME@VERSION; a hash is fetched as it is')
+    if (values.policy !== undefined && values.actor?.length) throw usageError('--actor and --policy do not mix: the policy decides whose claims count')
     if (looksLikeHash(target!)) blob = hash(target!)
-    else {
+    else if (values.policy !== undefined) {
+      const r = await resolveByPolicy(ctx, pkg(target!, 'required'), values.policy, values.build)
+      blob = r.hash
+      format = r.format
+      resolved = r
+    } else {
       const r = await resolvePackage(ctx, relays, pkg(target!, 'required'), (values.actor ?? []).map((a) => did(a, '--actor')))
       blob = r.hash
       format = r.format
@@ -80,8 +95,17 @@ trust policy: if different keys claim different hashes it refuses (exit 1) and l
           ['wrote', `${out}${kind === 'nar' ? ' (directory, unpacked from a NAR)' : ''}, ${bytes(r.size)} verified`],
           ['relay', r.relay],
           ['claimed by', resolved?.actors.join(' ')],
+          ['policy', resolved?.verdict && `${resolved.verdict}${resolved.build !== undefined ? `, build for ${resolved.build || '(any system)'}` : ''}`],
         ]),
-        { hash: blob, path: dest, type: kind, size: r.size, relay: r.relay, ...(resolved && { subject: resolved.subject, actors: resolved.actors, statements: resolved.ids }) },
+        {
+          hash: blob,
+          path: dest,
+          type: kind,
+          size: r.size,
+          relay: r.relay,
+          ...(resolved && { subject: resolved.subject, actors: resolved.actors, statements: resolved.ids }),
+          ...(resolved?.verdict && { verdict: resolved.verdict, ...(resolved.build !== undefined && { build: resolved.build }) }),
+        },
       )
     } finally {
       process.off('SIGINT', onSignal)
@@ -112,6 +136,33 @@ async function resolvePackage(ctx: Context, relays: string[], subject: string, a
   const formats = statements.filter((s) => claim.ids.includes(s.id)).map((s) => s.statement.meta?.format)
   const format = formats.includes('nar') ? 'nar' : typeof formats[0] === 'string' ? formats[0] : undefined
   return { subject, hash: claim.object, format, actors: claim.actors, ids: claim.ids }
+}
+
+/** The hash the policy accepts (source, or the build output for `system`), or a refusal with the explanation. */
+async function resolveByPolicy(ctx: Context, subject: string, policyFile: string, system: string | undefined) {
+  const { judge } = await import('./verify.ts')
+  const { renderExplanation } = await import('../../policy/index.ts')
+  const j = await judge(ctx, subject, { policy: policyFile })
+  const v = j.verdict
+  if (v.verdict !== 'trusted' || !v.source) {
+    throw new CliError(EXIT.verification, v.verdict, `the policy does not accept ${subject} (${v.verdict}); nothing was fetched\n${renderExplanation(v.explanation)}`, '`vouch verify` shows the same verdict; --json for the whole tree')
+  }
+  const formatOf = (ids: string[]) => {
+    const formats = j.gathered.facts.filter((f) => ids.includes(f.id)).map((f) => f.statement.meta?.format)
+    return formats.includes('nar') ? 'nar' : typeof formats[0] === 'string' ? formats[0] : undefined
+  }
+  if (system === undefined) {
+    const ids = v.explanation.children?.find((c) => c.rule === 'source')?.children?.find((c) => c.rule === 'source-claim')?.statements ?? []
+    const actors = [...new Set(j.gathered.facts.filter((f) => ids.includes(f.id)).map((f) => f.statement.actor))]
+    return { subject, hash: v.source, format: formatOf(ids), actors, ids, verdict: v.verdict }
+  }
+  const b = v.builds.find((x) => x.system === system)
+  if (!b) {
+    const have = v.builds.map((x) => x.system || '""').join(', ')
+    throw new CliError(EXIT.verification, 'no_build', `the policy accepts no build output of ${subject} for ${system || '(any system)'}${have ? `; it accepts builds for ${have}` : ''}`, '`vouch verify` shows the builds and why')
+  }
+  const ids = j.gathered.facts.filter((f) => f.statement.claim === 'build' && f.statement.subject === v.source && f.statement.object === b.output && b.builders.includes(f.statement.actor)).map((f) => f.id)
+  return { subject, hash: b.output, format: formatOf(ids), actors: b.builders, ids, verdict: v.verdict, build: system }
 }
 
 /**
