@@ -30,7 +30,7 @@ export {
 export { decodeNix32, encodeNix32, NIX32_ALPHABET } from './nix-base32.ts'
 export { fingerprint, formatNixPublicKey, narHashSri, parseNarInfo, parseNixHash, parseNixPublicKey, splitStorePath, verifyNarInfo, type NarInfo, type NixPublicKey } from './narinfo.ts'
 export { bridgeNix, CACHE_NIXOS_ORG_KEY, DEFAULT_CACHE, nixFact, nixTarget, type NixBridgeOptions, type NixBridgeResult, type NixOutcome, type NixTarget } from './nix.ts'
-export { decodeDsseBase64, INTOTO_PAYLOAD_TYPE, pae, parseEnvelope, parsePublicKey, signEnvelope, verifyEnvelope, type Envelope, type EnvelopeJson, type EnvelopeSigner, type TrustedKey } from './dsse.ts'
+export { decodeDsseBase64, ENVELOPE_MAX_BYTES, INTOTO_PAYLOAD_TYPE, pae, parseEnvelope, parsePublicKey, signEnvelope, verifyEnvelope, type Envelope, type EnvelopeJson, type EnvelopeSigner, type TrustedKey } from './dsse.ts'
 export {
   digestTerm,
   exportEnvelope,

@@ -35,8 +35,8 @@ export type Prior = Map<string, Statement[]>
  * The bridge key's own statements (`actor`, by default the signer) with `claim` about each
  * subject, from the relays, verified by the client. Two ways, the cheaper first:
  *   - one scan of everything the key said with `claim` (pages of 1000), kept if it is short: at
- *     most twice as many statements as there are subjects (a key that bridged this package and a
- *     few others, or a new key, whose scan is one empty page);
+ *     most 1000 statements or twice as many as there are subjects (a new key, whose scan is one
+ *     empty page, or a key that bridges this package and a few others);
  *   - otherwise one query per subject, `concurrency` at a time (a key with a long history).
  * Both give the same statements; the scan just avoids a request per version.
  */
@@ -102,8 +102,10 @@ export interface PublishOutcome {
  * POST, so a claim that cannot be signed (meta too large, a bad subject) publishes nothing.
  */
 export async function signAndPublish(claims: readonly Claim[], o: BridgePublishOptions, time = Date.now()): Promise<PublishOutcome> {
-  const statements: VerifiedStatement[] = []
-  for (const c of claims) statements.push(await sign(createStatement({ ...c, actor: o.signer.did, time }), o.signer))
+  // Built (and shape-checked) first, so a bad claim fails before any signing; then signed several
+  // at a time: WebCrypto signs and verifies off the main thread, so this uses every core.
+  const unsigned = claims.map((c) => createStatement({ ...c, actor: o.signer.did, time }))
+  const statements = await mapLimit(unsigned, 32, (u) => sign(u, o.signer))
   if (o.dryRun || statements.length === 0) return { statements, relays: [], took: 0 }
   const reports = new Map<string, PublishReport>()
   let took = Infinity

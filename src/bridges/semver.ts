@@ -6,7 +6,9 @@
  *
  * As in npm (node-semver without `includePrerelease`), a prerelease version matches only if some
  * comparator in the same set names a prerelease of the same major.minor.patch: `^1.2.3` does not
- * match `1.3.0-beta`, but `>=1.3.0-alpha <2` does. Build metadata is ignored. Anything else
+ * match `1.3.0-beta`, but `>=1.3.0-alpha <2` does. node-semver's two simplifications are kept
+ * too, so a range means here what it means to npm: `>=0.0.0` is dropped as "any", and a union
+ * with a set that matches any release is that set alone. Build metadata is ignored. Anything else
  * (`latest`, `git+…`, `file:…`, loose versions such as `01.2.3`) is a RangeError, never a
  * silently empty match.
  */
@@ -142,12 +144,21 @@ function hyphen(a: string, b: string, range: string): Comparator[] {
 export function parseRange(range: string): Range {
   if (typeof range !== 'string') throw new TypeError('range must be a string')
   if (range.length > 1024) throw new RangeError('range is longer than 1024 characters')
-  return range.split('||').map((set) => {
+  // node-semver drops `>=0.0.0` (it means "any"), so it does not exclude 0.0.0's prereleases.
+  const any = (c: Comparator) => c.op === '>=' && c.v.major === 0 && c.v.minor === 0 && c.v.patch === 0 && c.v.prerelease.length === 0
+  const sets = range.split('||').map((set) => {
     const s = set.trim().replace(/(\^|~>?|[<>]=?|=)\s+/g, '$1')
     const h = /^(\S+)\s+-\s+(\S+)$/.exec(s)
-    if (h) return hyphen(h[1]!, h[2]!, range)
-    return s === '' ? [] : s.split(/\s+/).flatMap((t) => expand(t, range))
+    if (h) return hyphen(h[1]!, h[2]!, range).filter((c) => !any(c))
+    return s === '' ? [] : s.split(/\s+/).flatMap((t) => expand(t, range)).filter((c) => !any(c))
   })
+  if (sets.length === 1) return sets
+  // As node-semver: sets that match nothing (`<0.0.0-0`) leave a union, and a union with a set
+  // that matches any release is that set alone (so, like `*`, it no longer admits prereleases).
+  const isNull = (set: Comparator[]) => set.length === 1 && set[0]!.op === '<' && compareVersions(set[0]!.v, ver(0, 0, 0, ZERO)) === 0
+  const live = sets.filter((set) => !isNull(set))
+  if (live.length === 0) return [sets[0]!]
+  return live.some((set) => set.length === 0) ? [[]] : live
 }
 
 function test(cmp: Comparator, v: SemVer): boolean {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { ENVELOPE_MAX_BYTES } from '../../bridges/dsse.ts'
-import { BridgeError, importEnvelope, parsePublicKey, type TrustedKey } from '../../bridges/index.ts'
+import { BridgeError, ENVELOPE_MAX_BYTES, importEnvelope, parsePublicKey, type TrustedKey } from '../../bridges/index.ts'
 import { defineCommand, positiveInt, SIGNING_OPTIONS } from '../args.ts'
 import { localError, usageError } from '../errors.ts'
 import { fields } from '../output.ts'
