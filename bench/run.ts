@@ -25,6 +25,15 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     description: 'npm bridge: statements/s bridging a 1,000-version packument vs relay ingest of as many, same run (--versions N --quick)',
     load: () => import('./bridge.ts'),
   },
+  blobs: {
+    description: 'PUT/GET /v1/blobs of 1 KiB, 1 MiB, 64 MiB (and a 1 MiB range) vs raw local R2 in the same run, MiB/s and CPU/MiB (--quick)',
+    load: () => import('./blobs.ts'),
+  },
+}
+
+BENCHMARKS.policy = {
+  description: 'trust-policy verdict latency over 10k, 100k and 1M statements with a warm index (--quick)',
+  load: () => import('./policy.ts'),
 }
 
 const usage = () =>

@@ -39,7 +39,7 @@ export function authority(
   const grants = (g: string) => {
     let list = grantsBy.get(g)
     if (!list) {
-      const own = index.by(g, claim).filter((f) => f.statement.object === object && f.statement.time <= horizon)
+      const own = index.byObject(g, claim, object).filter((f) => f.statement.object === object && f.statement.time <= horizon)
       const latest = inForce(own, horizon)
       list = latest.map((l) => {
         const positives = own.filter((f) => f.statement.subject === l.statement.subject && !f.statement.not)

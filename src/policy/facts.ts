@@ -14,6 +14,7 @@ export interface Fact {
 export class FactIndex {
   private readonly map = new Map<string, Fact[]>()
   private readonly actors = new Map<string, Fact[]>()
+  private readonly grants = new Map<string, Fact[]>()
   size = 0
 
   constructor(facts: Iterable<Fact> = []) {
@@ -29,6 +30,12 @@ export class FactIndex {
     const byActor = this.actors.get(a)
     if (byActor) byActor.push(f)
     else this.actors.set(a, [f])
+    // By actor, claim and object: a root that granted authorship of many packages must not make
+    // every verdict walk all of its grants.
+    const g = `${a}\u0000${f.statement.object ?? ''}`
+    const byGrant = this.grants.get(g)
+    if (byGrant) byGrant.push(f)
+    else this.grants.set(g, [f])
     this.size++
   }
 
@@ -38,6 +45,11 @@ export class FactIndex {
 
   by(actor: string, claim: string): readonly Fact[] {
     return this.actors.get(`${actor}\u0000${claim}`) ?? []
+  }
+
+  /** Statements by `actor` with `claim` and exactly `object` (absent object = ""). */
+  byObject(actor: string, claim: string, object: string | undefined): readonly Fact[] {
+    return this.grants.get(`${actor}\u0000${claim}\u0000${object ?? ''}`) ?? []
   }
 }
 
