@@ -86,7 +86,7 @@ afterAll(async () => {
 
 describe('vouch verify and fetch --policy', { timeout: 30_000 }, () => {
   /** The statements the explanation must name. */
-  const s = {} as Record<'source' | 'grant' | 'build' | 'stranger', string>
+  const s = {} as Record<'source' | 'grant' | 'trustBuilder' | 'build' | 'stranger', string>
   let good = ''
   let bad = ''
   let output = ''
@@ -98,6 +98,7 @@ describe('vouch verify and fetch --policy', { timeout: 30_000 }, () => {
     const [grant, builder] = await Promise.all([vouch('me', ['author', 'add', dids.author, 'mylib', '--json']), vouch('me', ['trust-builder', dids.builder, '--json'])])
     expect(builder.code).toBe(0)
     s.grant = grant.json.id
+    s.trustBuilder = builder.json.id
     writeFileSync(join(work, 'mylib.bin'), 'built bytes\n')
     const build = await vouch('builder', ['build', good, 'mylib.bin', '--system', 'x86_64-linux', '--json'])
     expect(build.code).toBe(0)
