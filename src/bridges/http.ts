@@ -1,3 +1,4 @@
+import { BodyTooLarge, readCapped } from '../http/read-capped.ts'
 import { BridgeError } from './errors.ts'
 
 /**
@@ -78,30 +79,14 @@ export async function getBytes(url: string, maxBytes: number, o: FetchOptions & 
     await drop()
     throw net('too_large', `${url} offers ${declared} bytes; the cap is ${maxBytes}`)
   }
-  const parts: Uint8Array[] = []
-  let size = 0
-  if (res.body) {
-    const reader = res.body.getReader()
-    try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        size += value.byteLength
-        if (size > maxBytes) {
-          await reader.cancel().catch(() => {})
-          throw net('too_large', `${url} sent more than ${maxBytes} bytes`)
-        }
-        parts.push(value)
-      }
-    } catch (e) {
-      if (e instanceof BridgeError) throw e
-      if (timeout.aborted) throw net('timeout', `${url} did not finish within ${timeoutMs} ms`, e)
-      throw net('unreachable', `reading ${url} failed (${(e as Error).message})`, e)
-    }
+  let bytes: Uint8Array
+  try {
+    bytes = await readCapped(res.body, maxBytes)
+  } catch (e) {
+    if (e instanceof BodyTooLarge) throw net('too_large', `${url} sent more than ${maxBytes} bytes`)
+    if (timeout.aborted) throw net('timeout', `${url} did not finish within ${timeoutMs} ms`, e)
+    throw net('unreachable', `reading ${url} failed (${(e as Error).message})`, e)
   }
-  const bytes = new Uint8Array(size)
-  let off = 0
-  for (const p of parts) bytes.set(p, off), (off += p.byteLength)
   return { status: res.status, bytes, headers: res.headers }
 }
 

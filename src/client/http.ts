@@ -1,3 +1,4 @@
+import { BodyTooLarge, readCapped as readBody } from '../http/read-capped.ts'
 import { parseJson, type Json } from '../verify/index.ts'
 import { RelayProblemError } from './errors.ts'
 
@@ -84,30 +85,13 @@ export async function readCapped(res: Response, url: string, maxBytes: number, s
     await res.body?.cancel().catch(() => {})
     throw network('too_large', `${url} answered with ${declared} bytes; the cap is ${maxBytes}`)
   }
-  if (!res.body) return new Uint8Array()
-  const parts: Uint8Array[] = []
-  let size = 0
-  const reader = res.body.getReader()
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {})
-        throw network('too_large', `${url} sent more than ${maxBytes} bytes`)
-      }
-      parts.push(value)
-    }
+    return await readBody(res.body, maxBytes)
   } catch (e) {
-    if (e instanceof RelayProblemError) throw e
+    if (e instanceof BodyTooLarge) throw network('too_large', `${url} sent more than ${maxBytes} bytes`)
     if (signal.aborted) throw abortProblem(signal, url, e)
     throw network('unreachable', `reading the answer from ${url} failed (${describe(e)})`, e)
   }
-  const out = new Uint8Array(size)
-  let off = 0
-  for (const p of parts) out.set(p, off), (off += p.byteLength)
-  return out
 }
 
 /** The `{error: {code, message}}` of a relay's error answer, if it sent one. */

@@ -1,3 +1,5 @@
+import { BodyTooLarge, readCapped } from './read-capped.ts'
+
 /**
  * The only way the relay talks to other servers. Every request has a timeout, never follows a
  * redirect (a redirect could point at a private address, and a peer has no reason to move), and
@@ -47,30 +49,14 @@ export async function fetchCapped(url: string, o: OutboundOptions): Promise<{ st
     await res.body?.cancel()
     throw new OutboundError('too_large', `${url} answered with ${declared} bytes; the cap is ${o.maxBytes}`)
   }
-  const parts: Uint8Array[] = []
-  let size = 0
-  if (res.body) {
-    const reader = res.body.getReader()
-    try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        size += value.byteLength
-        if (size > o.maxBytes) {
-          await reader.cancel()
-          throw new OutboundError('too_large', `${url} sent more than ${o.maxBytes} bytes`)
-        }
-        parts.push(value)
-      }
-    } catch (e) {
-      if (e instanceof OutboundError) throw e
-      if (signal.aborted) throw new OutboundError('timeout', `${url} did not finish within ${o.timeoutMs} ms`, { cause: e })
-      throw new OutboundError('network', `reading from ${url} failed`, { cause: e })
-    }
+  let bytes: Uint8Array
+  try {
+    bytes = await readCapped(res.body, o.maxBytes)
+  } catch (e) {
+    if (e instanceof BodyTooLarge) throw new OutboundError('too_large', `${url} sent more than ${o.maxBytes} bytes`)
+    if (signal.aborted) throw new OutboundError('timeout', `${url} did not finish within ${o.timeoutMs} ms`, { cause: e })
+    throw new OutboundError('network', `reading from ${url} failed`, { cause: e })
   }
-  const bytes = new Uint8Array(size)
-  let off = 0
-  for (const p of parts) bytes.set(p, off), (off += p.byteLength)
   return { status: res.status, bytes, headers: res.headers }
 }
 
