@@ -31,6 +31,11 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
   },
 }
 
+BENCHMARKS.nar = {
+  description: 'NAR directory hashing throughput vs node:crypto, sha256sum and nix-hash (--quick)',
+  load: () => import('./nar.ts'),
+}
+
 BENCHMARKS.policy = {
   description: 'trust-policy verdict latency over 10k, 100k and 1M statements with a warm index (--quick)',
   load: () => import('./policy.ts'),

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { unstable_startWorker } from 'wrangler'
+import { unstable_startWorker, type Binding } from 'wrangler'
 import { HttpError } from './load.ts'
 import { childProcesses, openFilesUnder, pidListeningOn, running } from './proc.ts'
 
@@ -45,11 +45,13 @@ export class RunningWorker {
     private readonly stop: () => Promise<void>,
   ) {}
 
-  static async start(config: string, dir: string, probePath = '/'): Promise<RunningWorker> {
+  /** `bindings` are added to (or override) the config's, e.g. `{ ADMIN_TOKEN: { type: 'secret_text', value } }`. */
+  static async start(config: string, dir: string, probePath = '/', bindings?: Record<string, Binding>): Promise<RunningWorker> {
     const before = new Set(childProcesses())
     const worker = await unstable_startWorker({
       config,
       sendMetrics: false,
+      ...(bindings && { bindings }),
       // `persist: DIR` resolves like `--persist-to DIR`: data under DIR/v3, where
       // `wrangler d1 migrations apply --persist-to DIR` wrote the schema.
       dev: { server: { port: 0 }, inspector: false, persist: dir, watch: false, logLevel: 'warn' },
@@ -97,13 +99,13 @@ export class RunningWorker {
   }
 }
 
-/** The relay from wrangler.toml on a fresh, migrated local D1. */
-export async function startRelay(): Promise<RunningWorker> {
+/** The relay from wrangler.toml on a fresh, migrated local D1 (with `bindings` added, if given). */
+export async function startRelay(bindings?: Record<string, Binding>): Promise<RunningWorker> {
   const dir = freshDir('vouch-bench-relay-')
   let relay: RunningWorker
   try {
     await applyMigrations(dir)
-    relay = await RunningWorker.start('wrangler.toml', dir, '/.well-known/vouch')
+    relay = await RunningWorker.start('wrangler.toml', dir, '/.well-known/vouch', bindings)
   } catch (e) {
     removeDir(dir)
     throw e
