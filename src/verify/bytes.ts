@@ -27,7 +27,27 @@ const strict =
   }
 
 export const decodeBase64 = strict(base64)
-export const decodeBase64url = strict(base64urlnopad)
+const B64URL = /^[A-Za-z0-9_-]*$/
+const B64URL_VALUE = (c: number) => (c >= 97 ? c - 71 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : c === 45 ? 62 : 63)
+
+/**
+ * Strict unpadded base64url without the re-encode: only the alphabet, no impossible length, and
+ * the unused low bits of the last character zero. Equivalent to decode + re-encode + compare
+ * (a test checks both agree), about twice as fast, and it runs once per statement signature.
+ */
+export function decodeBase64url(s: string): Uint8Array | undefined {
+  if (typeof s !== 'string' || s.length % 4 === 1 || !B64URL.test(s)) return undefined
+  const unused = (s.length * 6) % 8
+  if (unused && B64URL_VALUE(s.charCodeAt(s.length - 1)) & ((1 << unused) - 1)) return undefined
+  try {
+    return base64urlnopad.decode(s)
+  } catch {
+    return undefined
+  }
+}
+
+/** The reference definition: decode, re-encode, compare. */
+export const decodeBase64urlByReencode = strict(base64urlnopad)
 export const decodeHex = strict(hex)
 export const decodeBase58 = strict(base58)
 export { base58, base64, base64urlnopad as base64url, hex }

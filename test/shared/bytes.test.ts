@@ -1,0 +1,31 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { base64url, decodeBase64url, decodeBase64urlByReencode } from '../../src/verify/index.ts'
+
+describe('strict base64url', () => {
+  it('the fast check agrees with decode + re-encode + compare on any string', () => {
+    const alphabet = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/='.split(''))
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.array(alphabet, { maxLength: 100 }).map((a) => a.join(''))), (s) => {
+        expect(decodeBase64url(s)).toEqual(decodeBase64urlByReencode(s))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('round-trips any bytes and refuses a last character with stray bits', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+        const s = base64url.encode(b)
+        expect(decodeBase64url(s)).toEqual(b)
+        if (s.length % 4 !== 0) {
+          // Flip the lowest bit of the last character's value: a second spelling of the same bytes.
+          const last = s[s.length - 1]!
+          const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+          const other = alpha[alpha.indexOf(last) ^ 1]!
+          expect(decodeBase64url(s.slice(0, -1) + other)).toBeUndefined()
+        }
+      }),
+    )
+  })
+})
