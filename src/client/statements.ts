@@ -74,6 +74,13 @@ const isSigner = (x: unknown): x is Signer =>
   typeof x === 'object' && x !== null && typeof (x as Signer).did === 'string' && typeof (x as Signer).sign === 'function'
 
 /**
+ * Results of `sign` in this process: verified once, frozen (their `canonical` and `id`, which are
+ * what `publish` sends, cannot be reassigned), so `publish` need not verify them again. A WeakSet
+ * cannot be forged into; any other object is verified.
+ */
+const signedHere = new WeakSet<VerifiedStatement>()
+
+/**
  * Signs a statement and verifies the result with the same checks a relay runs, so a signer that
  * misbehaves (a wrong key in an agent, a clock far ahead) fails here and not on every relay.
  */
@@ -85,7 +92,9 @@ export async function sign(statement: UnsignedStatement, signer: Signer | KeyPai
   const sig = await s.sign(signingBytes(body))
   if (!(sig instanceof Uint8Array) || sig.length !== 64) throw new TypeError('signer must return a 64-byte signature')
   try {
-    return await verifyStatement({ ...body, sig: base64url.encode(sig) }, { now: Date.now() })
+    const v = Object.freeze(await verifyStatement({ ...body, sig: base64url.encode(sig) }, { now: Date.now() }))
+    signedHere.add(v)
+    return v
   } catch (e) {
     if (e instanceof ProtocolError && e.code === 'bad_signature') throw new ProtocolError('bad_signature', `the signer for ${s.did} produced a signature that does not verify`, { cause: e })
     throw e
@@ -132,7 +141,15 @@ export async function publish(relays: readonly string[], statements: readonly (S
   if (quorum > targets.length) throw new RangeError(`quorum ${quorum} is more than the ${targets.length} relays given`)
 
   // Verified here first: a relay must never be the first to notice a statement is bad.
-  const verified = await Promise.all(statements.map((s) => ('statement' in s && 'id' in s ? verifyStatement(s.statement, { now: Date.now() }) : verifyStatement(s, { now: Date.now() }))))
+  const verified = await Promise.all(
+    statements.map((s) =>
+      'statement' in s && 'id' in s
+        ? signedHere.has(s)
+          ? s
+          : verifyStatement(s.statement, { now: Date.now() })
+        : verifyStatement(s, { now: Date.now() }),
+    ),
+  )
   const ids = verified.map((v) => v.id)
   const body = `[${verified.map((v) => v.canonical).join(',')}]`
 
