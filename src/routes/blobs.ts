@@ -115,7 +115,10 @@ async function serve(c: Context<AppEnv>, head: boolean): Promise<Response> {
     if (hit) return hit
   }
 
-  let meta = await env.BLOBS.head(key)
+  // A plain GET reads the object directly (one R2 operation); HEAD and ranges need the size first.
+  const direct = !head && !rangeHeader ? await env.BLOBS.get(key) : undefined
+  if (direct) return fullResponse(c, d, direct, cache, cacheKey)
+  let meta = direct === null ? null : await env.BLOBS.head(key)
   if (!meta) {
     if (!(await isNamed(env.DB, sri))) throw new ApiError(404, 'not_found', `no blob ${sri} here, and no statement names it`)
     // A peer's pull-through asking us must not make us ask our peers in turn (and so on, in a loop).
@@ -141,8 +144,13 @@ async function serve(c: Context<AppEnv>, head: boolean): Promise<Response> {
     h.set('content-range', `bytes ${range.offset}-${range.offset + range.length - 1}/${size}`)
     return new Response(obj.body, { status: 206, headers: h })
   }
-  const res = new Response(obj.body, { status: 200, headers: blobHeaders(d, size) })
-  if (cache && size <= 8 * 1024 * 1024) c.executionCtx.waitUntil(cache.put(cacheKey, res.clone()))
+  return fullResponse(c, d, obj, cache, cacheKey)
+}
+
+/** The whole blob, filling the Workers cache for the next reader when it is small enough. */
+function fullResponse(c: Context<AppEnv>, d: Digest, obj: R2ObjectBody, cache: Cache | undefined, cacheKey: Request): Response {
+  const res = new Response(obj.body, { status: 200, headers: blobHeaders(d, obj.size) })
+  if (cache && obj.size <= 8 * 1024 * 1024) c.executionCtx.waitUntil(cache.put(cacheKey, res.clone()))
   return res
 }
 
