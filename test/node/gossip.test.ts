@@ -71,6 +71,26 @@ describe('a 3-relay ring', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true)
   })
 
+  it('an oversized streamed POST gets 413 and the relay keeps answering (no stall behind the dev proxy)', async () => {
+    const url = net.relays[0]!.url
+    const chunk = new Uint8Array(256 * 1024).fill(0x20)
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= 5 * 1024 * 1024) return c.close()
+        sent += chunk.length
+        c.enqueue(chunk)
+      },
+    })
+    const res = await fetch(`${url}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit)
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('body_too_large')
+    const t0 = Date.now()
+    const info = await fetch(`${url}/.well-known/vouch`, { signal: AbortSignal.timeout(10_000) })
+    expect(info.status).toBe(200)
+    expect(Date.now() - t0).toBeLessThan(5000)
+  }, 30_000)
+
   it('a relay that was down catches up by pull: 0 lost, none twice', async () => {
     const down = net.relays[2]!
     await down.stop()
