@@ -4,7 +4,7 @@ import { getPeerState, listPeers } from '../gossip/index.ts'
 import type { PeerState } from '../gossip/peers.ts'
 import { inForce } from '../policy/index.ts'
 import { countStatements, getStatement, latestStatements, queryStatements, subjectsWithPrefix, type Filter, type StoredRow, type SubjectSummary } from '../store/statements.ts'
-import { formatSri, LIMITS, parseSri, sha256, utf8, type Statement } from '../verify/index.ts'
+import { LIMITS, parseJson, parseSri, type Statement } from '../verify/index.ts'
 
 /**
  * What the explorer pages read, all of it through src/store (the API's query code) and the same
@@ -18,11 +18,12 @@ export interface Row {
   statement: Statement
 }
 
-/** Stored canonical bodies → statements with their ids (the SHA-256 of the canonical body). */
-export async function toRows(rows: readonly StoredRow[]): Promise<Row[]> {
-  return Promise.all(
-    rows.map(async (r) => ({ seq: r.seq, id: formatSri(await sha256(utf8(r.body))), statement: JSON.parse(r.body) as Statement })),
-  )
+/**
+ * Stored rows → statements with the ids stored beside them. Bodies are parsed with the protocol's
+ * own parser, not JSON.parse (workerd's JSON.parse can misread escaped member names).
+ */
+export function toRows(rows: readonly StoredRow[]): Row[] {
+  return rows.map((r) => ({ seq: r.seq, id: r.id, statement: parseJson(r.body, { maxDepth: LIMITS.bodyDepth }) as unknown as Statement }))
 }
 
 /**
@@ -47,8 +48,8 @@ export async function readStatements(db: D1Database, filter: Filter, max: number
   for (;;) {
     const page = await queryStatements(db, filter, after, Math.min(LIMITS.pageMax, max - out.length))
     out.push(...page.rows)
-    if (page.next === undefined) return { items: await toRows(out), truncated: false }
-    if (out.length >= max) return { items: await toRows(out), truncated: true }
+    if (page.next === undefined) return { items: toRows(out), truncated: false }
+    if (out.length >= max) return { items: toRows(out), truncated: true }
     after = page.next
   }
 }
@@ -117,7 +118,7 @@ export async function hashData(env: RelayEnv, hash: string, waitUntil: (p: Promi
     blobAlgorithm ? env.BLOBS.head(blobKey(d)) : Promise.resolve(null),
     d.alg === 'sha256' ? getStatement(env.DB, env.CACHE, hash, waitUntil) : Promise.resolve(undefined),
   ])
-  const statement = body === undefined ? undefined : (await toRows([{ seq: 0, body }]))[0]
+  const statement = body === undefined ? undefined : toRows([{ seq: 0, id: hash, body }])[0]
   return { hash, asSubject, asObject, blob: head ? { size: head.size, uploaded: head.uploaded } : undefined, blobAlgorithm, statement }
 }
 

@@ -39,6 +39,8 @@ export async function insertStatements(db: D1Database, items: VerifiedStatement[
 
 export interface StoredRow {
   seq: number
+  /** sha256 SRI of `body`, as stored at ingest: read it, never recompute it. */
+  id: string
   body: string
 }
 
@@ -67,7 +69,7 @@ export async function queryStatements(db: D1Database, filter: Filter, after: num
     if (v !== undefined) params.push(v), where.push(`${field} = ?${params.length}`)
   }
   params.push(limit + 1)
-  const sql = `SELECT seq, body FROM statements WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?${params.length}`
+  const sql = `SELECT seq, id, body FROM statements WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?${params.length}`
   const { results } = await db.prepare(sql).bind(...params).all<StoredRow>()
   const more = results.length > limit
   const rows = more ? results.slice(0, limit) : results
@@ -121,13 +123,13 @@ export async function heldIds(db: D1Database, ids: string[]): Promise<Set<string
 /** Canonical bodies of the given ids that this relay holds. */
 export async function bodiesOf(db: D1Database, ids: string[]): Promise<StoredRow[]> {
   if (!ids.length) return []
-  const { results } = await db.prepare('SELECT seq, body FROM statements WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq').bind(JSON.stringify(ids)).all<StoredRow>()
+  const { results } = await db.prepare('SELECT seq, id, body FROM statements WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq').bind(JSON.stringify(ids)).all<StoredRow>()
   return results
 }
 
 /** The newest statements first: what arrived last, for the explorer's front page. */
 export async function latestStatements(db: D1Database, limit: number): Promise<StoredRow[]> {
-  const { results } = await db.prepare('SELECT seq, body FROM statements ORDER BY seq DESC LIMIT ?1').bind(limit).all<StoredRow>()
+  const { results } = await db.prepare('SELECT seq, id, body FROM statements ORDER BY seq DESC LIMIT ?1').bind(limit).all<StoredRow>()
   return results
 }
 
