@@ -97,7 +97,7 @@ export async function readCapped(res: Response, url: string, maxBytes: number, s
 /** The `{error: {code, message}}` of a relay's error answer, if it sent one. */
 export function apiError(body: Uint8Array): { code: string; message: string } | undefined {
   try {
-    const j = JSON.parse(new TextDecoder().decode(body)) as { error?: { code?: unknown; message?: unknown } }
+    const j = parseJson(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body), { maxDepth: 8 }) as { error?: { code?: unknown; message?: unknown } }
     const e = j?.error
     if (e && typeof e.code === 'string') return { code: e.code, message: typeof e.message === 'string' ? e.message : e.code }
   } catch {

@@ -1,7 +1,8 @@
 import type { RelayEnv } from '../env.ts'
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
 import { normalizePeerUrl } from './peers.ts'
-import { enqueuePush, parseSeen, SEEN_HEADER } from './push.ts'
+import { enqueuePush, noteHolders, parseSeen, SEEN_HEADER } from './push.ts'
+import { stats } from './stats.ts'
 
 export { listPeers, getPeerState, setManagedPeers, listManagedPeers, normalizePeerUrl } from './peers.ts'
 export { pullAll } from './pull.ts'
@@ -19,6 +20,16 @@ export function selfUrl(env: RelayEnv, requestUrl?: string): string | undefined 
   } catch {
     return undefined
   }
+}
+
+/**
+ * Bookkeeping for a POST that came from a pushing peer (it carries `X-Vouch-Seen`): delivery
+ * counters, and the relays now known to hold every statement it carried, new or duplicate.
+ */
+export function receivedPush(seenHeader: string, ids: readonly string[], received: number, fresh: number): void {
+  stats.pushReceived += received
+  stats.pushReceivedNew += fresh
+  noteHolders(ids, parseSeen(seenHeader))
 }
 
 /**

@@ -8,8 +8,17 @@ import { ApiError } from './errors.ts'
  * soon as it does (so an endless upload costs at most `maxBytes`), bytes must be UTF-8, and the
  * JSON is parsed strictly (duplicate keys, huge integers, deep nesting refused).
  */
-/** How much of an oversized body is read and discarded after answering 413, before cancelling. */
+/** How much of an unwanted body is read and discarded before cancelling (Workers' request cap). */
 const DRAIN_MAX_BYTES = 100 * 1024 * 1024
+
+/**
+ * Reads and discards the rest of a request body the relay will not use. Cancelling a body the
+ * client is still sending stalls wrangler dev's proxy (test/node/gossip.test.ts checks it), so
+ * every early answer to an upload drains first, bounded, never buffering.
+ */
+export async function drainBody(body: ReadableStream<Uint8Array> | null): Promise<void> {
+  if (body) await drain(body.getReader(), DRAIN_MAX_BYTES)
+}
 
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, max: number): Promise<void> {
   let n = 0

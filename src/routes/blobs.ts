@@ -4,6 +4,7 @@ import { BLOB_ALGORITHMS, blobKey, HashMismatch, putBlob } from '../blobs/store.
 import { PULL_THROUGH_HEADER, pullThrough } from '../blobs/pull-through.ts'
 import type { RelayEnv } from '../env.ts'
 import { isOperator } from '../http/auth.ts'
+import { drainBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 import { isNamed } from '../store/statements.ts'
 import { formatSri, parseHashParam, type Digest } from '../verify/index.ts'
@@ -77,9 +78,7 @@ blobs.put('/:hash{.+}', async (c) => {
   const body = c.req.raw.body
   const existing = await env.BLOBS.head(blobKey(d))
   if (existing) {
-    // Drain rather than cancel: cancelling a body the client already sent stalls wrangler dev's
-    // connection handling (seen locally); reading it costs only the transfer.
-    if (body) for await (const _ of body as unknown as AsyncIterable<Uint8Array>) void _
+    await drainBody(body)
     return c.json({ hash: sri, size: existing.size, status: 'exists' }, 200)
   }
   if (!body || Number(declared) === 0) {

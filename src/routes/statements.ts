@@ -1,7 +1,7 @@
 import { readJsonBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 import { createRouter } from '../app.ts'
-import { afterAccept, noteHolders, parseSeen, SEEN_HEADER, selfUrl, skewOf, stats } from '../gossip/index.ts'
+import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, skewOf } from '../gossip/index.ts'
 import { ingest } from '../store/ingest.ts'
 import { bodiesOf, getStatement, queryStatements, type StoredRow } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
@@ -25,11 +25,7 @@ statements.post('/', async (c) => {
   }
   const { fresh, ...summary } = await ingest(c.env.DB, items, { now: Date.now(), skewMs: skewOf(c.env) })
   const seenHeader = c.req.header(SEEN_HEADER)
-  if (seenHeader !== undefined) {
-    stats.pushReceived += items.length
-    stats.pushReceivedNew += fresh.length
-    noteHolders(summary.results.flatMap((r) => ('id' in r ? [r.id] : [])), parseSeen(seenHeader))
-  }
+  if (seenHeader !== undefined) receivedPush(seenHeader, summary.results.flatMap((r) => ('id' in r ? [r.id] : [])), items.length, fresh.length)
   if (fresh.length) c.executionCtx.waitUntil(afterAccept(c.env, fresh, { seenHeader, self: selfUrl(c.env, c.req.url) }))
   const { results } = summary
   if (summary.rejected === results.length) {
