@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BIN, runVouch } from './run-vouch.ts'
 import { startNetwork } from '../../scripts/network-harness.ts'
 import {
   BridgeError,
@@ -629,25 +630,8 @@ describe('in-toto import and export through two local relays', () => {
 
 // ---------------------------------------------------------------------------------------------
 describe('the vouch CLI: bridge, import, export', () => {
-  const BIN = join(ROOT, 'bin/vouch.js')
   let home = ''
-  const vouch = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string; json: any }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: home, VOUCH_HOME: home, VOUCH_RELAYS: relays.join(' ') } as unknown as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-      let stdout = ''
-      let stderr = ''
-      child.stdout.on('data', (d: Buffer) => (stdout += d))
-      child.stderr.on('data', (d: Buffer) => (stderr += d))
-      child.on('close', (code) => {
-        let json
-        try {
-          json = JSON.parse(stdout)
-        } catch {
-          json = undefined
-        }
-        resolve({ code: code ?? -1, stdout, stderr, json })
-      })
-    })
+  const vouch = (args: string[]) => runVouch(args, { json: true, env: { HOME: home, VOUCH_HOME: home, VOUCH_RELAYS: relays.join(' ') } })
 
   beforeAll(() => {
     execFileSync('npm', ['run', '--silent', 'build:cli'], { cwd: ROOT, stdio: 'inherit' })

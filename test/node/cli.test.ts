@@ -7,22 +7,14 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, startNetwork } from '../../scripts/network-harness.ts'
 import { encodeDidKey, verifyStatement, type Statement } from '../../src/verify/index.ts'
+import { BIN, ROOT, runVouch, type Run } from './run-vouch.ts'
 
 /**
  * The real `vouch` executable (bin/vouch.js → dist/cli.js, built here as `npm install` builds it)
  * as a subprocess, against two real local relays and a fake one that lies.
  */
 
-const ROOT = join(import.meta.dirname, '../..')
-const BIN = join(ROOT, 'bin/vouch.js')
 type Net = Awaited<ReturnType<typeof startNetwork>>
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-  /** stdout parsed, when --json was given. */
-  json: any
-}
 
 let net: Net
 let relays: string[]
@@ -33,28 +25,7 @@ let fakeUrl = ''
 const lies: { statements: unknown[]; blob: Buffer } = { statements: [], blob: Buffer.alloc(0) }
 
 function vouch(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH, HOME: work, VOUCH_HOME: home, VOUCH_RELAYS: relays.join(' '), ...env } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    child.on('close', (code) => {
-      let json
-      if (args.includes('--json')) {
-        try {
-          json = JSON.parse(stdout)
-        } catch {
-          json = undefined
-        }
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json })
-    })
-  })
+  return runVouch(args, { cwd: work, env: { HOME: work, VOUCH_HOME: home, VOUCH_RELAYS: relays.join(' '), ...env } })
 }
 
 /** No user mistake may end in a stack trace. */

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +7,7 @@ import { startNetwork } from '../../scripts/network-harness.ts'
 import { gatherForVerdict } from '../../src/client/gather.ts'
 import { createStatement, generateKeyPair, keySigner, publish, sign } from '../../src/client/index.ts'
 import { ensurePolicy, evaluate, FactIndex, type Explanation } from '../../src/policy/index.ts'
+import { BIN, ROOT, runVouch, type Run } from './run-vouch.ts'
 
 /**
  * `vouch verify` and `vouch fetch --policy`: the built CLI as a subprocess against two real local
@@ -14,15 +15,7 @@ import { ensurePolicy, evaluate, FactIndex, type Explanation } from '../../src/p
  * stranger), and gatherForVerdict called directly for alias roots and its bounds.
  */
 
-const ROOT = join(import.meta.dirname, '../..')
-const BIN = join(ROOT, 'bin/vouch.js')
 type Net = Awaited<ReturnType<typeof startNetwork>>
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-  json: any
-}
 type Who = 'me' | 'author' | 'builder' | 'stranger'
 
 let net: Net
@@ -31,28 +24,7 @@ let work: string
 const dids = {} as Record<Who, string>
 
 function vouch(who: Who, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH, HOME: work, VOUCH_HOME: join(work, who), VOUCH_RELAYS: relays.join(' ') } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    child.on('close', (code) => {
-      let json
-      if (args.includes('--json')) {
-        try {
-          json = JSON.parse(stdout)
-        } catch {
-          json = undefined
-        }
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json })
-    })
-  })
+  return runVouch(args, { cwd: work, env: { HOME: work, VOUCH_HOME: join(work, who), VOUCH_RELAYS: relays.join(' ') } })
 }
 
 const ids = (e: Explanation): string[] => [...(e.statements ?? []), ...(e.children ?? []).flatMap(ids)]
