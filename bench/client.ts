@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { ADMIN_TOKEN, startNetwork } from '../scripts/network-harness.ts'
 import { narStreamPath } from '../src/nar/fs.ts'
+import { writeTree } from './lib/tree.ts'
 import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
 
 const run = promisify(execFile)
@@ -33,43 +34,6 @@ interface Plan {
 }
 const FULL: Plan = { bytes: 99 * MiB, files: 2000, rounds: 3, startups: 20 }
 const QUICK: Plan = { bytes: 20 * MiB, files: 500, rounds: 1, startups: 10 }
-
-/** xorshift32: the same tree on every machine. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x / 2 ** 32
-  }
-}
-
-/** A source tree: 90% small files (100 B–64 KiB, log-uniform), the rest sharing the remainder. */
-function buildTree(root: string, plan: Plan): void {
-  const random = rng(0xc11e)
-  const sizes: number[] = []
-  let small = 0
-  for (let i = 0; i < Math.round(plan.files * 0.9); i++) {
-    const size = Math.floor(100 * Math.pow(655.36, random()))
-    sizes.push(size)
-    small += size
-  }
-  const weights = Array.from({ length: plan.files - sizes.length }, () => Math.pow(64, random()))
-  const sum = weights.reduce((a, b) => a + b, 0)
-  for (const w of weights) sizes.push(Math.floor(((plan.bytes - small) * w) / sum))
-  const noise = new Uint8Array(16 * MiB)
-  const view = new DataView(noise.buffer)
-  for (let i = 0; i < noise.length; i += 4) view.setUint32(i, (random() * 2 ** 32) >>> 0, true)
-  sizes.forEach((size, i) => {
-    const sub = join(root, `d${String(i % 20).padStart(2, '0')}`, `e${i % 7}`)
-    mkdirSync(sub, { recursive: true })
-    const start = Math.floor(random() * (noise.length - Math.min(size, noise.length)))
-    writeFileSync(join(sub, `f${i}.bin`), size <= noise.length ? noise.subarray(start, start + size) : Buffer.alloc(size, 0x5a), { mode: i % 10 === 0 ? 0o755 : 0o644 })
-  })
-}
 
 /** Wall time of a process, in ms. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; stdout: string }> {
@@ -154,7 +118,7 @@ export async function main(args: string[]): Promise<void> {
   try {
     const relay = net.relays[0]!.url
     const tree = join(dir, 'tree')
-    buildTree(tree, plan)
+    writeTree(tree, plan, 0xc11e)
     const env = { ...process.env, VOUCH_HOME: join(dir, 'home'), VOUCH_RELAYS: relay }
     await timed(process.execPath, [BIN, 'init'], env)
     // Warm the relay and the page cache once, untimed.

@@ -15,6 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { narHashPath } from '../src/nar/fs.ts'
+import { writeTree } from './lib/tree.ts'
 import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
 
 const run = promisify(execFile)
@@ -30,55 +31,13 @@ interface Plan {
 const FULL: Plan = { bytes: 200 * MiB, files: 2000, rounds: 5 }
 const QUICK: Plan = { bytes: 40 * MiB, files: 500, rounds: 3 }
 
-/** xorshift32: the same tree on every machine. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x / 2 ** 32
-  }
-}
-
-/**
- * A tree like a package or a source checkout: 90% of files small (100 B to 64 KiB, log-uniform),
- * the rest sharing what is left of the total (sizes spread 1:64, log-uniform), in 20 × 7
- * directories; 1 in 10 files executable.
- * Returns the files' paths and the path of one file holding all their bytes.
- */
+/** The benchmark's tree (bench/lib/tree.ts) plus one file holding all its bytes, for the baselines. */
 function buildTree(dir: string, plan: Plan): { root: string; files: string[]; concat: string; bytes: number } {
-  const random = rng(0x5eed)
-  const sizes: number[] = []
-  let small = 0
-  for (let i = 0; i < Math.round(plan.files * 0.9); i++) {
-    const size = Math.floor(100 * Math.pow(655.36, random()))
-    sizes.push(size)
-    small += size
-  }
-  const weights = Array.from({ length: plan.files - sizes.length }, () => Math.pow(64, random()))
-  const sum = weights.reduce((a, b) => a + b, 0)
-  for (const w of weights) sizes.push(Math.floor(((plan.bytes - small) * w) / sum))
-
-  const noise = new Uint8Array(16 * MiB)
-  const view = new DataView(noise.buffer)
-  for (let i = 0; i < noise.length; i += 4) view.setUint32(i, (random() * 2 ** 32) >>> 0, true)
   const root = join(dir, 'tree')
-  const files: string[] = []
   const concat = join(dir, 'concat.bin')
-  const contents = new Map<string, Uint8Array>()
-  sizes.forEach((size, i) => {
-    const sub = join(root, `d${String(i % 20).padStart(2, '0')}`, `e${i % 7}`)
-    mkdirSync(sub, { recursive: true })
-    const file = join(sub, `f${i}.bin`)
-    const start = Math.floor(random() * (noise.length - Math.min(size, noise.length)))
-    const bytes = size <= noise.length ? noise.subarray(start, start + size) : Buffer.alloc(size, 0x5a)
-    writeFileSync(file, bytes, { mode: i % 10 === 0 ? 0o755 : 0o644 })
-    contents.set(file, bytes)
-    files.push(file)
-  })
+  const written = writeTree(root, plan, 0x5eed)
+  const contents = new Map(written.map((f) => [f.path, f.bytes]))
+  const files = written.map((f) => f.path)
   // In byte order of the paths, as `LC_ALL=C sort` gives them to sha256sum.
   files.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
   const all = Buffer.concat(files.map((f) => contents.get(f)!))
