@@ -1,4 +1,4 @@
-import { base64url, concat, equalBytes } from './bytes.ts'
+import { base64url, concat } from './bytes.ts'
 
 /**
  * Strict Ed25519 verification, the same verdict in every runtime.
@@ -159,4 +159,3 @@ export async function sign(message: Uint8Array, secretKey: Uint8Array): Promise<
   return new Uint8Array(await crypto.subtle.sign(ALG, await key, message))
 }
 
-export { equalBytes }

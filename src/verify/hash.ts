@@ -23,7 +23,6 @@ export function parseSri(s: string): Digest | undefined {
   return bytes && bytes.length === HASH_ALGORITHMS[alg] ? { alg, bytes } : undefined
 }
 
-export const isSri = (s: string): boolean => parseSri(s) !== undefined
 export const looksLikeHash = (s: string): boolean => /^(sha1|sha256|sha384|sha512)[-:]/.test(s)
 
 export const formatSri = (d: Digest): string => `${d.alg}-${base64.encode(d.bytes)}`

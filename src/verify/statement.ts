@@ -50,7 +50,8 @@ const refuse = (code: string, message: string): never => {
 function checkTerm(name: 'subject' | 'object', value: unknown): string {
   if (typeof value !== 'string') return refuse('bad_type', `${name} must be a string`)
   if (value.length === 0) return refuse(`bad_${name}`, `${name} must not be empty`)
-  if (value.length > LIMITS.termBytes || utf8(value).length > LIMITS.termBytes) {
+  // UTF-8 is at most 3 bytes per UTF-16 unit, so short strings need no encoding to be measured.
+  if (value.length > LIMITS.termBytes || (value.length * 3 > LIMITS.termBytes && utf8(value).length > LIMITS.termBytes)) {
     return refuse(`bad_${name}`, `${name} is longer than ${LIMITS.termBytes} bytes`)
   }
   if (CONTROL.test(value)) return refuse(`bad_${name}`, `${name} contains a control character`)
