@@ -1,5 +1,5 @@
 import { isDidKey } from '../verify/index.ts'
-import type { AliasCheck } from './check.ts'
+import type { AliasCheck } from './types.ts'
 
 /** How long results are believed. */
 export const PROOF_TTL = {

@@ -1,5 +1,4 @@
 import { OutboundError } from '../http/outbound.ts'
-import type { AliasProof } from '../policy/engine.ts'
 import { decodeDidKey } from '../verify/index.ts'
 import { bskyProof } from './bsky.ts'
 import { PROOF_TTL } from './cache.ts'
@@ -8,19 +7,9 @@ import { forgejoProof, githubProof, sourcehutProof } from './forges.ts'
 import { httpsProof } from './https.ts'
 import { type ProofMethod, ProofFailure } from './method.ts'
 import { type IdentityOptions, type ResolvedOptions, resolveOptions } from './options.ts'
+import type { AliasCheck, AliasProof } from './types.ts'
 
-/** The outcome of checking one alias claim, kept for explanations and caching. */
-export interface AliasCheck {
-  ok: boolean
-  /** The proof method (`dns`, `https`, `github`, `forgejo`, `sourcehut`, `bsky`), or the unknown scheme. */
-  method: string
-  alias: string
-  did: string
-  /** One sentence for a human: what was looked up and what was found. */
-  detail: string
-  /** Until when (ms since the epoch) this result may be reused. */
-  expiresAt: number
-}
+export type { AliasCheck } from './types.ts'
 
 /** Proof methods by alias scheme (the text before the first `:`). */
 export const METHODS: Readonly<Record<string, ProofMethod>> = {

@@ -4,7 +4,8 @@
  * `sourcehut:~alice` or `bsky:alice.example`. Plain fetch, so the same code runs in Node and in a
  * Worker; the results feed the policy engine's `proofs`.
  */
-export { type AliasCheck, type AliasChecks, checkAlias, checkAliases, METHODS } from './check.ts'
+export { type AliasChecks, checkAlias, checkAliases, METHODS } from './check.ts'
+export type { AliasCheck, AliasProof } from './types.ts'
 export { PROOF_TTL, ProofCache, type ProofCacheJson } from './cache.ts'
 export { type Key, type Outcome, ProofFailure, type ProofMethod } from './method.ts'
 export { DEFAULTS, type IdentityOptions } from './options.ts'

@@ -1,13 +1,9 @@
 import { authority, type Standing } from './authority.ts'
 import { inForce, packageOf, purlType, type Fact, type FactIndex } from './facts.ts'
 import type { Policy } from './schema.ts'
+import type { AliasProof } from '../identity/types.ts'
 
-/** An alias proof the identity layer checked (src/identity): `did` proved `alias` by `method`. */
-export interface AliasProof {
-  did: string
-  alias: string
-  method: string
-}
+export type { AliasProof }
 
 /** One node of the explanation: a rule, whether it held, why, and the statements it used. */
 export interface Explanation {
