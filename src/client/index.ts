@@ -43,5 +43,6 @@ export {
   type UploadReport,
 } from './blobs.ts'
 export { liveClaims, packageSubject, type LiveClaim } from './names.ts'
+export { querySource, type QuerySource } from './source.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
 export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'

@@ -75,7 +75,8 @@ function Result({ result }: { result: Extract<TrustResult, { ok: true }> }) {
           <dt>statements read</dt>
           <dd>
             {result.statements}
-            {result.truncated && <Badge kind="warn">some lists were cut at the explorer's read limit; the CLI reads everything</Badge>}
+            {result.truncated && <Badge kind="warn">incomplete: the read stopped at this view's bounds, so the verdict may miss a yank or a revocation</Badge>}
+            {result.truncated && <small class="u muted"> {cut(visible(result.incomplete.join('; ')), 400)}</small>}
           </dd>
         </dl>
       </div>

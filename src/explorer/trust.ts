@@ -1,23 +1,32 @@
 import { checkAliases, type AliasCheck } from '../identity/index.ts'
-import { ensurePolicy, evaluate, FactIndex, inForce, packageOf, PolicyError, type AliasProof, type Fact, type Policy, type Verdict } from '../policy/index.ts'
-import { parseJson, parseSri, ProtocolError } from '../verify/index.ts'
-import { readStatements, READ_MAX, type Row } from './data.ts'
+import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, packageOf, PolicyError, type GatherOptions, type Policy, type StatementSource, type Verdict } from '../policy/index.ts'
+import { parseJson, ProtocolError } from '../verify/index.ts'
+import { readStatements, READ_MAX } from './data.ts'
 
 /**
- * The trust view: a policy and a package version in, the engine's verdict out. The engine is pure
- * (src/policy); this module only gathers, through the store's query code, every statement the
- * engine can look at for this one verdict, following docs/POLICY.md:
- * - statements about the version (`source`, `published`);
- * - `author` grants and revocations naming the package;
- * - `trusted-builder` grants, walked from the roots as far as `builderDepth`;
- * - statements about each claimed source hash (`build`, `review`);
- * - `alias` claims for the aliases the policy's alias rules name.
+ * The trust view: a policy and a package version in, the engine's verdict out. The engine and its
+ * gatherer are pure (src/policy); this module hands the gatherer the store's query as its source,
+ * so the view reads the statements `vouch verify` would read, by the same rules (docs/POLICY.md).
  */
 
-/** Keys whose trusted-builder grants are read, at most (one query each). */
-const MAX_BUILDER_KEYS = 100
-/** Alias proofs checked for one verdict, at most (each is one or two outbound requests). */
-const MAX_ALIAS_CHECKS = 16
+/**
+ * The store as a statement source. Stored statements were verified at ingest (the ids are the
+ * stored ones, never recomputed), so they are only parsed here.
+ */
+export function storeSource(db: D1Database): StatementSource {
+  return async (filter, limit) => {
+    const r = await readStatements(db, filter, limit)
+    return { statements: r.items.map(({ id, statement }) => ({ id, statement })), truncated: r.truncated }
+  }
+}
+
+/**
+ * Bounds for one page view: each query is one D1 query of at most `READ_MAX.section` rows, well
+ * inside a Worker's 1000 queries per request (50 on the Free plan would cap it sooner, and the
+ * view then says the read was incomplete). Alias proofs are one or two outbound requests each.
+ */
+export const TRUST_BOUNDS = { perQuery: READ_MAX.section, maxQueries: 40, maxStatements: 10_000, maxAliasClaims: 16 } as const satisfies GatherOptions
+
 /** A policy file is small; this bounds the form body. */
 export const POLICY_MAX_BYTES = 64 * 1024
 
@@ -28,7 +37,7 @@ export interface TrustInput {
 }
 
 export type TrustResult =
-  | { ok: true; verdict: Verdict; statements: number; truncated: boolean; aliasChecks?: AliasCheck[] }
+  | { ok: true; verdict: Verdict; statements: number; truncated: boolean; incomplete: string[]; aliasChecks?: AliasCheck[] }
   | { ok: false; field: 'policy' | 'subject'; message: string }
 
 export function parsePolicy(text: string): Policy {
@@ -55,54 +64,18 @@ export async function runTrust(db: D1Database, input: TrustInput, now: number): 
   const parsed = packageOf(subject)
   if (!parsed) return { ok: false, field: 'subject', message: 'give a package version as a purl with a version: pkg:generic/mylib@1.2.3 (or type mylib@1.2.3 and it is read as pkg:generic/…)' }
 
-  const seen = new Map<string, Row>()
-  let truncated = false
-  const take = (b: { items: Row[]; truncated: boolean }) => {
-    truncated ||= b.truncated
-    for (const r of b.items) seen.set(r.id, r)
-    return b.items
-  }
-  const [about, , ...aliasRows] = await Promise.all([
-    readStatements(db, { subject }, READ_MAX.section).then(take),
-    readStatements(db, { claim: 'author', object: parsed.pkg }, READ_MAX.section).then(take),
-    ...policy.trust.aliases.flatMap((rule) => rule.aliases).map((alias) => readStatements(db, { claim: 'alias', object: alias }, READ_MAX.section).then(take)),
-  ])
-
-  // Source hashes anyone claims for the version: their builds and reviews.
-  const hashes = [...new Set(about.filter((r) => ['source', 'published'].includes(r.statement.claim) && r.statement.object && parseSri(r.statement.object)).map((r) => r.statement.object!))]
-  if (hashes.length > READ_MAX.hashes) truncated = true
-  await Promise.all(hashes.slice(0, READ_MAX.hashes).map((h) => readStatements(db, { subject: h }, READ_MAX.section).then(take)))
-
-  // Trusted builders: breadth-first from the roots (and from keys that claim a policy alias, which
-  // may become roots once proven), reading each reached key's grants, revocations included.
-  const aliasKeys = aliasRows.flat().filter((r) => r.statement.actor === r.statement.subject).map((r) => r.statement.actor)
-  let frontier = [...new Set([...policy.trust.keys, ...aliasKeys])]
-  const reached = new Set(frontier)
-  let queried = 0
-  for (let depth = 0; depth <= policy.builds.builderDepth && frontier.length; depth++) {
-    const batch = frontier.slice(0, MAX_BUILDER_KEYS - queried)
-    if (batch.length < frontier.length) truncated = true
-    queried += batch.length
-    const grants = (await Promise.all(batch.map((k) => readStatements(db, { actor: k, claim: 'trusted-builder' }, READ_MAX.section).then(take)))).flat()
-    frontier = []
-    for (const g of grants) if (!reached.has(g.statement.subject)) reached.add(g.statement.subject), frontier.push(g.statement.subject)
-  }
-
-  const facts: Fact[] = [...seen.values()].sort((a, b) => a.seq - b.seq).map(({ id, statement }) => ({ id, statement }))
-  const index = new FactIndex(facts)
-
-  let proofs: AliasProof[] = []
   let aliasChecks: AliasCheck[] | undefined
-  if (input.checkAliases && policy.trust.aliases.length) {
-    const horizon = now + policy.clockSkewMs
-    const claims = inForce(aliasRows.flat().map(({ id, statement }) => ({ id, statement })), horizon)
-      .filter((f) => !f.statement.not && f.statement.actor === f.statement.subject && f.statement.object)
-      .slice(0, MAX_ALIAS_CHECKS)
-      .map((f) => ({ did: f.statement.actor, alias: f.statement.object! }))
-    const checked = await checkAliases(claims, { timeoutMs: 4000 })
-    proofs = checked.proofs
-    aliasChecks = checked.results
-  }
-  const verdict = evaluate(index, policy, subject, { now, proofs })
-  return { ok: true, verdict, statements: index.size, truncated, aliasChecks }
+  const gathered = await gatherForVerdict(storeSource(db), subject, policy, {
+    ...TRUST_BOUNDS,
+    now,
+    ...(input.checkAliases && {
+      proofs: async (claims) => {
+        const checked = await checkAliases(claims, { timeoutMs: 4000 })
+        aliasChecks = checked.results
+        return checked.proofs
+      },
+    }),
+  })
+  const verdict = evaluate(new FactIndex(gathered.facts), policy, subject, { now, proofs: gathered.proofs })
+  return { ok: true, verdict, statements: gathered.facts.length, truncated: !gathered.complete, incomplete: gathered.incomplete, aliasChecks }
 }

@@ -1,5 +1,6 @@
-/** The trust-policy engine: verified statements and a policy in, a verdict and its explanation out. No I/O. */
+/** The trust-policy engine and its one gatherer: verified statements and a policy in, a verdict and its explanation out. No I/O of its own: the gatherer reads through a source its caller injects. */
 export { evaluate, renderExplanation, type AliasProof, type EvaluateOptions, type Explanation, type Verdict, type VerdictKind } from './engine.ts'
 export { FactIndex, inForce, packageOf, purlType, type Fact } from './facts.ts'
 export { authority, type Standing } from './authority.ts'
 export { ensurePolicy, PolicyError, PolicySchema, type Policy, type PolicyInput } from './schema.ts'
+export { GATHER_DEFAULTS, gatherForVerdict, type Gathered, type GatherOptions, type ProofChecker, type StatementFilter, type StatementSource } from './gather.ts'

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNetwork } from '../../scripts/network-harness.ts'
-import { gatherForVerdict } from '../../src/client/gather.ts'
-import { createStatement, generateKeyPair, keySigner, publish, sign } from '../../src/client/index.ts'
-import { ensurePolicy, evaluate, FactIndex, type Explanation } from '../../src/policy/index.ts'
+import { createStatement, generateKeyPair, keySigner, publish, querySource, sign } from '../../src/client/index.ts'
+import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, type Explanation } from '../../src/policy/index.ts'
 import { BIN, ROOT, runVouch, type Run } from './run-vouch.ts'
 
 /**
@@ -159,10 +158,10 @@ describe('vouch verify and fetch --policy', { timeout: 30_000 }, () => {
     const policy = ensurePolicy({ version: 1, trust: { keys: [dids.me] } })
     const subject = 'pkg:generic/mylib@1.0.0'
     // One statement per page: every broad answer is cut short, so the engine's inputs are re-read per trusted key.
-    const small = await gatherForVerdict(relays, subject, policy, { perQuery: 1 })
+    const small = await gatherForVerdict(querySource(relays).read, subject, policy, { perQuery: 1 })
     expect(small.complete).toBe(true)
     expect(evaluate(new FactIndex(small.facts), policy, subject, { now: small.now }).source).toBe(good)
-    const bounded = await gatherForVerdict(relays, subject, policy, { maxQueries: 2 })
+    const bounded = await gatherForVerdict(querySource(relays).read, subject, policy, { maxQueries: 2 })
     expect(bounded.complete).toBe(false)
     expect(bounded.queries).toBe(2)
     expect(bounded.incomplete.join()).toContain('maxQueries')
@@ -179,12 +178,12 @@ describe('vouch verify and fetch --policy', { timeout: 30_000 }, () => {
     await publish(relays, statements)
     const byAlias = ensurePolicy({ version: 1, trust: { aliases: [{ aliases: ['dns:example.org'] }] } })
     const asked: { did: string; alias: string }[][] = []
-    const proved = await gatherForVerdict(relays, 'pkg:generic/aliaslib@1.0.0', byAlias, {
+    const proved = await gatherForVerdict(querySource(relays).read, 'pkg:generic/aliaslib@1.0.0', byAlias, {
       proofs: async (claims) => (asked.push(claims), claims.map((c) => ({ ...c, method: 'dns' }))),
     })
     expect(asked).toEqual([[{ did: signer.did, alias: 'dns:example.org' }]])
     expect(evaluate(new FactIndex(proved.facts), byAlias, 'pkg:generic/aliaslib@1.0.0', { now: proved.now, proofs: proved.proofs })).toMatchObject({ verdict: 'trusted', source: good })
-    const unproved = await gatherForVerdict(relays, 'pkg:generic/aliaslib@1.0.0', byAlias, { proofs: async () => [] })
+    const unproved = await gatherForVerdict(querySource(relays).read, 'pkg:generic/aliaslib@1.0.0', byAlias, { proofs: async () => [] })
     expect(evaluate(new FactIndex(unproved.facts), byAlias, 'pkg:generic/aliaslib@1.0.0', { now: unproved.now, proofs: unproved.proofs }).verdict).toBe('untrusted')
   })
 

@@ -140,7 +140,7 @@ async function resolvePackage(ctx: Context, relays: string[], subject: string, a
 
 /** The hash the policy accepts (source, or the build output for `system`), or a refusal with the explanation. */
 async function resolveByPolicy(ctx: Context, subject: string, policyFile: string, system: string | undefined) {
-  const { judge } = await import('./verify.ts')
+  const { judge } = await import('../verdict.ts')
   const { renderExplanation } = await import('../../policy/index.ts')
   const j = await judge(ctx, subject, { policy: policyFile })
   const v = j.verdict

@@ -7,7 +7,7 @@ import { localError, usageError } from '../errors.ts'
 import { readKey } from '../keys.ts'
 import { fields } from '../output.ts'
 import { did } from '../terms.ts'
-import { loadPolicy, policyPath } from './verify.ts'
+import { loadPolicy, policyPath } from '../verdict.ts'
 
 export default defineCommand({
   usage: ['policy init [--trust DID …] [--builds-required] [-o FILE] [--force]', 'policy show [--policy FILE]'],

@@ -1,14 +1,15 @@
-import { evaluate, type AliasProof } from '../policy/engine.ts'
-import { FactIndex, inForce, packageOf, purlType, type Fact } from '../policy/facts.ts'
-import type { Policy } from '../policy/schema.ts'
+import type { AliasProof } from '../identity/types.ts'
 import { isDidKey } from '../verify/index.ts'
-import type { RequestOptions } from './http.ts'
-import { query, type Filter, type QueryReport } from './statements.ts'
+import { evaluate } from './engine.ts'
+import { FactIndex, inForce, packageOf, purlType, type Fact } from './facts.ts'
+import type { Policy } from './schema.ts'
 
 /**
- * Gathering for a verdict: asks the relays, with the client's verified `query`, for every
- * statement the policy engine (src/policy, docs/POLICY.md) can look at when it judges one package
- * version, and nothing else. Same code in Node and in a Worker (plain fetch through the client).
+ * Gathering for a verdict: asks a statement source for every statement the policy engine
+ * (docs/POLICY.md) can look at when it judges one package version, and nothing else. The one
+ * gatherer: the CLI's source is the client's verified query over the relays, the explorer's is the
+ * store's query, so `vouch verify` and the trust view read the same statements by the same rules.
+ * No I/O of its own: everything read comes through the injected source and proof checker.
  *
  * What is read, in three steps, each step's queries in parallel:
  * 1. Alias roots (only if the policy has alias rules): `alias` claims naming the policy's aliases
@@ -29,35 +30,53 @@ import { query, type Filter, type QueryReport } from './statements.ts'
  *
  * A key's own grants are read also at the last depth, because a key may revoke itself.
  *
- * Bounded: at most `maxQueries` queries (each asks every relay), `perQuery` statements read per
- * query and relay, `maxStatements` statements kept in all, `concurrency` queries at once. When a
- * bound is hit, or a relay had more than it sent and the shortfall was not re-read per trusted key
- * (as above), the result says `complete: false` and why: the verdict may then miss a statement (a
- * yank, a revocation), and a caller should say so.
+ * Bounded: at most `maxQueries` queries, `perQuery` statements asked for per query, `maxStatements`
+ * statements kept in all, `concurrency` queries at once. When a bound is hit, or a source had more
+ * than it sent and the shortfall was not re-read per trusted key (as above), the result says
+ * `complete: false` and why: the verdict may then miss a statement (a yank, a revocation), and a
+ * caller should say so.
  */
 
-export interface GatherOptions extends RequestOptions {
+/** Which statements to read: every given field must match. Never empty. */
+export interface StatementFilter {
+  subject?: string
+  claim?: string
+  object?: string
+  actor?: string
+}
+
+/**
+ * Where statements come from: at most `limit` statements matching `filter` (a source over several
+ * relays may return up to `limit` from each), already verified, and whether it had more than it
+ * returned. Errors it throws end the gathering.
+ */
+export type StatementSource = (filter: StatementFilter, limit: number) => Promise<{ statements: readonly Fact[]; truncated: boolean }>
+
+/** Checks alias claims and returns the proofs that held (src/identity's `checkAliases(…).proofs`). */
+export type ProofChecker = (claims: { did: string; alias: string }[]) => Promise<readonly AliasProof[]>
+
+export interface GatherOptions {
   /** The time the verdict is for (ms since the epoch); default now. Pass the same to `evaluate`. */
   now?: number
-  /** Queries at most (each goes to every relay). Default 200. */
+  /** Queries at most. Default 200. */
   maxQueries?: number
   /** Statements kept at most, all queries together. Default 20 000. */
   maxStatements?: number
-  /** Statements read from each relay per query at most. Default 1000. */
+  /** Statements asked of the source per query at most. Default 1000. */
   perQuery?: number
   /** Alias claims handed to `proofs` at most. Default 16. */
   maxAliasClaims?: number
   /** Queries in flight at once. Default 8. */
   concurrency?: number
-  /**
-   * Checks alias claims and returns the proofs that held (src/identity's `checkAliases(…).proofs`).
-   * Without it no key becomes a root by alias.
-   */
-  proofs?: (claims: { did: string; alias: string }[]) => Promise<readonly AliasProof[]>
+  /** Without it no key becomes a root by alias. */
+  proofs?: ProofChecker
 }
 
 export interface Gathered {
-  /** Verified statements, de-duplicated by id: `evaluate(new FactIndex(facts), …)`. */
+  /**
+   * Statements, de-duplicated by id, oldest first (time, then id): `evaluate(new FactIndex(facts), …)`.
+   * The order is fixed here, not by the source, so every source gives the same explanation.
+   */
   facts: Fact[]
   /** Alias proofs that held, for `evaluate(…, { proofs })`. */
   proofs: AliasProof[]
@@ -67,12 +86,10 @@ export interface Gathered {
   now: number
   /** Queries made. */
   queries: number
-  /** False when a bound was hit, or a relay had more statements than it sent and they were not re-read per key. */
+  /** False when a bound was hit, or a source had more statements than it sent and they were not re-read per key. */
   complete: boolean
   /** Why not complete, one sentence each. */
   incomplete: string[]
-  /** Relays that failed or lied during some query (one report per relay and problem), for warnings. */
-  problems: QueryReport[]
 }
 
 export const GATHER_DEFAULTS = { maxQueries: 200, maxStatements: 20_000, perQuery: 1000, maxAliasClaims: 16, concurrency: 8 } as const
@@ -85,34 +102,36 @@ const intOpt = (name: string, v: number | undefined, def: number, max: number) =
 
 interface Answer {
   facts: Fact[]
-  /** Some relay had more, or a bound stopped the query. */
+  /** The source had more, or a bound stopped the query. */
   truncated: boolean
 }
+
+type Bounds = Required<Pick<GatherOptions, 'maxQueries' | 'maxStatements' | 'perQuery' | 'concurrency'>>
 
 /** The bounded, de-duplicating query runner of one gathering. */
 class Gatherer {
   readonly facts = new Map<string, Fact>()
   readonly incomplete = new Set<string>()
-  readonly problems = new Map<string, QueryReport>()
   queries = 0
   private reserved = 0
   private running = 0
   private readonly waiting: (() => void)[] = []
 
   constructor(
-    private readonly relays: readonly string[],
-    private readonly o: Required<Pick<GatherOptions, 'maxQueries' | 'maxStatements' | 'perQuery' | 'concurrency'>> & RequestOptions,
+    private readonly source: StatementSource,
+    private readonly o: Bounds,
   ) {}
 
   /**
-   * One query, bounded. A relay's answer cut short makes the gathering incomplete, unless the
-   * caller will `refine` it (read the same thing again per trusted key when it is cut short).
+   * One query, bounded. An answer cut short makes the gathering incomplete, unless the caller
+   * will `refine` it (read the same thing again per trusted key when it is cut short).
    */
-  async ask(filter: Filter, refine = false): Promise<Answer> {
+  async ask(filter: StatementFilter, refine = false): Promise<Answer> {
     if (this.queries >= this.o.maxQueries) {
       this.incomplete.add(`stopped at ${this.o.maxQueries} queries (maxQueries)`)
       return { facts: [], truncated: true }
     }
+    // Statements still in flight count against the budget, so parallel queries cannot overshoot it.
     const budget = this.o.maxStatements - this.facts.size - this.reserved
     if (budget <= 0) {
       this.incomplete.add(`stopped at ${this.o.maxStatements} statements (maxStatements)`)
@@ -124,21 +143,20 @@ class Gatherer {
     if (this.running >= this.o.concurrency) await new Promise<void>((r) => this.waiting.push(r))
     this.running++
     try {
-      const r = await query(this.relays, filter, { limit, timeoutMs: this.o.timeoutMs, signal: this.o.signal, fetch: this.o.fetch })
-      for (const rep of r.relays) if (rep.problem) this.problems.set(`${rep.relay}\n${rep.problem.message}`, rep)
+      const r = await this.source(filter, limit)
       const out: Fact[] = []
       for (const s of r.statements) {
         const known = this.facts.get(s.id)
         if (known) out.push(known)
         else if (this.facts.size < this.o.maxStatements) {
+          // Only id and statement: a source's extras (which relays served it) are not the engine's business.
           const f = { id: s.id, statement: s.statement }
           this.facts.set(s.id, f)
           out.push(f)
         } else this.incomplete.add(`stopped at ${this.o.maxStatements} statements (maxStatements)`)
       }
-      const truncated = r.relays.some((x) => x.truncated)
-      if (truncated && !refine) this.incomplete.add(`a relay had more than ${limit} statements for ${describeFilter(filter)}`)
-      return { facts: out, truncated: truncated || out.length < r.statements.length }
+      if (r.truncated && !refine) this.incomplete.add(`a source had more than ${limit} statements for ${describeFilter(filter)}`)
+      return { facts: out, truncated: r.truncated || out.length < r.statements.length }
     } finally {
       this.reserved -= limit
       this.running--
@@ -159,7 +177,15 @@ class Gatherer {
     }
     return reached
   }
+
+  /** What was read, in the one order every source yields the same explanation from. */
+  sorted(): Fact[] {
+    return [...this.facts.values()].sort(oldestFirst)
+  }
 }
+
+/** Time, then id: an order every source can reproduce, whatever order it answered in. */
+const oldestFirst = (a: Fact, b: Fact) => a.statement.time - b.statement.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** Subjects of positive grants (the engine's edges: a grant once made stays an edge). */
 function grantees(facts: readonly Fact[], claim: string, object: string | undefined): string[] {
@@ -180,31 +206,31 @@ function reachable(facts: readonly Fact[], claim: string, object: string | undef
   return reached
 }
 
-const describeFilter = (f: Filter) =>
+const describeFilter = (f: StatementFilter) =>
   Object.entries(f)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ')
 
+const none: Answer = { facts: [], truncated: false }
+
 /**
- * Reads from the relays the statements `evaluate(new FactIndex(facts), policy, subject, { now,
+ * Reads from `source` the statements `evaluate(new FactIndex(facts), policy, subject, { now,
  * proofs })` needs for one package version (see the comment at the top of this file for what and
- * how much). Throws ClientError (from `query`) when no relay answers, RangeError for bad options
- * or a subject without a version.
+ * how much). Throws what the source throws, RangeError for bad options or a subject without a
+ * version.
  */
-export async function gatherForVerdict(relays: readonly string[], subject: string, policy: Policy, o: GatherOptions = {}): Promise<Gathered> {
+export async function gatherForVerdict(source: StatementSource, subject: string, policy: Policy, o: GatherOptions = {}): Promise<Gathered> {
+  if (typeof source !== 'function') throw new TypeError('source must be a function (filter, limit) => Promise<{ statements, truncated }>')
   const parsed = packageOf(subject)
   if (!parsed) throw new RangeError(`subject must be a package URL with a version (pkg:type/name@version): ${subject}`)
   const now = o.now ?? Date.now()
   if (!Number.isSafeInteger(now) || now < 0) throw new RangeError('now must be a non-negative integer (ms since the epoch)')
   const horizon = now + policy.clockSkewMs
-  const g = new Gatherer(relays, {
+  const g = new Gatherer(source, {
     maxQueries: intOpt('maxQueries', o.maxQueries, GATHER_DEFAULTS.maxQueries, 100_000),
     maxStatements: intOpt('maxStatements', o.maxStatements, GATHER_DEFAULTS.maxStatements, 10_000_000),
     perQuery: intOpt('perQuery', o.perQuery, GATHER_DEFAULTS.perQuery, 1_000_000),
     concurrency: intOpt('concurrency', o.concurrency, GATHER_DEFAULTS.concurrency, 64),
-    timeoutMs: o.timeoutMs,
-    signal: o.signal,
-    fetch: o.fetch,
   })
   const maxAliasClaims = intOpt('maxAliasClaims', o.maxAliasClaims, GATHER_DEFAULTS.maxAliasClaims, 10_000)
 
@@ -215,7 +241,9 @@ export async function gatherForVerdict(relays: readonly string[], subject: strin
   const aliases = [...new Set(policy.trust.aliases.flatMap((r) => r.aliases))]
   if (aliases.length) {
     const answers = await Promise.all(aliases.map((alias) => g.ask({ claim: 'alias', object: alias })))
-    const claims = inForce(answers.flatMap((a) => a.facts), horizon).filter((f) => !f.statement.not && f.statement.actor === f.statement.subject && f.statement.object !== undefined)
+    const claims = inForce(answers.flatMap((a) => a.facts), horizon)
+      .filter((f) => !f.statement.not && f.statement.actor === f.statement.subject && f.statement.object !== undefined)
+      .sort(oldestFirst) // which claims fit under the bound must not depend on the source's order
     if (claims.length > maxAliasClaims) g.incomplete.add(`${claims.length} alias claims; only the first ${maxAliasClaims} were checked (maxAliasClaims)`)
     aliasClaims = claims.slice(0, maxAliasClaims).map((f) => ({ did: f.statement.actor, alias: f.statement.object! }))
     if (o.proofs && aliasClaims.length) proofs = [...(await o.proofs(aliasClaims))]
@@ -232,7 +260,7 @@ export async function gatherForVerdict(relays: readonly string[], subject: strin
   const bridges = policy.bridges.filter((b) => type !== undefined && b.ecosystems.includes(type)).map((b) => b.key)
   const [sources, published, grants] = await Promise.all([
     g.ask({ subject, claim: 'source' }, true),
-    bridges.length ? g.ask({ subject, claim: 'published' }, true) : Promise.resolve({ facts: [], truncated: false }),
+    bridges.length ? g.ask({ subject, claim: 'published' }, true) : Promise.resolve(none),
     g.ask({ claim: 'author', object: parsed.pkg }, true),
   ])
   const authors = grants.truncated ? await g.walk('author', parsed.pkg, rootList, policy.sources.authorDepth) : reachable(grants.facts, 'author', parsed.pkg, rootList, policy.sources.authorDepth)
@@ -242,13 +270,13 @@ export async function gatherForVerdict(relays: readonly string[], subject: strin
   ])
 
   // 3. Builds and reviews of the source the policy accepts, and who the trusted builders are.
-  const early = evaluate(new FactIndex(g.facts.values()), policy, subject, { now, proofs })
+  const early = evaluate(new FactIndex(g.sorted()), policy, subject, { now, proofs })
   if (early.source) {
     const source = early.source
     const [builders, builds, reviews] = await Promise.all([
       g.walk('trusted-builder', undefined, rootList, policy.builds.builderDepth),
       g.ask({ subject: source, claim: 'build' }, true),
-      policy.reviews.required > 0 ? g.ask({ subject: source, claim: 'review' }, true) : Promise.resolve({ facts: [], truncated: false }),
+      policy.reviews.required > 0 ? g.ask({ subject: source, claim: 'review' }, true) : Promise.resolve(none),
     ])
     const reviewers = policy.reviews.from === 'roots' ? rootList : policy.reviews.from
     await Promise.all([
@@ -257,14 +285,5 @@ export async function gatherForVerdict(relays: readonly string[], subject: strin
     ])
   }
 
-  return {
-    facts: [...g.facts.values()],
-    proofs,
-    aliasClaims,
-    now,
-    queries: g.queries,
-    complete: g.incomplete.size === 0,
-    incomplete: [...g.incomplete],
-    problems: [...g.problems.values()],
-  }
+  return { facts: g.sorted(), proofs, aliasClaims, now, queries: g.queries, complete: g.incomplete.size === 0, incomplete: [...g.incomplete] }
 }
