@@ -2,7 +2,7 @@ import { bridgeNix } from '../../bridges/index.ts'
 import { positiveInt } from '../args.ts'
 import type { Context } from '../context.ts'
 import { fields } from '../output.ts'
-import { bridgeOptions, bridging, relaysLine } from './bridge-errors.ts'
+import { bridgeOptions, bridging, relaysLine } from '../bridging.ts'
 
 interface Values {
   cache?: string

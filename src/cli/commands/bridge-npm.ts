@@ -3,7 +3,7 @@ import { positiveInt } from '../args.ts'
 import type { Context } from '../context.ts'
 import { EXIT, usageError } from '../errors.ts'
 import { fields } from '../output.ts'
-import { bridgeOptions, bridging, plural, relaysLine } from './bridge-errors.ts'
+import { bridgeOptions, bridging, plural, relaysLine } from '../bridging.ts'
 
 interface Values {
   registry?: string

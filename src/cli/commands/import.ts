@@ -4,7 +4,7 @@ import { BridgeError, ENVELOPE_MAX_BYTES, importEnvelope, parsePublicKey, type T
 import { defineCommand, positiveInt, SIGNING_OPTIONS } from '../args.ts'
 import { localError, usageError } from '../errors.ts'
 import { fields } from '../output.ts'
-import { bridgeOptions, bridging, plural, relaysLine } from './bridge-errors.ts'
+import { bridgeOptions, bridging, plural, relaysLine } from '../bridging.ts'
 
 async function readInput(file: string): Promise<Uint8Array> {
   if (file === '-') {

@@ -1,7 +1,7 @@
-import type { RelayReport } from '../../client/index.ts'
-import { BridgeError } from '../../bridges/index.ts'
-import type { Context } from '../context.ts'
-import { CliError, EXIT } from '../errors.ts'
+import type { RelayReport } from '../client/index.ts'
+import { BridgeError } from '../bridges/index.ts'
+import type { Context } from './context.ts'
+import { CliError, EXIT } from './errors.ts'
 
 /**
  * Runs a bridge step and turns its refusal into the exit code it deserves: the source unreachable
