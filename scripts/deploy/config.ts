@@ -48,7 +48,9 @@ export async function loadRelayConfig(path: string): Promise<{ config: RelayConf
   }
   const parsed = RelayConfig.safeParse(raw)
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`)
+    // A bad record key's reason (e.g. "upper-case names") sits one level down in zod's issue.
+    const reason = (i: z.core.$ZodIssue) => (i.code === 'invalid_key' ? `${i.message}: ${i.issues.map((n) => n.message).join('; ')}` : i.message)
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${reason(i)}`)
     throw new ConfigError(`${path} is not a valid relay config:\n${lines.join('\n')}`)
   }
   return { config: parsed.data, found: true }
