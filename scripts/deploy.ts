@@ -1,0 +1,243 @@
+/**
+ * `npm run deploy`: one command from a clone to a live relay, safe to rerun.
+ *
+ *   1. find or create every D1 database, KV namespace and R2 bucket of wrangler.toml by name
+ *      (ids are kept in .deploy/, untracked, but a lost .deploy/ costs nothing: names are the key);
+ *   2. generate .deploy/wrangler.json from wrangler.toml + relay.config.json (tracked files are read only);
+ *   3. `wrangler versions upload` (first-deploy secrets ride along in the same version);
+ *   4. `wrangler d1 migrations apply --remote`, so the schema is there before the code takes traffic;
+ *   5. `wrangler versions deploy` of exactly that version;
+ *   6. cron schedule and workers.dev route through the API, each only if it differs;
+ *   7. a smoke check of /.well-known/vouch.
+ *
+ * A step that fails stops the run with the fix named; the next run redoes only what is missing.
+ * `--dry-run` prints the plan and bundles the Worker, and makes no API call at all.
+ */
+import { execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs, promisify } from 'node:util'
+import { PROTOCOL_VERSION } from '../src/version.ts'
+import { Cloudflare, DeployError } from './deploy/cloudflare.ts'
+import { ConfigError, generateWranglerConfig, loadRelayConfig, makePlan, readWranglerToml, type Plan } from './deploy/config.ts'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const stateDir = join(root, '.deploy')
+const wranglerBin = join(root, 'node_modules', '.bin', 'wrangler')
+const say = (line: string) => process.stdout.write(`${line}\n`)
+
+const USAGE = `usage: npm run deploy [-- --dry-run] [-- --config FILE] [-- --no-smoke]
+
+  --dry-run      print what would be provisioned and bundle the Worker; no API call at all
+  --config FILE  operator settings (default relay.config.json; see relay.config.example.json)
+  --no-smoke     skip the final GET /.well-known/vouch
+
+Credentials: CLOUDFLARE_API_TOKEN (or a prior \`npx wrangler login\`), CLOUDFLARE_ACCOUNT_ID when the
+token reaches more than one account. ADMIN_TOKEN, if set, is the admin token on first deploy;
+otherwise one is generated into .deploy/<name>.admin-token (mode 0600) and never printed.`
+
+interface State {
+  accountId?: string
+  d1: Record<string, string>
+  kv: Record<string, string>
+}
+
+async function readState(file: string): Promise<State> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as State
+  } catch {
+    return { d1: {}, kv: {} }
+  }
+}
+
+/** Runs wrangler with the child's output shown; rejects naming the step, since wrangler's own error is above it. */
+function wrangler(args: string[], env: Record<string, string | undefined>, step: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(wranglerBin, args, { cwd: root, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'inherit', 'inherit'] })
+    child.on('error', fail)
+    child.on('exit', (code) =>
+      code === 0 ? ok() : fail(new DeployError(`${step} failed (wrangler ${args[0]} ${args[1] ?? ''} exited ${code}); its message is above.`, 'Fix what wrangler names, then run `npm run deploy` again: finished steps are not repeated.')),
+    )
+  })
+}
+
+async function apiToken(): Promise<string> {
+  if (process.env.CLOUDFLARE_API_TOKEN) return process.env.CLOUDFLARE_API_TOKEN
+  try {
+    const { stdout } = await promisify(execFile)(wranglerBin, ['auth', 'token', '--json'], { cwd: root })
+    const out = JSON.parse(stdout) as { token?: string }
+    if (out.token) return out.token
+  } catch {
+    // fall through to the message below
+  }
+  throw new DeployError('No Cloudflare credentials.', 'Set CLOUDFLARE_API_TOKEN (a token with Workers Scripts, D1, Workers KV Storage and Workers R2 Storage edit rights), or run `npx wrangler login` once.')
+}
+
+async function accountOf(cf: Cloudflare, configured: string | undefined): Promise<string> {
+  if (configured) return configured
+  const res = await cf.call<Array<{ id: string; name: string }>>('GET', '/accounts?per_page=50')
+  if (res.result.length === 1) return res.result[0]!.id
+  throw new DeployError(
+    `The token reaches ${res.result.length} accounts${res.result.length ? ` (${res.result.map((a) => `${a.name}: ${a.id}`).join(', ')})` : ''}.`,
+    'Set CLOUDFLARE_ACCOUNT_ID, or "accountId" in relay.config.json.',
+  )
+}
+
+async function adminToken(name: string): Promise<string> {
+  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN
+  const file = join(stateDir, `${name}.admin-token`)
+  try {
+    return (await readFile(file, 'utf8')).trim()
+  } catch {
+    // Kept so a run that fails after this point sets the same token next time.
+    const token = randomBytes(32).toString('base64url')
+    await writeFile(file, `${token}\n`, { mode: 0o600 })
+    return token
+  }
+}
+
+function printPlan(plan: Plan, configPath: string, found: boolean) {
+  say(`relay      ${plan.name}  (settings: ${found ? configPath : `${configPath} not found, defaults`})`)
+  for (const d of plan.d1) say(`D1         ${d.binding} -> ${d.name}  (found or created by name)`)
+  for (const k of plan.kv) say(`KV         ${k.binding} -> ${k.title}  (found or created by title)`)
+  for (const r of plan.r2) say(`R2         ${r.binding} -> ${r.bucket}  (found or created; R2 must be enabled on the account)`)
+  say(`migrate    ${plan.migrate.join(', ') || '(none)'} before the new version takes traffic`)
+  say(`cron       ${plan.crons.join(', ') || '(none)'}`)
+  for (const [k, v] of Object.entries(plan.vars)) say(`var        ${k}=${JSON.stringify(v)}`)
+  say(`secrets    ADMIN_TOKEN if the Worker has none`)
+}
+
+async function smoke(url: string, timeoutMs: number): Promise<void> {
+  const target = new URL('/.well-known/vouch', url).href
+  const until = Date.now() + timeoutMs
+  let last = ''
+  // A new workers.dev route or custom domain can take some seconds to answer everywhere.
+  for (;;) {
+    try {
+      const res = await fetch(target, { redirect: 'error', signal: AbortSignal.timeout(10_000) })
+      const body = (await res.json()) as { protocol?: unknown; software?: unknown }
+      if (res.ok && body.protocol === PROTOCOL_VERSION) {
+        say(`smoke      ${target}: protocol ${body.protocol}, ${String(body.software)}`)
+        return
+      }
+      last = `HTTP ${res.status}, protocol ${JSON.stringify(body.protocol)}`
+    } catch (e) {
+      last = (e as Error).message
+    }
+    if (Date.now() > until) throw new DeployError(`Smoke check of ${target} failed: ${last}.`, 'The version is deployed; check `npx wrangler tail`, or rerun with --no-smoke if the URL is not reachable from here.')
+    await new Promise((r) => setTimeout(r, 2_000))
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { 'dry-run': { type: 'boolean' }, config: { type: 'string' }, 'no-smoke': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  })
+  if (values.help) return say(USAGE), 0
+  const configPath = resolve(root, values.config ?? process.env.VOUCH_RELAY_CONFIG ?? 'relay.config.json')
+  const { config, found } = await loadRelayConfig(configPath)
+  const toml = await readWranglerToml(join(root, 'wrangler.toml'))
+  const plan = makePlan(toml, config)
+  await mkdir(stateDir, { recursive: true })
+  const stateFile = join(stateDir, `${plan.name}.json`)
+  const state = await readState(stateFile)
+  const genFile = join(stateDir, `${plan.name}.wrangler.json`)
+  // No telemetry and no update check (the banner asks the npm registry): a deploy talks to the API only.
+  const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', WRANGLER_LOG_PATH: join(stateDir, 'logs'), CI: process.env.CI ?? 'true' }
+
+  if (values['dry-run']) {
+    printPlan(plan, configPath, found)
+    const placeholder = '00000000000000000000000000000000'
+    const ids = {
+      d1: Object.fromEntries(plan.d1.map((d) => [d.binding, state.d1[d.binding] ?? placeholder])),
+      kv: Object.fromEntries(plan.kv.map((k) => [k.binding, state.kv[k.binding] ?? placeholder])),
+    }
+    const dryFile = join(stateDir, `${plan.name}.dry-run.wrangler.json`)
+    await writeFile(dryFile, JSON.stringify(generateWranglerConfig(toml, plan, ids, root, dryFile), null, 2))
+    const outdir = join(stateDir, 'dry-run-bundle')
+    await wrangler(['deploy', '--dry-run', '--outdir', outdir, '--config', dryFile], quietEnv, 'Bundling the Worker')
+    say(`dry run    no API call made; bundle in ${outdir}`)
+    return 0
+  }
+
+  const token = await apiToken()
+  const baseUrl = process.env.CLOUDFLARE_API_BASE_URL ?? 'https://api.cloudflare.com/client/v4'
+  const accountId = await accountOf(new Cloudflare(baseUrl, token, ''), process.env.CLOUDFLARE_ACCOUNT_ID ?? config.accountId)
+  const cf = new Cloudflare(baseUrl, token, accountId)
+  const env = { ...quietEnv, CLOUDFLARE_API_TOKEN: token, CLOUDFLARE_ACCOUNT_ID: accountId }
+  const save = () => writeFile(stateFile, JSON.stringify({ ...state, accountId }, null, 2))
+  say(`account    ${accountId}`)
+
+  for (const d of plan.d1) {
+    const r = await cf.ensureD1(d.name)
+    state.d1[d.binding] = r.id
+    await save()
+    say(`D1         ${d.name} ${r.created ? 'created' : 'found'} (${r.id})`)
+  }
+  for (const k of plan.kv) {
+    const r = await cf.ensureKv(k.title)
+    state.kv[k.binding] = r.id
+    await save()
+    say(`KV         ${k.title} ${r.created ? 'created' : 'found'} (${r.id})`)
+  }
+  for (const b of plan.r2) say(`R2         ${b.bucket} ${(await cf.ensureR2(b.bucket)).created ? 'created' : 'found'}`)
+
+  await writeFile(genFile, JSON.stringify(generateWranglerConfig(toml, plan, state, root, genFile), null, 2))
+
+  // Only a Worker without the secret gets one: a second deploy must not rotate the operator's token.
+  const secrets: Record<string, string> = {}
+  if (!(await cf.secretNames(plan.name)).includes('ADMIN_TOKEN')) secrets.ADMIN_TOKEN = await adminToken(plan.name)
+  const secretsFile = join(stateDir, `${plan.name}.secrets.json`)
+  const outFile = join(stateDir, `${plan.name}.wrangler-output.ndjson`)
+  await rm(outFile, { force: true })
+  const upload = ['versions', 'upload', '--config', genFile, '--message', 'npm run deploy']
+  if (Object.keys(secrets).length) {
+    await writeFile(secretsFile, JSON.stringify(secrets), { mode: 0o600 })
+    await chmod(secretsFile, 0o600)
+    upload.push('--secrets-file', secretsFile)
+  }
+  try {
+    await wrangler(upload, { ...env, WRANGLER_OUTPUT_FILE_PATH: outFile }, 'Uploading the new version')
+  } finally {
+    await rm(secretsFile, { force: true })
+  }
+  const entries = (await readFile(outFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; version_id?: string })
+  const versionId = entries.find((e) => e.type === 'version-upload')?.version_id
+  if (!versionId) throw new DeployError('wrangler uploaded no version id.', 'Rerun `npm run deploy`; if it repeats, report it with the wrangler output above.')
+  say(`version    ${versionId} uploaded${Object.keys(secrets).length ? ` with secrets ${Object.keys(secrets).join(', ')} (value in .deploy/${plan.name}.admin-token unless ADMIN_TOKEN was set)` : ''}`)
+
+  for (const binding of plan.migrate) await wrangler(['d1', 'migrations', 'apply', binding, '--remote', '--config', genFile], env, `Applying ${binding} migrations`)
+  await wrangler(['versions', 'deploy', `${versionId}@100%`, '--yes', '--config', genFile, '--message', 'npm run deploy'], env, 'Deploying the version')
+  say(`deployed   ${versionId} at 100%`)
+
+  if (plan.crons.length) say(`cron       ${plan.crons.join(', ')} ${(await cf.ensureSchedules(plan.name, plan.crons)) ? 'set' : 'unchanged'}`)
+  let url = plan.vars.RELAY_URL || undefined
+  if (plan.workersDev) {
+    const sub = await cf.workersSubdomain()
+    if (!sub) {
+      say(`workers.dev  this account has no workers.dev subdomain, so the relay has no workers.dev URL (the cron runs anyway).`)
+      say(`           fix: register one in the dashboard (Workers & Pages → Overview → your subdomain), then rerun; or serve a custom domain and set RELAY_URL (docs/DEPLOY.md).`)
+    } else {
+      const changed = await cf.ensureWorkersDev(plan.name)
+      url ??= `https://${plan.name}.${sub}.workers.dev`
+      say(`workers.dev  https://${plan.name}.${sub}.workers.dev ${changed ? 'enabled' : 'unchanged'}`)
+    }
+  }
+  if (values['no-smoke']) say('smoke      skipped (--no-smoke)')
+  else if (!url) say('smoke      skipped: no URL known; set RELAY_URL in relay.config.json or register a workers.dev subdomain')
+  else await smoke(url, Number(process.env.VOUCH_DEPLOY_SMOKE_TIMEOUT_MS ?? 60_000))
+  return 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof DeployError) process.stderr.write(`deploy: ${e.message}\n  fix: ${e.fix}\n${e.cause instanceof Error ? `  (${e.cause.message})\n` : ''}`)
+    else if (e instanceof ConfigError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`deploy: ${(e as Error).message}\n\n${USAGE}\n`)
+    else process.stderr.write(`deploy: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    process.exit(e instanceof ConfigError || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1)
+  },
+)

@@ -1,0 +1,168 @@
+/**
+ * `npm run deploy` as a CI job runs it: from a clean clone, `CI=true`, a token and an account id,
+ * against the stand-in API (test/deploy/cf-api.ts). The clone is of the committed tree, so this
+ * tests what would be pushed, not the work in progress.
+ */
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startStandIn, type Call, type StandIn } from './cf-api.ts'
+
+const exec = promisify(execFile)
+const repo = resolve(import.meta.dirname, '../..')
+
+let api: StandIn
+let dir: string
+let clone: string
+let env: Record<string, string | undefined>
+const outputs: string[] = []
+
+function deploy(...args: string[]): Promise<{ code: number | null; out: string; calls: Call[] }> {
+  const from = api.calls.length
+  return new Promise((done, fail) => {
+    const child = spawn('npm', ['run', 'deploy', '--', ...args], { cwd: clone, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d))
+    child.stderr.on('data', (d: Buffer) => (out += d))
+    child.on('error', fail)
+    child.on('exit', (code) => {
+      outputs.push(out)
+      done({ code, out, calls: api.calls.slice(from) })
+    })
+  })
+}
+
+const routeOf = (c: Call) => `${c.method} ${c.path.replace(/^\/client\/v4\/accounts\/[0-9a-f]+/, '').replace(/\?.*$/, '')}`
+const count = (route: RegExp) => api.calls.filter((c) => c.status === 200 && route.test(routeOf(c))).length
+
+beforeAll(async () => {
+  api = await startStandIn()
+  dir = await mkdtemp(join(tmpdir(), 'vouch-deploy-'))
+  clone = join(dir, 'relay')
+  await exec('git', ['clone', '--quiet', repo, clone])
+  await symlink(join(repo, 'node_modules'), join(clone, 'node_modules'), 'dir')
+  // .gitignore's `node_modules/` matches directories only; the symlink is a file to git.
+  await writeFile(join(clone, '.git', 'info', 'exclude'), 'node_modules\n')
+  // A HOME of its own: no wrangler login, config or log of the developer's is read or written.
+  env = {
+    PATH: process.env.PATH,
+    HOME: join(dir, 'home'),
+    XDG_CONFIG_HOME: join(dir, 'home', '.config'),
+    CI: 'true',
+    CLOUDFLARE_API_BASE_URL: api.baseUrl,
+    CLOUDFLARE_API_TOKEN: api.token,
+    CLOUDFLARE_ACCOUNT_ID: api.accountId,
+    WRANGLER_SEND_METRICS: 'false',
+    VOUCH_DEPLOY_SMOKE_TIMEOUT_MS: '5000',
+  }
+  // The operator's settings, untracked: a peer, a var the relay does not know yet, and a
+  // RELAY_URL the smoke check can reach (the stand-in answers /.well-known/vouch).
+  await writeFile(
+    join(clone, 'relay.config.json'),
+    JSON.stringify({ name: 'relay-a', vars: { RELAY_URL: api.origin, PEERS: ['https://relay-b.example.org'], CPU_BUDGET_MS: 10 } }),
+  )
+}, 120_000)
+
+afterAll(async () => {
+  await api?.close()
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+describe('npm run deploy against the stand-in API', () => {
+  it('--dry-run reaches the script as a flag, bundles the Worker and makes no API call at all', async () => {
+    const r = await deploy('--dry-run')
+    expect(r.out).toMatch(/dry run {4}no API call made/)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/D1 {9}DB -> relay-a-db/)
+    expect(api.calls).toEqual([])
+  })
+
+  it('stops with the fix named when R2 is not enabled, having created D1 and KV once', async () => {
+    api.faults.push({ route: 'POST r2/create', times: 1, status: 403, code: 10042, message: 'Please enable R2 through the Cloudflare Dashboard.' })
+    const r = await deploy()
+    expect(r.code).toBe(1)
+    expect(r.out).toMatch(/R2 is not enabled on this Cloudflare account/)
+    expect(r.out).toMatch(/fix: Enable R2 once in the dashboard/)
+    expect(count(/^POST \/d1\/database$/)).toBe(1)
+    expect(count(/^POST \/storage\/kv\/namespaces$/)).toBe(1)
+    expect(api.r2).toEqual([])
+    expect(r.calls.some((c) => /versions/.test(c.path))).toBe(false)
+  })
+
+  it('resumes: creates only what is missing, migrates before deploying, sets secrets and cron, passes vars through', async () => {
+    const r = await deploy()
+    expect(r.out).toMatch(/smoke {6}.*protocol 1/)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/D1 {9}relay-a-db found/)
+    expect(r.out).toMatch(/KV {9}relay-a-cache found/)
+    expect(count(/^POST \/d1\/database$/)).toBe(1)
+    expect(count(/^POST \/storage\/kv\/namespaces$/)).toBe(1)
+    expect(count(/^POST \/r2\/buckets$/)).toBe(1)
+    expect(api.calls.filter((c) => c.unknown).map(routeOf)).toEqual([])
+
+    // The migration ran in the stand-in's SQLite, and before the version took traffic.
+    const db = api.d1.get('relay-a-db')!.db
+    const schema = db.exec("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name LIKE 'statements%' ORDER BY name")[0]!.values.flat()
+    expect(schema).toEqual(['statements', 'statements_actor', 'statements_object', 'statements_subject'])
+    expect(db.exec('SELECT name FROM d1_migrations')[0]!.values.flat()).toEqual(['0001_statements.sql'])
+    const lastMigration = r.calls.findLastIndex((c) => routeOf(c).endsWith('/query') && /CREATE TABLE statements/.test(JSON.stringify(c.body)))
+    const deployed = r.calls.findIndex((c) => routeOf(c).endsWith('/deployments') && c.method === 'POST')
+    expect(lastMigration).toBeGreaterThan(-1)
+    expect(deployed).toBeGreaterThan(lastMigration)
+
+    const script = api.scripts.get('relay-a')!
+    expect(script.versions).toHaveLength(1)
+    expect(script.deployments.map((d) => d.versionId)).toEqual([script.versions[0]!.id])
+    expect(script.schedules).toEqual(['* * * * *'])
+    expect(script.workersDev).toBe(true)
+    const bindings = script.versions[0]!.bindings
+    const byName = (n: string) => bindings.find((b) => b.name === n)
+    expect(byName('DB')).toMatchObject({ type: 'd1', id: api.d1.get('relay-a-db')!.uuid })
+    expect(byName('CACHE')).toMatchObject({ type: 'kv_namespace', namespace_id: api.kv[0]!.id })
+    expect(byName('BLOBS')).toMatchObject({ type: 'r2_bucket', bucket_name: 'relay-a-blobs' })
+    expect(byName('PEERS')).toMatchObject({ type: 'plain_text', text: 'https://relay-b.example.org' })
+    expect(byName('CPU_BUDGET_MS')).toMatchObject({ type: 'plain_text', text: '10' })
+    expect(script.versions[0]!.secretNames).toEqual(['ADMIN_TOKEN'])
+  })
+
+  it('a second run changes only the code', async () => {
+    const db = api.d1.get('relay-a-db')!.db
+    const dump = () => JSON.stringify([db.exec('SELECT type, name, sql FROM sqlite_master ORDER BY name'), db.exec('SELECT * FROM d1_migrations')])
+    const before = dump()
+    const r = await deploy()
+    expect(r.code).toBe(0)
+    // wrangler's migration check runs `CREATE TABLE IF NOT EXISTS d1_migrations` every time: judge
+    // the database by its contents, every other call by its method.
+    expect(dump()).toBe(before)
+    const writes = r.calls.filter((c) => c.method !== 'GET' && !routeOf(c).endsWith('/query'))
+    expect(writes.map(routeOf)).toEqual(['POST /workers/scripts/relay-a/versions', 'POST /workers/scripts/relay-a/deployments'])
+    const script = api.scripts.get('relay-a')!
+    expect(script.versions).toHaveLength(2)
+    expect(script.versions[1]!.secretNames).toEqual([])
+    expect(script.deployments.at(-1)!.versionId).toBe(script.versions[1]!.id)
+  })
+
+  it('on an account without a workers.dev subdomain, still sets the cron and names the fix', async () => {
+    api.subdomain = null
+    const config = join(dir, 'relay-b.config.json')
+    await writeFile(config, JSON.stringify({ name: 'relay-b', vars: { PEERS: [api.origin] } }))
+    const r = await deploy('--config', config)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/no workers\.dev subdomain/)
+    expect(r.out).toMatch(/fix: register one in the dashboard/)
+    expect(r.out).toMatch(/smoke {6}skipped: no URL known/)
+    expect(api.scripts.get('relay-b')!.schedules).toEqual(['* * * * *'])
+    expect(api.d1.size).toBe(2)
+  })
+
+  it('changed no tracked file and never printed the admin token', async () => {
+    const { stdout } = await exec('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: clone })
+    expect(stdout).toBe('')
+    const token = (await readFile(join(clone, '.deploy', 'relay-a.admin-token'), 'utf8')).trim()
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    for (const out of outputs) expect(out).not.toContain(token)
+  })
+})
