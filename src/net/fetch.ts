@@ -81,7 +81,7 @@ export interface OpenOptions extends UrlRule {
   signal?: AbortSignal
   /** Refuse an answer that declares more bytes than this, before reading it. */
   maxBytes?: number
-  /** Refuse an answer that does not declare its length (a stream into fixed-size storage). */
+  /** Refuse an answer that does not declare its length (a body streamed into storage that needs it). */
   requireLength?: boolean
   /** The fetch to use (a Worker binding, a test double); the global one by default. */
   fetch?: FetchLike
@@ -136,7 +136,7 @@ export async function open(url: string, o: OpenOptions): Promise<Opened> {
     await res.body?.cancel().catch(() => {})
     throw new OutboundError('redirect', `${url} answered with a redirect (${res.status}); redirects are not followed`, url)
   }
-  if (o.maxBytes !== undefined) await checkLength(res, url, o.maxBytes, o.requireLength ?? false)
+  if (o.maxBytes !== undefined || o.requireLength) await checkLength(res, url, o.maxBytes ?? Infinity, o.requireLength ?? false)
   return { res, signal: whole, timeoutMs: o.timeoutMs }
 }
 
