@@ -1,7 +1,7 @@
 import type { RelayEnv } from '../env.ts'
 import { getPeerState, listPeers } from '../gossip/index.ts'
 import { allowPrivate, peerTimeoutMs } from '../gossip/peers.ts'
-import { checkPublicUrl } from '../http/outbound.ts'
+import { open } from '../net/index.ts'
 import { formatSri, hexForm, type Digest } from '../verify/index.ts'
 import { HashMismatch, putBlob } from './store.ts'
 
@@ -36,19 +36,20 @@ export async function pullThrough(env: RelayEnv, d: Digest, maxBytes: number): P
     const url = `${source}/v1/blobs/${hexForm(d)}`
     tried.push(source)
     try {
-      checkPublicUrl(url, allowPrivate(env))
       // The answer must start within the peer timeout; the body then has a generous deadline.
-      const abort = new AbortController()
-      const headerTimer = setTimeout(() => abort.abort(new Error('no answer in time')), peerTimeoutMs(env))
-      const res = await fetch(url, { redirect: 'manual', signal: abort.signal, headers: { [PULL_THROUGH_HEADER]: '1' } }).finally(() => clearTimeout(headerTimer))
-      const bodyTimer = setTimeout(() => abort.abort(new Error('body too slow')), BODY_DEADLINE_MS)
-      const length = Number(res.headers.get('content-length') ?? NaN)
-      if (res.status !== 200 || !res.body || !Number.isSafeInteger(length) || length > maxBytes) {
-        clearTimeout(bodyTimer)
-        await res.body?.cancel()
+      const { res } = await open(url, {
+        allowPrivate: allowPrivate(env),
+        answerTimeoutMs: peerTimeoutMs(env),
+        timeoutMs: BODY_DEADLINE_MS,
+        headers: { [PULL_THROUGH_HEADER]: '1' },
+        maxBytes,
+        requireLength: true, // R2 needs the length, and the runtime holds the body to it
+      })
+      if (res.status !== 200 || !res.body) {
+        await res.body?.cancel().catch(() => {})
         continue
       }
-      await putBlob(env.BLOBS, d, res.body).finally(() => clearTimeout(bodyTimer))
+      await putBlob(env.BLOBS, d, res.body)
       return { status: 'stored', source }
     } catch (e) {
       if (e instanceof HashMismatch) {

@@ -1,4 +1,4 @@
-import { base64, concat, decodeBase64, decodeDidKey, decodeHex, equalBytes, hex, parseJson, ProtocolError, utf8, verify, weakKeyReason, type Json } from '../verify/index.ts'
+import { base64, concat, decodeStrictUtf8, decodeBase64, decodeDidKey, decodeHex, equalBytes, hex, parseJson, ProtocolError, utf8, verify, weakKeyReason, type Json } from '../verify/index.ts'
 import { BridgeError } from './errors.ts'
 
 /**
@@ -59,12 +59,8 @@ export function decodeDsseBase64(s: string): Uint8Array | undefined {
 export function parseEnvelope(bytes: Uint8Array): Envelope {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array')
   if (bytes.length > ENVELOPE_MAX_BYTES) bad(`the envelope is larger than ${ENVELOPE_MAX_BYTES} bytes`)
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
-  } catch {
-    return bad('the envelope is not valid UTF-8')
-  }
+  const text = decodeStrictUtf8(bytes)
+  if (text === undefined) return bad('the envelope is not valid UTF-8 without a byte order mark')
   let doc: Json
   try {
     doc = parseJson(text, { maxDepth: 32 })

@@ -1,4 +1,5 @@
-import { BodyTooLarge, readCapped } from '../http/read-capped.ts'
+import { open, OutboundError, readBody } from '../net/index.ts'
+import { decodeStrictUtf8 } from '../verify/index.ts'
 import { BridgeError } from './errors.ts'
 
 /**
@@ -45,58 +46,44 @@ export interface Fetched {
 
 /**
  * GETs `url` and returns the body of a 200. 404 and 410 are `not_found`; any other status, a
- * redirect, a timeout, or more than `maxBytes` is `network`.
+ * redirect, a timeout, or more than `maxBytes` is `network`. The request goes through src/net's
+ * door; a registry or cache is named by the operator, so private addresses are allowed.
  */
 export async function getBytes(url: string, maxBytes: number, o: FetchOptions & { accept?: string } = {}): Promise<Fetched> {
   checkHttpUrl(url, 'URL')
   const timeoutMs = o.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS
-  const timeout = AbortSignal.timeout(timeoutMs)
-  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout
-  const net = (code: string, message: string, cause?: unknown) => new BridgeError('network', code, message, { cause })
-  let res: Response
   try {
-    res = await (o.fetch ?? fetch)(url, { redirect: 'manual', signal, headers: o.accept ? { accept: o.accept } : {} })
+    const opened = await open(url, {
+      allowPrivate: true,
+      timeoutMs,
+      signal: o.signal,
+      maxBytes,
+      headers: o.accept ? { accept: o.accept } : {},
+      fetch: o.fetch,
+    })
+    const { res } = opened
+    if (res.status === 404 || res.status === 410) {
+      await res.body?.cancel().catch(() => {})
+      throw new BridgeError('not_found', 'not_found', `${url}: ${res.status} not found`)
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => {})
+      throw new BridgeError('network', `http_${res.status}`, `${url} answered HTTP ${res.status}`)
+    }
+    return { status: res.status, bytes: await readBody(opened, url, maxBytes), headers: res.headers }
   } catch (e) {
-    if (timeout.aborted) throw net('timeout', `${url} did not answer within ${timeoutMs} ms`, e)
-    if (o.signal?.aborted) throw net('aborted', `the request to ${url} was aborted`, e)
-    throw net('unreachable', `cannot reach ${url} (${(e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message})`, e)
+    if (!(e instanceof OutboundError)) throw e
+    const code = e.code === 'network' ? 'unreachable' : e.code
+    const hint = e.code === 'redirect' ? ': give the final URL' : ''
+    throw new BridgeError('network', code, `${e.message}${hint}`, { cause: e })
   }
-  const drop = () => res.body?.cancel().catch(() => {})
-  if (res.status >= 300 && res.status < 400) {
-    await drop()
-    throw net('redirect', `${url} answered with a redirect (${res.status} to ${res.headers.get('location') ?? '?'}); bridges do not follow redirects: give the final URL`)
-  }
-  if (res.status === 404 || res.status === 410) {
-    await drop()
-    throw new BridgeError('not_found', 'not_found', `${url}: ${res.status} not found`)
-  }
-  if (res.status !== 200) {
-    await drop()
-    throw net(`http_${res.status}`, `${url} answered HTTP ${res.status}`)
-  }
-  const declared = Number(res.headers.get('content-length') ?? NaN)
-  if (declared > maxBytes) {
-    await drop()
-    throw net('too_large', `${url} offers ${declared} bytes; the cap is ${maxBytes}`)
-  }
-  let bytes: Uint8Array
-  try {
-    bytes = await readCapped(res.body, maxBytes)
-  } catch (e) {
-    if (e instanceof BodyTooLarge) throw net('too_large', `${url} sent more than ${maxBytes} bytes`)
-    if (timeout.aborted) throw net('timeout', `${url} did not finish within ${timeoutMs} ms`, e)
-    throw net('unreachable', `reading ${url} failed (${(e as Error).message})`, e)
-  }
-  return { status: res.status, bytes, headers: res.headers }
 }
 
 /** UTF-8 text, refusing invalid UTF-8 (a document that is not text is not the document asked for). */
 export function decodeText(bytes: Uint8Array, what: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
-  } catch {
-    throw new BridgeError('malformed', 'invalid_utf8', `${what} is not valid UTF-8`)
-  }
+  const text = decodeStrictUtf8(bytes)
+  if (text === undefined) throw new BridgeError('malformed', 'invalid_utf8', `${what} is not valid UTF-8 without a byte order mark`)
+  return text
 }
 
 /** Runs `task` over `items` with at most `limit` at once, keeping order; the first failure rejects. */

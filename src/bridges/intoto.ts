@@ -5,6 +5,7 @@ import {
   hex,
   looksLikeHash,
   parseJson,
+  parseJsonBytes,
   parseSri,
   ProtocolError,
   sha256,
@@ -88,7 +89,7 @@ function descriptor(x: Json, where: string): ResourceDescriptor {
 export function parseInTotoStatement(payload: Uint8Array): InTotoStatement {
   let doc: Json
   try {
-    doc = parseJson(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(payload), { maxDepth: 64 })
+    doc = parseJsonBytes(payload, { maxDepth: 64 })
   } catch (e) {
     return bad(`the payload is not a strict JSON in-toto Statement (${e instanceof ProtocolError ? `${e.code}: ` : ''}${(e as Error).message})`)
   }

@@ -1,5 +1,5 @@
-import { BodyTooLarge, readCapped as readBody } from '../http/read-capped.ts'
-import { parseJson, type Json } from '../verify/index.ts'
+import { open, OutboundError, readBody } from '../net/index.ts'
+import { parseJsonBytes, type Json } from '../verify/index.ts'
 import { RelayProblemError } from './errors.ts'
 
 /**
@@ -47,29 +47,23 @@ export function timeoutOf(o: RequestOptions): number {
 
 const network = (code: string, message: string, cause?: unknown) => new RelayProblemError({ kind: 'network', code, message }, { cause })
 
-function describe(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause
-  return cause?.code ?? cause?.message ?? (e as Error).message ?? String(e)
+/** The door's failure as the client's own: the same `network` kind, with the client's codes. */
+function fromOutbound(e: unknown): unknown {
+  if (!(e instanceof OutboundError)) return e
+  return network(e.code === 'network' ? 'unreachable' : e.code, e.message, e.cause ?? e)
 }
 
 /**
- * Sends a request and returns the response with its body unread. Throws RelayProblemError
- * (kind `network`) when there is no answer or it is a redirect. `signal` ends the exchange,
- * body included.
+ * Sends a request through src/net's door and returns the response with its body unread. Throws
+ * RelayProblemError (kind `network`) when there is no answer or it is a redirect. `signal` ends
+ * the exchange, body included. A relay is the user's own choice, so loopback is allowed.
  */
 export async function send(url: string, init: RequestInit, o: RequestOptions & { signal: AbortSignal }): Promise<Response> {
-  let res: Response
   try {
-    res = await (o.fetch ?? fetch)(url, { ...init, redirect: 'manual', signal: o.signal })
+    return (await open(url, { allowPrivate: true, init, signal: o.signal, fetch: o.fetch })).res
   } catch (e) {
-    if (o.signal.aborted) throw abortProblem(o.signal, url, e)
-    throw network('unreachable', `cannot reach ${url} (${describe(e)})`, e)
+    throw fromOutbound(e)
   }
-  if (res.status >= 300 && res.status < 400) {
-    await res.body?.cancel().catch(() => {})
-    throw network('redirect', `${url} answered with a redirect (${res.status}); relays are never followed elsewhere`)
-  }
-  return res
 }
 
 export function abortProblem(signal: AbortSignal, url: string, cause?: unknown): RelayProblemError {
@@ -80,24 +74,17 @@ export function abortProblem(signal: AbortSignal, url: string, cause?: unknown):
 
 /** Reads a body up to `maxBytes`, refusing more (from Content-Length when declared). */
 export async function readCapped(res: Response, url: string, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN)
-  if (declared > maxBytes) {
-    await res.body?.cancel().catch(() => {})
-    throw network('too_large', `${url} answered with ${declared} bytes; the cap is ${maxBytes}`)
-  }
   try {
-    return await readBody(res.body, maxBytes)
+    return await readBody({ res, signal }, url, maxBytes)
   } catch (e) {
-    if (e instanceof BodyTooLarge) throw network('too_large', `${url} sent more than ${maxBytes} bytes`)
-    if (signal.aborted) throw abortProblem(signal, url, e)
-    throw network('unreachable', `reading the answer from ${url} failed (${describe(e)})`, e)
+    throw fromOutbound(e)
   }
 }
 
 /** The `{error: {code, message}}` of a relay's error answer, if it sent one. */
 export function apiError(body: Uint8Array): { code: string; message: string } | undefined {
   try {
-    const j = parseJson(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body), { maxDepth: 8 }) as { error?: { code?: unknown; message?: unknown } }
+    const j = parseJsonBytes(body, { maxDepth: 8 }) as { error?: { code?: unknown; message?: unknown } }
     const e = j?.error
     if (e && typeof e.code === 'string') return { code: e.code, message: typeof e.message === 'string' ? e.message : e.code }
   } catch {
@@ -119,7 +106,7 @@ export function httpProblem(url: string, status: number, body: Uint8Array): Rela
 /** Strict JSON (no duplicate keys, no unsafe integers): relays are not trusted to be well-formed. */
 export function parseAnswer(body: Uint8Array, url: string, maxDepth: number): Json {
   try {
-    return parseJson(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body), { maxDepth })
+    return parseJsonBytes(body, { maxDepth })
   } catch (e) {
     throw new RelayProblemError({ kind: 'invalid', code: 'malformed_answer', message: `${url} sent malformed JSON (${(e as Error).message})` }, { cause: e })
   }

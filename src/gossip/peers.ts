@@ -1,4 +1,4 @@
-import { checkPublicUrl } from '../http/outbound.ts'
+import { checkPublicUrl } from '../net/index.ts'
 import type { RelayEnv } from '../env.ts'
 
 /** Peer URLs are compared in one normal form: origin plus path, without a trailing slash. */

@@ -1,8 +1,8 @@
 import type { RelayEnv } from '../env.ts'
-import { fetchCapped } from '../http/outbound.ts'
+import { fetchCapped } from '../net/index.ts'
 import { ingest } from '../store/ingest.ts'
 import { heldIds } from '../store/statements.ts'
-import { formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
+import { decodeStrictUtf8, formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState, succeeded, type PeerState } from './peers.ts'
 import { enqueuePush } from './push.ts'
 import { stats } from './stats.ts'
@@ -99,12 +99,8 @@ interface FeedPage {
 }
 
 function parseObject(bytes: Uint8Array, what: string): Record<string, Json> {
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
-  } catch {
-    throw new Error(`${what} is not UTF-8`)
-  }
+  const text = decodeStrictUtf8(bytes)
+  if (text === undefined) throw new Error(`${what} is not UTF-8 without a byte order mark`)
   const v = parseJson(text, { maxDepth: LIMITS.bodyDepth + 1 })
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what} is not an object`)
   return v

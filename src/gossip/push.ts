@@ -1,5 +1,5 @@
 import type { RelayEnv } from '../env.ts'
-import { fetchCapped } from '../http/outbound.ts'
+import { fetchCapped } from '../net/index.ts'
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState } from './peers.ts'
 import { stats } from './stats.ts'

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { parseJson, type Json } from '../verify/index.ts'
+import { decodeStrictUtf8, parseJson, type Json } from '../verify/index.ts'
 import { ApiError } from './errors.ts'
 
 /**
@@ -64,11 +64,7 @@ export async function readJsonBody(c: Context, maxBytes: number, maxDepth: numbe
   const bytes = new Uint8Array(size)
   let o = 0
   for (const p of parts) bytes.set(p, o), (o += p.byteLength)
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes)
-  } catch {
-    throw new ApiError(400, 'invalid_utf8', 'body is not valid UTF-8')
-  }
+  const text = decodeStrictUtf8(bytes)
+  if (text === undefined) throw new ApiError(400, 'invalid_utf8', 'body is not valid UTF-8 without a byte order mark')
   return parseJson(text, { maxDepth })
 }

@@ -1,4 +1,4 @@
-import { OutboundError } from '../http/outbound.ts'
+import { OutboundError } from '../net/index.ts'
 import { decodeDidKey } from '../verify/index.ts'
 import { bskyProof } from './bsky.ts'
 import { PROOF_TTL } from './cache.ts'
@@ -61,7 +61,10 @@ async function check(did: string, publicKey: Uint8Array, alias: string, o: Resol
     const r = await method.check(alias, alias.slice(colon + 1), { did, publicKey }, o)
     return done(r.ok, r.detail, r.ttlSeconds)
   } catch (e) {
-    if (e instanceof OutboundError || e instanceof ProofFailure) return done(false, e.message)
+    // A network failure reads the same whatever its cause: the detail is shown to whoever
+    // published the alias, who must not learn which of our neighbours' ports answer.
+    if (e instanceof OutboundError) return done(false, e.publicMessage)
+    if (e instanceof ProofFailure) return done(false, e.message)
     throw e // a bug, not a failed proof
   }
 }

@@ -276,6 +276,7 @@ describe('npm packuments (real left-pad and @isaacs/string-locale-compare; const
     }
     await refused(() => readPackument(new TextEncoder().encode('{"name": "left-pad", '), 'left-pad'), 'malformed', 'malformed_json')
     await refused(() => readPackument(new Uint8Array([0xff, 0xfe]), 'left-pad'), 'malformed', 'invalid_utf8')
+    await refused(() => readPackument(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]), 'left-pad'), 'malformed', 'invalid_utf8')
     await refused(() => readPackument(variant((d) => (d.name = 'right-pad')), 'left-pad'), 'malformed', 'bad_packument')
     await refused(() => readPackument(variant((d) => (d.versions = [])), 'left-pad'), 'malformed', 'bad_packument')
     await refused(() => readPackument(variant((d) => (d.versions['1.3.0'].version = '1.3.1')), 'left-pad'), 'malformed', 'bad_manifest')

@@ -219,13 +219,14 @@ describe('dns: a TXT record at _vouch.<domain>, over DNS-over-HTTPS', () => {
     const start = Date.now()
     const r = await checkAlias(did, 'dns:hang.example', opts({ timeoutMs: 300 }))
     expect(Date.now() - start).toBeLessThan(2000)
-    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/within 300 ms/) })
+    // One text for every network failure (src/net's public message); the door's own tests check the reasons.
+    expect(r).toMatchObject({ ok: false, detail: `could not fetch ${doh.url}/dns-query?name=_vouch.hang.example&type=TXT` })
   })
 
   it('stops reading an answer over maxBytes', async () => {
     dnsZone.set('_vouch.big.example', 'big')
     const r = await checkAlias(did, 'dns:big.example', opts())
-    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/more than 262144 bytes/) })
+    expect(r).toMatchObject({ ok: false, detail: `could not fetch ${doh.url}/dns-query?name=_vouch.big.example&type=TXT` })
   })
 
   it('refuses names that are not DNS names, without asking the resolver', async () => {
@@ -265,19 +266,23 @@ describe('https: /.well-known/vouch.json at the origin', () => {
   it('does not follow a redirect, even to a file that would prove the key', async () => {
     wellKnown = 'redirect'
     const r = await checkAlias(did, site.url, opts())
-    expect(r).toMatchObject({ ok: false, detail: expect.stringContaining('redirect (302); redirects are not followed') })
+    expect(r).toMatchObject({ ok: false, detail: `could not fetch ${site.url}/.well-known/vouch.json` })
     expect(forge.requests).toEqual([])
   })
 
   it('times out, and caps the size with and without Content-Length', async () => {
+    const failed = { ok: false, detail: `could not fetch ${site.url}/.well-known/vouch.json` }
     wellKnown = 'hang'
-    expect((await checkAlias(did, site.url, opts({ timeoutMs: 300 }))).detail).toMatch(/no answer from .* within 300 ms/)
+    const start = Date.now()
+    expect(await checkAlias(did, site.url, opts({ timeoutMs: 300 }))).toMatchObject(failed)
+    expect(Date.now() - start).toBeLessThan(2000)
     wellKnown = 'big'
-    expect((await checkAlias(did, site.url, opts())).detail).toMatch(/answered with \d+ bytes; the cap is 262144/)
+    expect(await checkAlias(did, site.url, opts())).toMatchObject(failed)
     wellKnown = 'chunked'
-    expect((await checkAlias(did, site.url, opts())).detail).toMatch(/sent more than 262144 bytes/)
+    expect(await checkAlias(did, site.url, opts())).toMatchObject(failed)
     wellKnown = 'ok'
-    expect((await checkAlias(did, site.url, opts({ maxBytes: 64 }))).detail).toMatch(/the cap is 64/)
+    expect(await checkAlias(did, site.url, opts())).toMatchObject({ ok: true })
+    expect(await checkAlias(did, site.url, opts({ maxBytes: 64 }))).toMatchObject(failed)
   })
 
   it('takes only an origin in its one spelling', async () => {
@@ -308,10 +313,10 @@ describe('forges: ssh-ed25519 keys on NAME.keys', () => {
     const expected: Record<string, RegExp> = {
       'github:bob': /has 1 key\(s\), none is/,
       'github:nokeys': /has 0 key\(s\)/,
-      'github:nobody': /answered HTTP 404/,
+      'github:nobody': /^could not fetch .*\/nobody\.keys$/,
       'github:garbage': /has 3 key\(s\), none is/,
-      'github:moved': /redirect \(301\)/,
-      'github:big': /more than 262144 bytes/,
+      'github:moved': /^could not fetch .*\/moved\.keys$/,
+      'github:big': /^could not fetch .*\/big\.keys$/,
     }
     for (const [alias, detail] of Object.entries(expected)) {
       const r = await checkAlias(did, alias, opts())
@@ -343,7 +348,7 @@ describe('bsky: the profile description', () => {
     expect(await checkAlias(did, 'bsky:lapsed.example', opts())).toMatchObject({ ok: false, detail: expect.stringContaining('"handle.invalid", not lapsed.example') })
     expect((await checkAlias(did, 'bsky:prefix.example', opts())).ok).toBe(false)
     expect((await checkAlias(did, 'bsky:bare.example', opts())).ok).toBe(false)
-    expect((await checkAlias(did, 'bsky:missing.example', opts())).detail).toMatch(/HTTP 400/)
+    expect((await checkAlias(did, 'bsky:missing.example', opts())).detail).toMatch(/^could not fetch .*actor=missing\.example$/)
     expect(appview.requests[0]).toBe('/xrpc/app.bsky.actor.getProfile?actor=alice.example')
   })
 })
@@ -381,15 +386,21 @@ describe('checkAlias at the door', () => {
 describe('private addresses and plain http', () => {
   it('are refused unless allowPrivate is set, before any request', async () => {
     const pub = opts({ allowPrivate: false, dohResolver: undefined, githubBase: undefined, sourcehutBase: undefined, bskyBase: undefined, forgejoBases: undefined })
-    expect(await checkAlias(did, site.url.replace('http:', 'https:'), pub)).toMatchObject({ ok: false, detail: '127.0.0.1 is a private or local address; proofs are only fetched from public hosts' })
-    expect(await checkAlias(did, site.url, pub)).toMatchObject({ ok: false, detail: `${site.url}/.well-known/vouch.json is not https` })
-    for (const alias of ['https://10.1.2.3', 'https://[::1]', 'https://192.168.0.1', 'forgejo:git.localhost/alice', 'forgejo:forge.internal/alice']) {
-      expect((await checkAlias(did, alias, pub)).detail, alias).toMatch(/is a private or local address/)
+    // Refused and unreachable read the same to whoever published the alias.
+    const https = site.url.replace('http:', 'https:')
+    expect(await checkAlias(did, https, pub)).toMatchObject({ ok: false, detail: `could not fetch ${https}/.well-known/vouch.json` })
+    expect(await checkAlias(did, site.url, pub)).toMatchObject({ ok: false, detail: `could not fetch ${site.url}/.well-known/vouch.json` })
+    for (const alias of ['https://10.1.2.3', 'https://[::1]', 'https://192.168.0.1', 'https://[::ffff:7f00:1]', 'https://[64:ff9b::7f00:1]', 'https://[2002:7f00:1::]']) {
+      expect((await checkAlias(did, alias, pub)).detail, alias).toMatch(/^could not fetch https:\/\/.*\/\.well-known\/vouch\.json$/)
+    }
+    for (const alias of ['forgejo:git.localhost/alice', 'forgejo:forge.internal/alice', 'forgejo:printer.local/alice']) {
+      expect((await checkAlias(did, alias, pub)).detail, alias).toMatch(/^could not fetch https:\/\/[a-z.]+\/alice\.keys$/)
     }
     expect(site.requests).toEqual([])
     // Configured URLs follow the same rule, and are checked at the door.
     await expect(checkAlias(did, 'dns:a.example', { dohResolver: `${doh.url}/dns-query` })).rejects.toThrow(RangeError)
-    await expect(checkAlias(did, 'dns:a.example', { githubBase: 'https://127.0.0.1:1' })).rejects.toThrow(/githubBase: 127\.0\.0\.1 is a private/)
+    await expect(checkAlias(did, 'dns:a.example', { githubBase: 'https://127.0.0.1:1' })).rejects.toThrow(/githubBase: https:\/\/127\.0\.0\.1:1 is not https on port 443/)
+    await expect(checkAlias(did, 'dns:a.example', { githubBase: 'https://127.0.0.1' })).rejects.toThrow(/githubBase: 127\.0\.0\.1 is not a public host/)
   })
 })
 

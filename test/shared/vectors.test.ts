@@ -13,6 +13,7 @@ import {
   keyPairFromSeed,
   LIMITS,
   parseJson,
+  parseJsonBytes,
   ProtocolError,
   sha256,
   signingBytes,
@@ -48,6 +49,7 @@ const vectors = file as unknown as { description: string; signingPrefix: string;
 
 /** Every code a single statement can be refused with: strict JSON (§4 step 1) and item level (§8). */
 const STATEMENT_CODES = [
+  'invalid_utf8',
   'malformed_json',
   'duplicate_key',
   'bad_number',
@@ -129,7 +131,8 @@ describe('invalid statement vectors', () => {
     it(v.name, async () => {
       let error: unknown
       try {
-        const value = parseJson(v.json, { maxDepth: LIMITS.bodyDepth })
+        // Bytes, as a relay receives them: the UTF-8 rule (no BOM) is part of step 1.
+        const value = parseJsonBytes(new TextEncoder().encode(v.json), { maxDepth: LIMITS.bodyDepth })
         await verifyStatement(value, { now: v.now })
       } catch (e) {
         error = e

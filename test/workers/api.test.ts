@@ -90,6 +90,7 @@ describe('bad input: a clear 4xx JSON error and nothing stored', () => {
     ['an integer beyond 2^53', () => post('{"v":1,"time":9007199254740993}'), 400, 'number_out_of_range'],
     ['deep nesting', () => post('['.repeat(100_000)), 400, 'too_deep'],
     ['not UTF-8', () => SELF.fetch(`${BASE}/v1/statements`, { method: 'POST', body: new Uint8Array([0x7b, 0xff, 0x7d]), headers: { 'content-type': 'application/json' } }), 400, 'invalid_utf8'],
+    ['a byte order mark (PROTOCOL §4)', () => SELF.fetch(`${BASE}/v1/statements`, { method: 'POST', body: new Uint8Array([0xef, 0xbb, 0xbf, 0x5b, 0x5d]), headers: { 'content-type': 'application/json' } }), 400, 'invalid_utf8'],
     ['a lone surrogate', () => post('{"v":1,"subject":"\\ud800"}'), 400, 'invalid_unicode'],
     ['wrong content type', async () => post(JSON.stringify((await fresh())[0]), { 'content-type': 'text/plain' }), 415, 'unsupported_media_type'],
     ['no content type', () => SELF.fetch(`${BASE}/v1/statements`, { method: 'POST', body: '{}' }), 415, 'unsupported_media_type'],

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { parseFeedPage } from '../../src/gossip/pull.ts'
 import { backoffMs, normalizePeerUrl } from '../../src/gossip/peers.ts'
 import { parseSeen } from '../../src/gossip/push.ts'
-import { checkPublicUrl, isPrivateHost, OutboundError } from '../../src/http/outbound.ts'
+import { checkPublicUrl, isPrivateHost, OutboundError } from '../../src/net/index.ts'
 
 const BASE = 'http://relay.test'
 const TOKEN = 'test-admin-token'
