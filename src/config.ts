@@ -125,8 +125,15 @@ const Schema = z.object({
 
 /** Parses every setting; throws a `ConfigError` for the first one that is unusable. */
 export function parseConfig(env: Options & Secrets): RelayConfig {
-  // Only the variables we know are read: a binding object may hold anything else.
-  const raw = Object.fromEntries(Object.keys(Schema.shape).map((k) => [k, (env as Record<string, unknown>)[k]]))
+  // Only the variables we know are read: a binding object may hold anything else. wrangler.toml
+  // may write a setting unquoted (`PEER_TIMEOUT_MS = 5000`), which arrives as a number or boolean:
+  // its decimal text goes through the same rules (so 1.5 and 1e21 are still refused).
+  const raw = Object.fromEntries(
+    Object.keys(Schema.shape).map((k) => {
+      const v = (env as Record<string, unknown>)[k]
+      return [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]
+    }),
+  )
   const r = Schema.safeParse(raw)
   if (!r.success) {
     const issue = r.error.issues[0]!

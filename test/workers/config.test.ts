@@ -93,6 +93,14 @@ describe('good configuration', () => {
     expect(parseConfig({}).adminToken).toBeUndefined()
   })
 
+  it('unquoted numbers and booleans in wrangler.toml go through the same rules as their text', () => {
+    const typed = (o: Record<string, unknown>) => parseConfig(o as unknown as RelayEnv)
+    expect(typed({ PEER_TIMEOUT_MS: 5000, ALLOW_PRIVATE_PEERS: true, BLOB_MAX_BYTES: 1024 })).toMatchObject({ peerTimeoutMs: 5000, allowPrivatePeers: true, blobMaxBytes: 1024 })
+    for (const [name, v] of [['PEER_TIMEOUT_MS', 1.5], ['MAX_FUTURE_SKEW_MS', 1e21], ['BLOB_MAX_BYTES', Number.NaN], ['PEERS', ['https://relay.example.org']], ['ADMIN_TOKEN', { token: 'x' }]] as const) {
+      expect(() => typed({ [name]: v }), name).toThrow(expect.objectContaining({ variable: name }))
+    }
+  })
+
   it('peer and cache lists are normalised; private addresses need ALLOW_PRIVATE_PEERS', () => {
     const c = parseConfig({ PEERS: 'https://A.example.org/vouch/, https://b.example.org https://a.example.org/vouch', UPSTREAM_CACHES: 'https://cache.example.org/', RELAY_URL: 'https://Self.example.org/' })
     expect(c.peers).toEqual(['https://a.example.org/vouch', 'https://b.example.org'])
