@@ -189,6 +189,8 @@ export function configOf(env: RelayEnv): RelayConfig {
       c = parseConfig(env)
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e
+      // Logged once per isolate, not once per refused request.
+      console.error(`bad configuration: ${e.message}`)
       c = e
     }
     cache.set(env, c)

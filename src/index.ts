@@ -23,7 +23,6 @@ export const app = new Hono<AppEnv>()
       c.set('config', configOf(c.env))
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e
-      console.error(`bad configuration: ${e.message}`)
       throw new ApiError(500, 'bad_config', `the relay's configuration is invalid: ${e.message}; the operator must fix it`, { variable: e.variable })
     }
     await next()
@@ -48,7 +47,7 @@ export default {
       config = configOf(env)
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e
-      console.error(`bad configuration, pull skipped: ${e.message}`)
+      console.error(`pull skipped: ${e.message}`)
       return
     }
     ctx.waitUntil(pullAll(env, config.relayUrl))

@@ -62,12 +62,22 @@ describe('bad configuration: every request answers 500 bad_config naming the var
     })
   }
 
+  it('a bad setting is parsed and logged once per bindings object, not once per request', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const bad = { ...relayEnv, PEER_TIMEOUT_MS: 'soon' } as RelayEnv
+    for (let i = 0; i < 3; i++) {
+      const ctx = createExecutionContext()
+      expect((await worker.fetch(new Request(`${BASE}/v1/feed`), bad, ctx)).status).toBe(500)
+    }
+    expect(errors).toHaveBeenCalledTimes(1)
+  })
+
   it('the cron logs and skips instead of pulling with a bad setting', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
     const ctx = createExecutionContext()
     await worker.scheduled(createScheduledController(), { ...relayEnv, PEERS: 'not a url' } as RelayEnv, ctx)
     await waitOnExecutionContext(ctx)
-    expect(errors.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/^bad configuration, pull skipped: PEERS /)])
+    expect(errors.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/^bad configuration: PEERS /), expect.stringMatching(/^pull skipped: PEERS /)])
   })
 })
 
