@@ -81,7 +81,7 @@ const integer = (min: number, max: number, def: number, rule: string) =>
     .transform((v, ctx) => {
       if (unset(v)) return def
       const t = v!.trim()
-      const n = /^[0-9]{1,16}$/.test(t) ? Number(t) : NaN
+      const n = /^[0-9]+$/.test(t) ? Number(t) : NaN
       if (!Number.isSafeInteger(n) || n < min || n > max) {
         ctx.addIssue({ code: 'custom', message: rule })
         return z.NEVER
