@@ -28,6 +28,8 @@ export interface NetworkOptions {
   peerTimeoutMs?: number
   /** Extra peer URLs per relay index (e.g. misbehaving test servers). */
   extraPeers?: Record<number, string[]>
+  /** More settings for every relay (wrangler.toml [vars] names), e.g. UPSTREAM_CACHES. */
+  vars?: Record<string, string>
 }
 
 export interface Relay {
@@ -98,6 +100,7 @@ export async function startNetwork(o: NetworkOptions) {
             ALLOW_PRIVATE_PEERS: { type: 'plain_text', value: 'true' },
             PEER_TIMEOUT_MS: { type: 'plain_text', value: String(o.peerTimeoutMs ?? 10_000) },
             ADMIN_TOKEN: { type: 'secret_text', value: ADMIN_TOKEN },
+            ...Object.fromEntries(Object.entries(o.vars ?? {}).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
           },
           dev: { server: { hostname: '127.0.0.1', port: ports[index]! }, inspector: false, persist: dir, watch: false, logLevel: 'error', testScheduled: true },
         })

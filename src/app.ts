@@ -1,4 +1,6 @@
 import { Hono } from 'hono'
+import type { RelayConfig, RelayEnv } from './config.ts'
 
-export type AppEnv = { Bindings: Env }
+/** Every route sees the raw bindings and, set by one middleware in index.ts, the parsed config. */
+export type AppEnv = { Bindings: RelayEnv; Variables: { config: RelayConfig } }
 export const createRouter = () => new Hono<AppEnv>()

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import type { AppEnv } from './app.ts'
-import type { RelayEnv } from './env.ts'
-import { pullAll, selfUrl } from './gossip/index.ts'
-import { notFound, onError } from './http/errors.ts'
+import { ConfigError, configOf, type RelayEnv } from './config.ts'
+import { pullAll } from './gossip/index.ts'
+import { ApiError, notFound, onError } from './http/errors.ts'
 import { admin } from './routes/admin.ts'
 import { blobs } from './routes/blobs.ts'
 import { feed } from './routes/feed.ts'
@@ -16,6 +16,16 @@ export const app = new Hono<AppEnv>()
     await next()
     // Nothing this relay serves should ever be content-sniffed into something executable.
     if (!c.res.headers.has('x-content-type-options')) c.res.headers.set('x-content-type-options', 'nosniff')
+  })
+  .use(async (c, next) => {
+    // A relay with an unusable setting answers nothing rather than run with a check switched off.
+    try {
+      c.set('config', configOf(c.env))
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e
+      throw new ApiError(500, 'bad_config', `the relay's configuration is invalid: ${e.message}; the operator must fix it`, { variable: e.variable })
+    }
+    await next()
   })
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
@@ -32,6 +42,14 @@ export default {
   fetch: app.fetch,
   /** Cron: pull from every peer, repairing whatever push lost. */
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(pullAll(env as RelayEnv, selfUrl(env as RelayEnv)))
+    let config
+    try {
+      config = configOf(env)
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e
+      console.error(`pull skipped: ${e.message}`)
+      return
+    }
+    ctx.waitUntil(pullAll(env, config.relayUrl))
   },
-} satisfies ExportedHandler<Env>
+} satisfies ExportedHandler<RelayEnv>

@@ -1,6 +1,3 @@
-import type { RelayEnv } from '../env.ts'
-import { getPeerState, listPeers } from '../gossip/index.ts'
-import { allowPrivate, peerTimeoutMs } from '../gossip/peers.ts'
 import { open } from '../net/index.ts'
 import { formatSri, hexForm, type Digest } from '../verify/index.ts'
 import { HashMismatch, putBlob } from './store.ts'
@@ -16,10 +13,19 @@ export type PullThroughResult =
   | { status: 'missing'; tried: string[] }
   | { status: 'mismatch'; liars: string[]; tried: string[] }
 
-/** Where a missing blob may come from: peers, then configured upstream caches. */
-export async function blobSources(env: RelayEnv): Promise<string[]> {
-  const upstream = (env.UPSTREAM_CACHES ?? '').split(/[\s,]+/).filter(Boolean)
-  return [...new Set([...(await listPeers(env)), ...upstream.map((u) => u.replace(/\/+$/, ''))])]
+/**
+ * Where to look and how. The caller decides the sources (which peers are healthy is gossip's
+ * knowledge, which caches exist is configuration); blobs only fetch and check.
+ */
+export interface PullThroughOptions {
+  /** Base URLs serving /v1/blobs/<hash>, asked in this order. */
+  sources: readonly string[]
+  /** A source announcing more bytes than this is skipped. */
+  maxBytes: number
+  /** The answer must start within this many ms. */
+  timeoutMs: number
+  /** Sources may be on loopback and private addresses (local development only). */
+  allowPrivate: boolean
 }
 
 /**
@@ -27,19 +33,18 @@ export async function blobSources(env: RelayEnv): Promise<string[]> {
  * R2 checks the digest, so a source that serves wrong bytes leaves nothing behind and we try the
  * next one; the caller serves only from R2, so a client can never receive unverified bytes.
  */
-export async function pullThrough(env: RelayEnv, d: Digest, maxBytes: number): Promise<PullThroughResult> {
+export async function pullThrough(bucket: R2Bucket, d: Digest, o: PullThroughOptions): Promise<PullThroughResult> {
+  const { maxBytes } = o
   const tried: string[] = []
   const liars: string[] = []
-  const now = Date.now()
-  for (const source of await blobSources(env)) {
-    if ((await getPeerState(env, source)).retryAt > now) continue // backing off
+  for (const source of o.sources) {
     const url = `${source}/v1/blobs/${hexForm(d)}`
     tried.push(source)
     try {
       // The answer must start within the peer timeout; the body then has a generous deadline.
       const { res } = await open(url, {
-        allowPrivate: allowPrivate(env),
-        answerTimeoutMs: peerTimeoutMs(env),
+        allowPrivate: o.allowPrivate,
+        answerTimeoutMs: o.timeoutMs,
         timeoutMs: BODY_DEADLINE_MS,
         headers: { [PULL_THROUGH_HEADER]: '1' },
         maxBytes,
@@ -49,7 +54,7 @@ export async function pullThrough(env: RelayEnv, d: Digest, maxBytes: number): P
         await res.body?.cancel().catch(() => {})
         continue
       }
-      await putBlob(env.BLOBS, d, res.body)
+      await putBlob(bucket, d, res.body)
       return { status: 'stored', source }
     } catch (e) {
       if (e instanceof HashMismatch) {

@@ -1,5 +1,5 @@
 import { blobKey } from '../blobs/store.ts'
-import type { RelayEnv } from '../env.ts'
+import type { RelayEnv } from '../config.ts'
 import { getPeerState, listPeers } from '../gossip/index.ts'
 import type { PeerState } from '../gossip/peers.ts'
 import { inForce } from '../policy/index.ts'

@@ -1,5 +1,5 @@
-import type { RelayEnv } from '../env.ts'
-import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
+import { configOf, type RelayEnv } from '../config.ts'
+import type { VerifiedStatement } from '../verify/index.ts'
 import { normalizePeerUrl } from './peers.ts'
 import { enqueuePush, noteHolders, parseSeen, SEEN_HEADER } from './push.ts'
 import { stats } from './stats.ts'
@@ -9,14 +9,12 @@ export { pullAll } from './pull.ts'
 export { noteHolders, parseSeen, SEEN_HEADER } from './push.ts'
 export { stats } from './stats.ts'
 
-export const skewOf = (env: RelayEnv) => Number(env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs)
-
 /** This relay's base URL as peers know it: configured, or else the origin the request came to. */
 export function selfUrl(env: RelayEnv, requestUrl?: string): string | undefined {
-  const raw = env.RELAY_URL || (requestUrl ? new URL(requestUrl).origin : undefined)
-  if (!raw) return undefined
+  const configured = configOf(env).relayUrl
+  if (configured || !requestUrl) return configured
   try {
-    return normalizePeerUrl(raw, true)
+    return normalizePeerUrl(new URL(requestUrl).origin, true)
   } catch {
     return undefined
   }

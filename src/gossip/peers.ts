@@ -1,30 +1,20 @@
-import { checkPublicUrl } from '../net/index.ts'
-import type { RelayEnv } from '../env.ts'
+import { configOf, normalizePeerUrl, type RelayEnv } from '../config.ts'
 
-/** Peer URLs are compared in one normal form: origin plus path, without a trailing slash. */
-export function normalizePeerUrl(url: string, allowPrivate: boolean): string {
-  const u = checkPublicUrl(url, allowPrivate)
-  if (u.search || u.hash) throw new TypeError(`a peer URL has no query or fragment: ${url}`)
-  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
-}
+export { normalizePeerUrl }
 
-export const allowPrivate = (env: RelayEnv) => env.ALLOW_PRIVATE_PEERS === 'true'
+export const allowPrivate = (env: RelayEnv) => configOf(env).allowPrivatePeers
 
 /** Timeout of every request to a peer (PEER_TIMEOUT_MS, default 10 s, at most 60 s). */
-export function peerTimeoutMs(env: RelayEnv): number {
-  const v = Number(env.PEER_TIMEOUT_MS)
-  return Number.isInteger(v) && v > 0 ? Math.min(v, 60_000) : 10_000
-}
+export const peerTimeoutMs = (env: RelayEnv) => configOf(env).peerTimeoutMs
 
 const PEERS_KEY = 'gossip:peers'
 const stateKey = (peer: string) => `gossip:peer:${peer}`
 
-/** Peers from configuration (PEERS) plus those added through the admin API (KV). */
+/** Peers from configuration (PEERS, checked when it was parsed) plus those added through the admin API (KV). */
 export async function listPeers(env: RelayEnv): Promise<string[]> {
-  const configured = (env.PEERS ?? '').split(/[\s,]+/).filter(Boolean)
   const managed = ((await env.CACHE.get<string[]>(PEERS_KEY, 'json')) ?? []) as string[]
-  const out = new Set<string>()
-  for (const p of [...configured, ...managed]) {
+  const out = new Set<string>(configOf(env).peers)
+  for (const p of managed) {
     try {
       out.add(normalizePeerUrl(p, allowPrivate(env)))
     } catch (e) {

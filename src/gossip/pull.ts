@@ -1,4 +1,4 @@
-import type { RelayEnv } from '../env.ts'
+import { configOf, type RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
 import { ingest } from '../store/ingest.ts'
 import { heldIds } from '../store/statements.ts'
@@ -62,7 +62,7 @@ export async function pullPeer(env: RelayEnv, peer: string, self: string | undef
       const missing = idsPage.ids.filter((id) => !held.has(id))
       if (missing.length) {
         const bodies = parseFeedPage(await get(`${peer}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify({ ids: missing }) }), false)
-        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: Number(env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs) })
+        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: configOf(env).futureSkewMs })
         if (result.rejected) {
           const first = result.results.find((r) => r.status === 'rejected')
           console.warn(`peer ${peer} served ${result.rejected} invalid statements (first: ${first && 'error' in first ? first.error.code : '?'}); dropped`)

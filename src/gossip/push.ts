@@ -1,4 +1,4 @@
-import type { RelayEnv } from '../env.ts'
+import type { RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState } from './peers.ts'

@@ -1,5 +1,3 @@
-import type { RelayEnv } from '../env.ts'
-
 async function digest(s: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))
 }
@@ -12,9 +10,8 @@ async function sameToken(a: string, b: string): Promise<boolean> {
   return diff === 0
 }
 
-/** True when the request carries `Authorization: Bearer <ADMIN_TOKEN>` and a token is configured. */
-export async function isOperator(env: RelayEnv, authorization: string | undefined): Promise<boolean> {
-  const token = env.ADMIN_TOKEN
+/** True when the request carries `Authorization: Bearer <token>` and a token is configured. */
+export async function isOperator(token: string | undefined, authorization: string | undefined): Promise<boolean> {
   const m = /^Bearer (.+)$/.exec(authorization ?? '')
   return Boolean(token && m && (await sameToken(m[1]!, token)))
 }

@@ -1,31 +1,28 @@
-import type { Context, Next } from 'hono'
 import { createRouter } from '../app.ts'
-import type { RelayEnv } from '../env.ts'
 import { getPeerState, listManagedPeers, listPeers, normalizePeerUrl, pullAll, selfUrl, setManagedPeers } from '../gossip/index.ts'
 import { readJsonBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 import { isOperator } from '../http/auth.ts'
-import { allowPrivate } from '../gossip/peers.ts'
 
 /** Operator endpoints, behind `Authorization: Bearer <ADMIN_TOKEN>`; off when no token is set. */
 export const admin = createRouter()
 
-admin.use('*', async (c: Context<{ Bindings: Env }>, next: Next) => {
-  const token = (c.env as RelayEnv).ADMIN_TOKEN
+admin.use('*', async (c, next) => {
+  const token = c.var.config.adminToken
   if (!token) throw new ApiError(404, 'admin_disabled', 'admin endpoints are off: set the ADMIN_TOKEN secret to enable them')
-  if (!(await isOperator(c.env as RelayEnv, c.req.header('authorization')))) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <ADMIN_TOKEN>')
+  if (!(await isOperator(token, c.req.header('authorization')))) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <ADMIN_TOKEN>')
   await next()
 })
 
 admin.get('/peers', async (c) => {
-  const env = c.env as RelayEnv
+  const env = c.env
   const peers = await listPeers(env)
   return c.json({ peers: await Promise.all(peers.map(async (url) => ({ url, ...(await getPeerState(env, url)) }))), managed: await listManagedPeers(env) })
 })
 
 /** Replaces the admin-managed peer list (peers from the PEERS variable stay). */
 admin.put('/peers', async (c) => {
-  const env = c.env as RelayEnv
+  const env = c.env
   const body = await readJsonBody(c, 65_536, 3)
   const list = (body as { peers?: unknown })?.peers
   if (!Array.isArray(list) || list.length > 100 || !list.every((p) => typeof p === 'string')) {
@@ -34,7 +31,7 @@ admin.put('/peers', async (c) => {
   const peers: string[] = []
   for (const p of list as string[]) {
     try {
-      peers.push(normalizePeerUrl(p, allowPrivate(env)))
+      peers.push(normalizePeerUrl(p, c.var.config.allowPrivatePeers))
     } catch (e) {
       throw new ApiError(400, 'bad_peer_url', `${JSON.stringify(p)}: ${(e as Error).message}`)
     }
@@ -47,6 +44,6 @@ admin.put('/peers', async (c) => {
 
 /** Runs one pull round now (the cron does this every minute) and reports it. */
 admin.post('/pull', async (c) => {
-  const env = c.env as RelayEnv
+  const env = c.env
   return c.json({ reports: await pullAll(env, selfUrl(env, c.req.url)) })
 })

@@ -2,7 +2,8 @@ import type { Context } from 'hono'
 import { createRouter, type AppEnv } from '../app.ts'
 import { BLOB_ALGORITHMS, blobKey, HashMismatch, putBlob } from '../blobs/store.ts'
 import { PULL_THROUGH_HEADER, pullThrough } from '../blobs/pull-through.ts'
-import type { RelayEnv } from '../env.ts'
+import type { RelayConfig, RelayEnv } from '../config.ts'
+import { getPeerState, listPeers } from '../gossip/index.ts'
 import { isOperator } from '../http/auth.ts'
 import { drainBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
@@ -15,10 +16,12 @@ import { formatSri, parseHashParam, type Digest } from '../verify/index.ts'
  */
 export const blobs = createRouter()
 
-const DEFAULT_MAX = 100 * 1024 * 1024
-export const blobMaxBytes = (env: RelayEnv) => {
-  const v = Number(env.BLOB_MAX_BYTES)
-  return Number.isSafeInteger(v) && v > 0 ? v : DEFAULT_MAX
+/** Where a missing blob may come from: peers not backing off, then configured upstream caches. */
+async function blobSources(env: RelayEnv, config: RelayConfig): Promise<string[]> {
+  const now = Date.now()
+  const peers = await listPeers(env)
+  const states = await Promise.all(peers.map((p) => getPeerState(env, p)))
+  return [...new Set([...peers.filter((_, i) => states[i]!.retryAt <= now), ...config.upstreamCaches])]
 }
 
 /** Headers on every blob response: opaque bytes, never rendered, cached forever. */
@@ -65,15 +68,15 @@ function parseRange(header: string | undefined, size: number): Range | 'unsatisf
 }
 
 blobs.put('/:hash{.+}', async (c) => {
-  const env = c.env as RelayEnv
+  const env = c.env
   const d = parseBlobHash(c.req.param('hash'))
   const sri = formatSri(d)
-  if (!(await isOperator(env, c.req.header('authorization'))) && !(await isNamed(env.DB, sri))) {
+  if (!(await isOperator(c.var.config.adminToken, c.req.header('authorization'))) && !(await isNamed(env.DB, sri))) {
     throw new ApiError(403, 'not_admitted', `no statement on this relay names ${sri}; publish a statement about it first`)
   }
   const declared = c.req.header('content-length')
   if (declared === undefined || !/^\d+$/.test(declared)) throw new ApiError(411, 'length_required', 'send Content-Length: blobs are streamed into storage, which needs the length')
-  const max = blobMaxBytes(env)
+  const max = c.var.config.blobMaxBytes
   if (Number(declared) > max) throw new ApiError(413, 'blob_too_large', `blobs are at most ${max} bytes`)
   const body = c.req.raw.body
   const existing = await env.BLOBS.head(blobKey(d))
@@ -98,7 +101,7 @@ blobs.put('/:hash{.+}', async (c) => {
 })
 
 async function serve(c: Context<AppEnv>, head: boolean): Promise<Response> {
-  const env = c.env as RelayEnv
+  const env = c.env
   const d = parseBlobHash(c.req.param('hash')!)
   const sri = formatSri(d)
   const key = blobKey(d)
@@ -122,7 +125,13 @@ async function serve(c: Context<AppEnv>, head: boolean): Promise<Response> {
     if (!(await isNamed(env.DB, sri))) throw new ApiError(404, 'not_found', `no blob ${sri} here, and no statement names it`)
     // A peer's pull-through asking us must not make us ask our peers in turn (and so on, in a loop).
     if (c.req.header(PULL_THROUGH_HEADER)) throw new ApiError(404, 'not_found', `no blob ${sri} here`)
-    const pulled = await pullThrough(env, d, blobMaxBytes(env))
+    const config = c.var.config
+    const pulled = await pullThrough(env.BLOBS, d, {
+      sources: await blobSources(env, config),
+      maxBytes: config.blobMaxBytes,
+      timeoutMs: config.peerTimeoutMs,
+      allowPrivate: config.allowPrivatePeers,
+    })
     if (pulled.status === 'mismatch') {
       throw new ApiError(502, 'upstream_mismatch', `sources served bytes that do not hash to ${sri} (${pulled.liars.join(', ')}); they were refused`)
     }

@@ -2,7 +2,7 @@ import { createRouter } from '../app.ts'
 import { ApiError } from '../http/errors.ts'
 import { feedIds, queryStatements } from '../store/statements.ts'
 import { checkKnownParams, parseCursor, parseLimit } from './params.ts'
-import { jsonResponse, pageJson } from './statements.ts'
+import { jsonResponse, pageJson } from './json.ts'
 
 /**
  * Everything this relay holds, in arrival order, for peers and mirrors. The returned cursor is

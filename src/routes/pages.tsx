@@ -1,6 +1,5 @@
 import type { Context } from 'hono'
 import { createRouter, type AppEnv } from '../app.ts'
-import type { RelayEnv } from '../env.ts'
 import {
   ActorPage,
   actorData,
@@ -82,7 +81,7 @@ pages.get('/hash/:hash{.+}', async (c) => {
   const digest = parseHashParam(c.req.param('hash'))
   if (!digest) throw new ApiError(400, 'bad_hash', 'not a hash in a documented form: sha256:<hex>, sha256-<base64url> or sha256-<base64> (percent-encoded); also sha1, sha384, sha512')
   const sri = formatSri(digest)
-  const d = await hashData(c.env as RelayEnv, sri, (p) => c.executionCtx.waitUntil(p))
+  const d = await hashData(c.env, sri, (p) => c.executionCtx.waitUntil(p))
   return render(c, isEmptyHash(d) ? 404 : 200, sri, <HashPage d={d} now={Date.now()} />, { q: sri })
 })
 
@@ -145,7 +144,7 @@ pages.post('/trust', async (c) => {
 })
 
 pages.get('/status', async (c) => {
-  const env = c.env as RelayEnv
+  const env = c.env
   const d = await statusData(env)
   return render(c, 200, 'status', <StatusPage d={d} self={selfUrl(env, c.req.url)} gossip={stats} now={Date.now()} />)
 })

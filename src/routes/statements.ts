@@ -1,18 +1,12 @@
 import { readJsonBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 import { createRouter } from '../app.ts'
-import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, skewOf } from '../gossip/index.ts'
+import { afterAccept, receivedPush, SEEN_HEADER, selfUrl } from '../gossip/index.ts'
 import { ingest } from '../store/ingest.ts'
-import { bodiesOf, getStatement, queryStatements, type StoredRow } from '../store/statements.ts'
+import { bodiesOf, getStatement, queryStatements } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
+import { jsonResponse, pageJson } from './json.ts'
 import { checkKnownParams, parseActorParam, parseCursor, parseLimit, parseStatementId, parseTermParam } from './params.ts'
-
-/** Joins stored canonical bodies into a JSON page without parsing them again. */
-export const pageJson = (rows: StoredRow[], cursor: string | null, extra = '') =>
-  `{"statements":[${rows.map((r) => r.body).join(',')}],"cursor":${JSON.stringify(cursor)}${extra}}`
-
-export const jsonResponse = (body: string, status = 200, headers: Record<string, string> = {}) =>
-  new Response(body, { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } })
 
 export const statements = createRouter()
 
@@ -23,7 +17,7 @@ statements.post('/', async (c) => {
   if (items.length > LIMITS.batchItems) {
     throw new ApiError(413, 'too_many_items', `a batch holds at most ${LIMITS.batchItems} statements; got ${items.length}`)
   }
-  const { fresh, ...summary } = await ingest(c.env.DB, items, { now: Date.now(), skewMs: skewOf(c.env) })
+  const { fresh, ...summary } = await ingest(c.env.DB, items, { now: Date.now(), skewMs: c.var.config.futureSkewMs })
   const seenHeader = c.req.header(SEEN_HEADER)
   if (seenHeader !== undefined) receivedPush(seenHeader, summary.results.flatMap((r) => ('id' in r ? [r.id] : [])), items.length, fresh.length)
   if (fresh.length) c.executionCtx.waitUntil(afterAccept(c.env, fresh, { seenHeader, self: selfUrl(c.env, c.req.url) }))

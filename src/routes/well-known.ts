@@ -1,6 +1,5 @@
 import { createRouter } from '../app.ts'
 import { listPeers, selfUrl, stats } from '../gossip/index.ts'
-import type { RelayEnv } from '../env.ts'
 import { LIMITS } from '../verify/index.ts'
 import { PROTOCOL_VERSION, SOFTWARE } from '../version.ts'
 
@@ -10,9 +9,10 @@ wellKnown.get('/vouch', async (c) =>
   c.json({
     protocol: PROTOCOL_VERSION,
     software: SOFTWARE,
-    limits: { ...LIMITS, futureSkewMs: Number(c.env.MAX_FUTURE_SKEW_MS ?? LIMITS.futureSkewMs) },
-    relay: selfUrl(c.env as RelayEnv, c.req.url),
-    peers: await listPeers(c.env as RelayEnv),
+    // Every limit in force (PROTOCOL §7), the configured ones included.
+    limits: { ...LIMITS, futureSkewMs: c.var.config.futureSkewMs, blobBytes: c.var.config.blobMaxBytes },
+    relay: selfUrl(c.env, c.req.url),
+    peers: await listPeers(c.env),
     gossip: stats,
     endpoints: { statements: '/v1/statements', feed: '/v1/feed', openapi: '/openapi.json' },
   }),

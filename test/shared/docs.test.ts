@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import example from '../../docs/examples/statement.json'
 import pkg from '../../package.json'
 import { SOFTWARE } from '../../src/version.ts'
-import { verifyStatement } from '../../src/verify/index.ts'
+import { LIMITS, verifyStatement } from '../../src/verify/index.ts'
+import protocol from '../../docs/PROTOCOL.md?raw'
 
 describe('what the README promises', () => {
   it('the example statement in docs/examples verifies', async () => {
@@ -11,5 +12,15 @@ describe('what the README promises', () => {
   })
   it('the relay reports the version in package.json', () => {
     expect(SOFTWARE.version).toBe(pkg.version)
+  })
+})
+
+describe('what PROTOCOL.md promises', () => {
+  it('§7 names the /.well-known/vouch field of every limit a relay reports', () => {
+    const section = protocol.slice(protocol.indexOf('## 7. Limits'), protocol.indexOf('## 8. Error codes'))
+    for (const field of [...Object.keys(LIMITS), 'blobBytes']) expect(section, field).toContain(`\`${field}\``)
+  })
+  it('§8 lists bad_config', () => {
+    expect(protocol.slice(protocol.indexOf('## 8. Error codes'))).toContain('`bad_config`')
   })
 })

@@ -1,0 +1,200 @@
+import { z } from 'zod'
+import { checkPublicUrl } from './net/index.ts'
+import { LIMITS } from './verify/index.ts'
+
+/**
+ * Secrets are not in wrangler.toml (and so not in the generated `Env`): set them with
+ * `wrangler secret put ADMIN_TOKEN`, or in `.dev.vars` locally.
+ */
+export interface Secrets {
+  /** Bearer token for /v1/admin/*; admin endpoints are off when unset. */
+  ADMIN_TOKEN?: string
+}
+
+/**
+ * Optional configuration (wrangler.toml [vars] or `--var`). `wrangler types` gives these literal
+ * types from wrangler.toml's defaults; an operator may set any string, so they are typed as such
+ * and only ever read through `configOf`.
+ */
+export interface Options {
+  MAX_FUTURE_SKEW_MS?: string
+  PEERS?: string
+  RELAY_URL?: string
+  ALLOW_PRIVATE_PEERS?: string
+  PEER_TIMEOUT_MS?: string
+  BLOB_MAX_BYTES?: string
+  UPSTREAM_CACHES?: string
+}
+
+/** The Worker's bindings as they arrive: storage bindings plus the raw text of every setting. */
+export type RelayEnv = Omit<Env, keyof Options> & Secrets & Options
+
+/** The relay's settings, parsed and checked: the only form the rest of the relay reads them in. */
+export interface RelayConfig {
+  /** Statements dated further than this into the future are refused (MAX_FUTURE_SKEW_MS). */
+  futureSkewMs: number
+  /** Configured peers in normal form (PEERS); more may be added at /v1/admin/peers. */
+  peers: readonly string[]
+  /** This relay's public base URL in normal form (RELAY_URL), when configured. */
+  relayUrl: string | undefined
+  /** Peers and caches may be on loopback and private addresses (ALLOW_PRIVATE_PEERS). */
+  allowPrivatePeers: boolean
+  /** Timeout of each request to a peer or cache, in ms (PEER_TIMEOUT_MS). */
+  peerTimeoutMs: number
+  /** Largest blob accepted or pulled through, in bytes (BLOB_MAX_BYTES). */
+  blobMaxBytes: number
+  /** Extra caches serving /v1/blobs/<hash>, in normal form (UPSTREAM_CACHES). */
+  upstreamCaches: readonly string[]
+  /** Operator token (ADMIN_TOKEN secret); undefined turns the admin endpoints off. */
+  adminToken: string | undefined
+}
+
+/**
+ * A setting that cannot be used. It names the variable and the rule, never the value: the value
+ * may be a secret, and the error is shown to anyone who sends a request.
+ */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor(
+    readonly variable: string,
+    readonly rule: string,
+  ) {
+    super(`${variable} ${rule}`)
+  }
+}
+
+/** Peer URLs are compared in one normal form: origin plus path, without a trailing slash. */
+export function normalizePeerUrl(url: string, allowPrivate: boolean): string {
+  const u = checkPublicUrl(url, allowPrivate)
+  if (u.search || u.hash) throw new TypeError(`a peer URL has no query or fragment: ${url}`)
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
+}
+
+/** Unset and "" (wrangler.toml's way of saying "none") both mean the default. */
+const unset = (v: string | undefined) => v === undefined || v.trim() === ''
+
+/** Whole decimal numbers only: `Number("")` is 0 and `Number("1e3")` is 1000, neither meant. */
+const integer = (min: number, max: number, def: number, rule: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (unset(v)) return def
+      const t = v!.trim()
+      const n = /^[0-9]+$/.test(t) ? Number(t) : NaN
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: rule })
+        return z.NEVER
+      }
+      return n
+    })
+
+const urlList = (rule: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (unset(v) ? [] : v!.split(/[\s,]+/).filter(Boolean)))
+    .pipe(z.array(z.string()).max(100, `${rule} (at most 100)`))
+
+const BOOLEAN_RULE = 'must be "true" or "false"'
+const PEER_RULE = 'must list http(s) base URLs (separated by spaces or commas) without credentials, query or fragment, on public addresses unless ALLOW_PRIVATE_PEERS is "true"'
+
+const Schema = z.object({
+  MAX_FUTURE_SKEW_MS: integer(0, 86_400_000, LIMITS.futureSkewMs, 'must be a whole number of milliseconds from 0 to 86400000 (one day)'),
+  PEERS: urlList(PEER_RULE),
+  RELAY_URL: z.string().optional(),
+  ALLOW_PRIVATE_PEERS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (unset(v) || v!.trim() === 'false') return false
+      if (v!.trim() === 'true') return true
+      ctx.addIssue({ code: 'custom', message: BOOLEAN_RULE })
+      return z.NEVER
+    }),
+  PEER_TIMEOUT_MS: integer(1, 60_000, 10_000, 'must be a whole number of milliseconds from 1 to 60000'),
+  // Workers accept request bodies up to 100 MB on most plans, 500 MB at most on any.
+  BLOB_MAX_BYTES: integer(1, 500 * 1024 * 1024, 100 * 1024 * 1024, 'must be a whole number of bytes from 1 to 524288000'),
+  UPSTREAM_CACHES: urlList(PEER_RULE),
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    // A token shorter than 16 characters can be guessed; one with spaces or controls cannot be sent.
+    .refine((v) => v === undefined || v === '' || /^[\x21-\x7e]{16,1024}$/.test(v), 'must be 16 to 1024 printable ASCII characters without spaces'),
+})
+
+/** Parses every setting; throws a `ConfigError` for the first one that is unusable. */
+export function parseConfig(env: Options & Secrets): RelayConfig {
+  // Only the variables we know are read: a binding object may hold anything else. wrangler.toml
+  // may write a setting unquoted (`PEER_TIMEOUT_MS = 5000`), which arrives as a number or boolean:
+  // its decimal text goes through the same rules (so 1.5 and 1e21 are still refused).
+  const raw = Object.fromEntries(
+    Object.keys(Schema.shape).map((k) => {
+      const v = (env as Record<string, unknown>)[k]
+      return [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]
+    }),
+  )
+  const r = Schema.safeParse(raw)
+  if (!r.success) {
+    const issue = r.error.issues[0]!
+    const variable = String(issue.path[0] ?? 'configuration')
+    // zod's own messages can quote what it received; ours never do.
+    throw new ConfigError(variable, issue.code === 'custom' || issue.code === 'too_big' ? issue.message : 'must be text')
+  }
+  const v = r.data
+  const allowPrivate = v.ALLOW_PRIVATE_PEERS
+  const urls = (name: 'PEERS' | 'UPSTREAM_CACHES', list: string[]) => {
+    const out = new Set<string>()
+    list.forEach((u, i) => {
+      try {
+        out.add(normalizePeerUrl(u, allowPrivate))
+      } catch {
+        throw new ConfigError(name, `${PEER_RULE} (entry ${i + 1} is not)`)
+      }
+    })
+    return [...out]
+  }
+  let relayUrl: string | undefined
+  if (!unset(v.RELAY_URL)) {
+    try {
+      // Our own address may be private (a relay inside a network); it is never fetched by us.
+      relayUrl = normalizePeerUrl(v.RELAY_URL!.trim(), true)
+    } catch {
+      throw new ConfigError('RELAY_URL', 'must be an http(s) base URL without credentials, query or fragment')
+    }
+  }
+  return {
+    futureSkewMs: v.MAX_FUTURE_SKEW_MS,
+    peers: urls('PEERS', v.PEERS),
+    relayUrl,
+    allowPrivatePeers: allowPrivate,
+    peerTimeoutMs: v.PEER_TIMEOUT_MS,
+    blobMaxBytes: v.BLOB_MAX_BYTES,
+    upstreamCaches: urls('UPSTREAM_CACHES', v.UPSTREAM_CACHES),
+    adminToken: v.ADMIN_TOKEN || undefined,
+  }
+}
+
+/** Keyed by the bindings object: the runtime hands every request of an isolate the same one. */
+const cache = new WeakMap<object, RelayConfig | ConfigError>()
+
+/**
+ * The relay's configuration for these bindings, parsed once and remembered (a failure too, so a
+ * bad setting costs one parse, not one per request). Throws the `ConfigError` of a bad setting.
+ */
+export function configOf(env: RelayEnv): RelayConfig {
+  let c = cache.get(env)
+  if (!c) {
+    try {
+      c = parseConfig(env)
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e
+      // Logged once per isolate, not once per refused request.
+      console.error(`bad configuration: ${e.message}`)
+      c = e
+    }
+    cache.set(env, c)
+  }
+  if (c instanceof ConfigError) throw c
+  return c
+}
