@@ -3,7 +3,7 @@ import { FactIndex, inForce, packageOf, purlType, type Fact } from '../policy/fa
 import type { Policy } from '../policy/schema.ts'
 import { isDidKey } from '../verify/index.ts'
 import type { RequestOptions } from './http.ts'
-import { query, type Filter, type QueryReport } from './statements.ts'
+import { query, type Filter, type QueryReport } from './query.ts'
 
 /**
  * Gathering for a verdict: asks the relays, with the client's verified `query`, for every
