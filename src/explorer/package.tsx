@@ -111,7 +111,7 @@ interface HashClaims {
 }
 
 /** Source claims in force, by hash: who claims it, who yanked it. */
-export function sourceClaims(rows: readonly Row[], now: number): HashClaims[] {
+function sourceClaims(rows: readonly Row[], now: number): HashClaims[] {
   const current = inForceRows(
     rows.filter((r) => (r.statement.claim === 'source' || r.statement.claim === 'published') && r.statement.object !== undefined),
     now,

@@ -17,6 +17,6 @@
  *   directory = "directory" { "entry" "(" "name" <name> "node" node ")" }
  */
 
-export { compareBytes, NAR_LIMITS, narPathString, type NarBytes, type NarDirectory, type NarEntries, type NarNode, type NarRegular, type NarSymlink } from './tree.ts'
+export { compareBytes, NAR_LIMITS, type NarBytes, type NarDirectory, type NarEntries, type NarNode, type NarRegular, type NarSymlink } from './tree.ts'
 export { narChunks } from './write.ts'
 export { NarParseError, parseNar, type NarEntry, type NarParseOptions } from './parse.ts'

@@ -53,10 +53,6 @@ export const show = (b: Uint8Array): string => JSON.stringify(lossy.decode(b))
 
 export const ROOT = '(root)'
 
-/** A path for messages, relative to the NAR's root. */
-export function narPathString(path: readonly Uint8Array[]): string {
-  return path.length === 0 ? ROOT : path.map((p) => lossy.decode(p)).join('/')
-}
 /** A child's path for messages, built from its parent's in O(1) (V8 concatenates lazily). */
 export const childWhere = (parent: string, name: Uint8Array) => (parent === ROOT ? lossy.decode(name) : `${parent}/${lossy.decode(name)}`)
 
