@@ -8,7 +8,6 @@
 export { BridgeError, type BridgeErrorKind } from './errors.ts'
 export { DEFAULT_FETCH_TIMEOUT_MS, type FetchOptions } from './http.ts'
 export { alreadySaid, inForce, priorStatements, signAndPublish, standingObjects, type BridgePublishOptions, type Claim, type Prior, type PublishOutcome } from './publish.ts'
-export { compareVersions, parseRange, parseVersion, satisfies, type Range, type SemVer } from './semver.ts'
 export {
   bridgeNpm,
   DEFAULT_REGISTRY,

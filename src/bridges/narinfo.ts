@@ -57,10 +57,6 @@ const corrupt = (message: string): never => {
   throw new BridgeError('malformed', 'bad_narinfo', message)
 }
 
-export function isStoreBaseName(s: string): boolean {
-  return BASE_NAME.test(s)
-}
-
 /** Splits `/nix/store/<hash>-<name>` into its store directory and base name, or undefined. */
 export function splitStorePath(path: string): { storeDir: string; baseName: string; hashPart: string } | undefined {
   const slash = path.lastIndexOf('/')

@@ -16,7 +16,7 @@ export type Values<O extends Options> = {
 }
 
 /** Accepted by every command. */
-export const GLOBAL_OPTIONS = {
+const GLOBAL_OPTIONS = {
   json: { type: 'boolean', description: 'print one JSON document on stdout instead of text' },
   relay: { type: 'string', multiple: true, value: 'URL', description: 'talk to this relay (repeatable); overrides VOUCH_RELAYS and the config' },
   timeout: { type: 'string', value: 'SECONDS', description: 'network timeout per request, or per stalled transfer (default 10)' },

@@ -1,5 +1,5 @@
 import { ClientError, createStatement, publish, relayBase, sign, type PublishResult, type RelayReport, type Signer, type StatementFields } from '../client/index.ts'
-import { formatSri, parseHashParam, ProtocolError, type VerifiedStatement } from '../verify/index.ts'
+import { ProtocolError, type VerifiedStatement } from '../verify/index.ts'
 import type { GlobalValues } from './args.ts'
 import { paths, readConfig, type Config, type Paths } from './config.ts'
 import { CliError, EXIT, usageError } from './errors.ts'
@@ -103,13 +103,6 @@ export class Context {
       throw e
     }
   }
-}
-
-/** A hash in any form a person may paste (SRI, URL-safe, sha256:hex), as canonical SRI. */
-export function hashArg(what: string, value: string): string {
-  const d = parseHashParam(value)
-  if (!d) throw usageError(`${what} is not a hash: ${JSON.stringify(value)}`, 'write sha256-<base64> (SRI) or sha256:<hex>')
-  return formatSri(d)
 }
 
 /** Maps a client failure to the exit code its cause deserves. */

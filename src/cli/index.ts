@@ -1,5 +1,6 @@
 import { CliError, EXIT, usageError } from './errors.ts'
 import type { Command, Options } from './args.ts'
+import { SOFTWARE } from '../version.ts'
 
 /**
  * `vouch`: the command-line client. This module is what `vouch --help` loads, so it stays
@@ -7,7 +8,6 @@ import type { Command, Options } from './args.ts'
  * until a command runs (startup target < 150 ms; bench/client.ts measures it).
  */
 
-const VERSION = '0.1.0'
 
 type Loader = () => Promise<{ default: Command<Options> }>
 const COMMANDS: Record<string, { summary: string; load: Loader }> = {
@@ -33,7 +33,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   export: { summary: 'write a statement as an in-toto attestation (DSSE) signed by your key', load: () => import('./commands/export.ts') },
 }
 
-const HELP = `vouch ${VERSION}: publish, fetch and verify signed statements about software
+const HELP = `vouch ${SOFTWARE.version}: publish, fetch and verify signed statements about software
 
 Usage: vouch <command> [arguments] [options]
 
@@ -93,7 +93,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const { name, rest } = splitCommand(argv)
     if (name === undefined) {
       if (rest.includes('--version') || rest.includes('-V')) {
-        process.stdout.write(json ? `${JSON.stringify({ version: VERSION })}\n` : `vouch ${VERSION}\n`)
+        process.stdout.write(json ? `${JSON.stringify({ version: SOFTWARE.version })}\n` : `vouch ${SOFTWARE.version}\n`)
         return EXIT.ok
       }
       if (rest.length && !rest.every((a) => a === '--help' || a === '-h' || a === '--json')) throw usageError(`unknown option ${rest.find((a) => a !== '--json')}`, 'run `vouch --help`')

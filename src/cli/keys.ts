@@ -118,7 +118,7 @@ export async function writeKey(p: Paths, name: string, file: KeyFile): Promise<s
 export const fileKey = (seed: Uint8Array, publicKey: Uint8Array): KeyFile => ({ type: 'vouch-key', v: 1, did: encodeDidKey(publicKey), seed: base64url.encode(seed) })
 export const agentKey = (publicKey: Uint8Array, comment: string): KeyFile => ({ type: 'vouch-agent-key', v: 1, did: encodeDidKey(publicKey), ssh: publicKeyLine(publicKey, comment) })
 
-export function agentSigner(env: NodeJS.ProcessEnv, publicKey: Uint8Array): Signer {
+function agentSigner(env: NodeJS.ProcessEnv, publicKey: Uint8Array): Signer {
   return { did: encodeDidKey(publicKey), sign: (m) => agentSign(env, publicKey, m) }
 }
 

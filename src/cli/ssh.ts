@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
+import { ed25519Blob, parseEd25519Blob, SSH_ED25519, sshString, sshU32, SshReader } from '../identity/ssh.ts'
 import { equalBytes } from '../verify/index.ts'
 import { CliError, EXIT, localError } from './errors.ts'
 
@@ -11,64 +12,15 @@ import { CliError, EXIT, localError } from './errors.ts'
  */
 
 const MAGIC = Buffer.from('openssh-key-v1\0', 'latin1')
-const KEY_TYPE = 'ssh-ed25519'
-
-class Reader {
-  private off = 0
-  constructor(private readonly buf: Buffer) {}
-  u32(): number {
-    if (this.off + 4 > this.buf.length) throw new Error('truncated')
-    const v = this.buf.readUInt32BE(this.off)
-    this.off += 4
-    return v
-  }
-  bytes(): Buffer {
-    const n = this.u32()
-    if (this.off + n > this.buf.length) throw new Error('truncated')
-    const b = this.buf.subarray(this.off, this.off + n)
-    this.off += n
-    return b
-  }
-  str(): string {
-    return this.bytes().toString('utf8')
-  }
-  rest(): Buffer {
-    return this.buf.subarray(this.off)
-  }
-}
-
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n)
-  return b
-}
-const sshString = (b: Uint8Array | string) => {
-  const buf = typeof b === 'string' ? Buffer.from(b, 'utf8') : Buffer.from(b)
-  return Buffer.concat([u32(buf.length), buf])
-}
-
-/** The public key blob: string "ssh-ed25519", string key. */
-export const publicBlob = (publicKey: Uint8Array): Buffer => Buffer.concat([sshString(KEY_TYPE), sshString(publicKey)])
-
-export function parsePublicBlob(blob: Uint8Array): Uint8Array | undefined {
-  try {
-    const r = new Reader(Buffer.from(blob))
-    if (r.str() !== KEY_TYPE) return undefined
-    const key = r.bytes()
-    return key.length === 32 && r.rest().length === 0 ? new Uint8Array(key) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /** `ssh-ed25519 AAAA… comment`, the line of id_ed25519.pub and authorized_keys. */
 export const publicKeyLine = (publicKey: Uint8Array, comment = ''): string =>
-  `${KEY_TYPE} ${publicBlob(publicKey).toString('base64')}${comment ? ` ${comment}` : ''}`
+  `${SSH_ED25519} ${Buffer.from(ed25519Blob(publicKey)).toString('base64')}${comment ? ` ${comment}` : ''}`
 
 export function parsePublicKeyLine(line: string): { publicKey: Uint8Array; comment: string } | undefined {
   const m = /^ssh-ed25519 ([A-Za-z0-9+/]+={0,2})(?: (.*))?$/.exec(line.trim())
   if (!m) return undefined
-  const publicKey = parsePublicBlob(Buffer.from(m[1]!, 'base64'))
+  const publicKey = parseEd25519Blob(Buffer.from(m[1]!, 'base64'))
   return publicKey && { publicKey, comment: m[2] ?? '' }
 }
 
@@ -89,7 +41,7 @@ export function parsePrivateKey(text: string, file: string): OpenSshKey {
   const raw = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')
   try {
     if (!raw.subarray(0, MAGIC.length).equals(MAGIC)) throw bad('not an openssh-key-v1 file')
-    const r = new Reader(raw.subarray(MAGIC.length))
+    const r = new SshReader(raw.subarray(MAGIC.length))
     const cipher = r.str()
     const kdf = r.str()
     r.bytes() // kdf options
@@ -98,16 +50,16 @@ export function parsePrivateKey(text: string, file: string): OpenSshKey {
     }
     if (r.u32() !== 1) throw bad('holds more than one key')
     const pubBlob = r.bytes()
-    const priv = new Reader(r.bytes())
+    const priv = new SshReader(r.bytes())
     if (priv.u32() !== priv.u32()) throw bad('check integers differ (corrupt or encrypted)')
     const type = priv.str()
-    if (type !== KEY_TYPE) throw bad(`is a ${type} key; vouch keys are Ed25519`, 'create one with `ssh-keygen -t ed25519`')
+    if (type !== SSH_ED25519) throw bad(`is a ${type} key; vouch keys are Ed25519`, 'create one with `ssh-keygen -t ed25519`')
     const publicKey = priv.bytes()
     const secret = priv.bytes()
     const comment = priv.str()
     const padding = priv.rest()
     if (publicKey.length !== 32 || secret.length !== 64) throw bad('malformed Ed25519 key')
-    if (!equalBytes(secret.subarray(32), publicKey) || !equalBytes(parsePublicBlob(pubBlob) ?? new Uint8Array(), publicKey)) throw bad('public and private parts do not match')
+    if (!equalBytes(secret.subarray(32), publicKey) || !equalBytes(parseEd25519Blob(pubBlob) ?? new Uint8Array(), publicKey)) throw bad('public and private parts do not match')
     if (!padding.every((b, i) => b === i + 1)) throw bad('malformed padding')
     return { seed: new Uint8Array(secret.subarray(0, 32)), publicKey: new Uint8Array(publicKey), comment }
   } catch (e) {
@@ -119,10 +71,10 @@ export function parsePrivateKey(text: string, file: string): OpenSshKey {
 /** Serialises an unencrypted OpenSSH private key file, as `ssh-keygen -N ''` writes it. */
 export function formatPrivateKey(seed: Uint8Array, publicKey: Uint8Array, comment: string): string {
   const check = randomBytes(4)
-  let priv = Buffer.concat([check, check, sshString(KEY_TYPE), sshString(publicKey), sshString(Buffer.concat([seed, publicKey])), sshString(comment)])
+  let priv = Buffer.concat([check, check, sshString(SSH_ED25519), sshString(publicKey), sshString(Buffer.concat([seed, publicKey])), sshString(comment)])
   const pad = (8 - (priv.length % 8)) % 8
   priv = Buffer.concat([priv, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))])
-  const body = Buffer.concat([MAGIC, sshString('none'), sshString('none'), sshString(''), u32(1), sshString(publicBlob(publicKey)), sshString(priv)])
+  const body = Buffer.concat([MAGIC, sshString('none'), sshString('none'), sshString(''), sshU32(1), sshString(ed25519Blob(publicKey)), sshString(priv)])
   const b64 = body.toString('base64').replace(/.{70}/g, '$&\n')
   return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END OPENSSH PRIVATE KEY-----\n`
 }
@@ -144,7 +96,7 @@ function agentSocket(env: NodeJS.ProcessEnv): string {
 }
 
 /** One request, one answer, over a fresh connection. */
-function agentRequest(env: NodeJS.ProcessEnv, type: number, payload: Buffer): Promise<{ type: number; body: Reader }> {
+function agentRequest(env: NodeJS.ProcessEnv, type: number, payload: Buffer): Promise<{ type: number; body: SshReader }> {
   const sock = agentSocket(env)
   return new Promise((resolve, reject) => {
     const s = connect(sock)
@@ -162,12 +114,12 @@ function agentRequest(env: NodeJS.ProcessEnv, type: number, payload: Buffer): Pr
         const len = all.readUInt32BE(0)
         s.end()
         if (len < 1 || len > 256 * 1024) return fail('malformed answer')
-        resolve({ type: all[4]!, body: new Reader(all.subarray(5, 4 + len)) })
+        resolve({ type: all[4]!, body: new SshReader(all.subarray(5, 4 + len)) })
       }
     })
     s.on('end', () => fail('closed the connection'))
     const msg = Buffer.concat([Buffer.from([type]), payload])
-    s.write(Buffer.concat([u32(msg.length), msg]))
+    s.write(Buffer.concat([sshU32(msg.length), msg]))
   })
 }
 
@@ -179,7 +131,7 @@ export async function agentKeys(env: NodeJS.ProcessEnv): Promise<{ publicKey: Ui
   for (let n = body.u32(); n > 0; n--) {
     const blob = body.bytes()
     const comment = body.str()
-    const publicKey = parsePublicBlob(blob)
+    const publicKey = parseEd25519Blob(blob)
     if (publicKey) out.push({ publicKey, comment })
   }
   return out
@@ -187,13 +139,13 @@ export async function agentKeys(env: NodeJS.ProcessEnv): Promise<{ publicKey: Ui
 
 /** Asks the agent to sign `message` with the Ed25519 key `publicKey`. */
 export async function agentSign(env: NodeJS.ProcessEnv, publicKey: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
-  const { type, body } = await agentRequest(env, SIGN_REQUEST, Buffer.concat([sshString(publicBlob(publicKey)), sshString(message), u32(0)]))
+  const { type, body } = await agentRequest(env, SIGN_REQUEST, Buffer.concat([sshString(ed25519Blob(publicKey)), sshString(message), sshU32(0)]))
   if (type === AGENT_FAILURE) {
     throw new CliError(EXIT.local, 'agent_refused', 'ssh-agent refused to sign', 'is the key loaded? `ssh-add -l` lists them; `ssh-add KEY` adds it')
   }
   if (type !== SIGN_RESPONSE) throw localError('agent_failed', `ssh-agent answered with message type ${type}`)
-  const sig = new Reader(body.bytes())
-  if (sig.str() !== KEY_TYPE) throw localError('agent_failed', 'ssh-agent returned a signature that is not Ed25519')
+  const sig = new SshReader(body.bytes())
+  if (sig.str() !== SSH_ED25519) throw localError('agent_failed', 'ssh-agent returned a signature that is not Ed25519')
   const bytes = sig.bytes()
   if (bytes.length !== 64) throw localError('agent_failed', 'ssh-agent returned a malformed Ed25519 signature')
   return new Uint8Array(bytes)

@@ -6,26 +6,9 @@
  */
 export { ClientError, type ClientErrorCode, type RelayProblem, type RelayReport } from './errors.ts'
 export { DEFAULT_TIMEOUT_MS, relayBase, type RequestOptions } from './http.ts'
-export {
-  createStatement,
-  getStatement,
-  keySigner,
-  publish,
-  query,
-  sign,
-  type Dropped,
-  type Filter,
-  type GetResult,
-  type PublishOptions,
-  type PublishReport,
-  type PublishResult,
-  type QueriedStatement,
-  type QueryOptions,
-  type QueryReport,
-  type QueryResult,
-  type Signer,
-  type StatementFields,
-} from './statements.ts'
+export { createStatement, keySigner, sign, type Signer, type StatementFields } from './sign.ts'
+export { publish, type PublishOptions, type PublishReport, type PublishResult } from './publish.ts'
+export { getStatement, query, type Dropped, type Filter, type GetResult, type QueriedStatement, type QueryOptions, type QueryReport, type QueryResult } from './query.ts'
 export {
   DEFAULT_BLOB_MAX_BYTES,
   fetchBlob,

@@ -1,5 +1,5 @@
 import type { RequestOptions } from './http.ts'
-import { query, type Filter, type QueriedStatement, type QueryReport } from './statements.ts'
+import { query, type Filter, type QueriedStatement, type QueryReport } from './query.ts'
 
 /**
  * The relays as a statement source for the policy's gatherer (src/policy/gather.ts):

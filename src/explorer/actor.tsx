@@ -1,6 +1,6 @@
 import type { AliasCheck } from '../identity/index.ts'
 import { decodeDidKey, hex } from '../verify/index.ts'
-import { Actor, Badge, Claim, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
+import { Badge, Claim, col, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
 import { inForceRows, type ActorData, type Row } from './data.ts'
 import { actorHref, cut, formatTime, visible } from './text.ts'
 
@@ -56,44 +56,22 @@ export function ActorPage({ d, now, checks }: ActorView) {
           <p class="muted">This key claims no alias.</p>
         ) : (
           <>
-            <table>
-              <thead>
-                <tr>
-                  <th>alias</th>
-                  <th>claimed</th>
-                  <th>proof</th>
-                </tr>
-              </thead>
-              <tbody>
-                {aliases.map((r) => {
-                  const alias = r.statement.object!
-                  const check = checks?.get(alias)
-                  return (
-                    <tr>
-                      <td>
-                        <code class="u">{cut(visible(alias), 120)}</code>
-                      </td>
-                      <td>
-                        <Time ms={r.statement.time} /> <StatementLink id={r.id} />
-                      </td>
-                      <td data-alias-status={r.statement.not ? 'withdrawn' : check ? (check.ok ? 'proven' : 'failed') : 'unchecked'}>
-                        {r.statement.not ? (
-                          <Badge kind="info">withdrawn</Badge>
-                        ) : check ? (
-                          <>
-                            <Badge kind={check.ok ? 'ok' : 'bad'}>{check.ok ? `proven (${check.method})` : 'not proven'}</Badge>{' '}
-                            <span class="u muted">{cut(visible(check.detail), 200)}</span>{' '}
-                            <span class="muted">(valid until {formatTime(check.expiresAt)})</span>
-                          </>
-                        ) : (
-                          <Badge kind="info">not checked</Badge>
-                        )}
-                      </td>
-                    </tr>
-                  )
-                })}
-              </tbody>
-            </table>
+            <StatementTable
+              rows={aliases}
+              order="given"
+              columns={[
+                { head: 'alias', cell: (r) => <code class="u">{cut(visible(r.statement.object!), 120)}</code> },
+                {
+                  head: 'claimed',
+                  cell: (r) => (
+                    <>
+                      <Time ms={r.statement.time} /> <StatementLink id={r.id} />
+                    </>
+                  ),
+                },
+                { head: 'proof', cell: (r) => <Proof row={r} check={checks?.get(r.statement.object!)} />, attrs: (r) => ({ 'data-alias-status': aliasStatus(r, checks) }) },
+              ]}
+            />
             {!checks && aliases.some((r) => !r.statement.not) && (
               <form method="get" action={actorHref(d.did)}>
                 <input type="hidden" name="check" value="1" />
@@ -108,30 +86,28 @@ export function ActorPage({ d, now, checks }: ActorView) {
         {vouches.length === 0 ? (
           <p class="muted">No other key says anything about this key here.</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th>by</th>
-                <th>says this key</th>
-                <th>time</th>
-              </tr>
-            </thead>
-            <tbody>
-              {vouches.map((r) => (
-                <tr>
-                  <td>
-                    <Actor did={r.statement.actor} />
-                  </td>
-                  <td>
+          <StatementTable
+            rows={vouches}
+            columns={[
+              { ...col.actor, head: 'by' },
+              {
+                head: 'says this key',
+                cell: (r) => (
+                  <>
                     <Claim row={r} /> {r.statement.object !== undefined && <Term value={r.statement.object} />}
-                  </td>
-                  <td>
+                  </>
+                ),
+              },
+              {
+                head: 'time',
+                cell: (r) => (
+                  <>
                     <Time ms={r.statement.time} /> <StatementLink id={r.id} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
         <Truncated list={d.about} api={api({ subject: d.did })} />
       </Section>
@@ -147,6 +123,23 @@ export function ActorPage({ d, now, checks }: ActorView) {
           <Truncated list={d.mentioned} api={api({ object: d.did })} />
         </Section>
       )}
+    </>
+  )
+}
+
+const aliasStatus = (r: Row, checks: Map<string, AliasCheck> | undefined) => {
+  const check = checks?.get(r.statement.object!)
+  return r.statement.not ? 'withdrawn' : check ? (check.ok ? 'proven' : 'failed') : 'unchecked'
+}
+
+/** Whether the key proves an alias, when the reader asked for the check. */
+function Proof({ row, check }: { row: Row; check: AliasCheck | undefined }) {
+  if (row.statement.not) return <Badge kind="info">withdrawn</Badge>
+  if (!check) return <Badge kind="info">not checked</Badge>
+  return (
+    <>
+      <Badge kind={check.ok ? 'ok' : 'bad'}>{check.ok ? `proven (${check.method})` : 'not proven'}</Badge> <span class="u muted">{cut(visible(check.detail), 200)}</span>{' '}
+      <span class="muted">(valid until {formatTime(check.expiresAt)})</span>
     </>
   )
 }

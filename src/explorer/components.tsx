@@ -63,6 +63,18 @@ export function Meta({ row }: { row: Row }) {
   return <code class="u">{cut(visible(JSON.stringify(m)), 400)}</code>
 }
 
+/** A text field of the signed meta, or undefined when it is absent or not a string. */
+export function metaString(row: Row, field: string): string | undefined {
+  const v = row.statement.meta?.[field]
+  return typeof v === 'string' ? v : undefined
+}
+
+/** One text field of the meta (a reason, a comment), cut to `max`; the whole meta when it has none. */
+export function MetaText({ row, field, max }: { row: Row; field: string; max: number }) {
+  const text = metaString(row, field)
+  return text !== undefined && text !== '' ? <span class="u">{cut(visible(text), max)}</span> : <Meta row={row} />
+}
+
 export function StatementLink({ id }: { id: string }) {
   return (
     <a href={statementHref(id)} class="mono" title={`${id}: the signed statement as JSON`}>
@@ -71,55 +83,74 @@ export function StatementLink({ id }: { id: string }) {
   )
 }
 
-/** A table of statements, newest first; `hide` drops columns the page already states. */
-export function StatementTable({ rows, hide = [] }: { rows: readonly Row[]; hide?: ('actor' | 'subject' | 'claim' | 'object')[] }) {
-  if (!rows.length) return <p class="muted">None on this relay.</p>
-  const show = (c: 'actor' | 'subject' | 'claim' | 'object') => !hide.includes(c)
+/** The dash in a cell that has nothing to show. */
+export const None = () => <span class="muted">–</span>
+
+/** A column of a statement table: its heading and what each row shows in it. */
+export interface Column {
+  head: string
+  cell: (r: Row) => Child
+  class?: string
+  /** Attributes of each cell, e.g. a `data-` attribute that scripts and tests select on. */
+  attrs?: (r: Row) => Record<string, string>
+}
+
+/** The fields every statement has, as columns; a page renames one with `{ ...col.actor, head: 'by' }`. */
+export const col = {
+  time: { head: 'time', cell: (r) => <Time ms={r.statement.time} /> },
+  actor: { head: 'actor', cell: (r) => <Actor did={r.statement.actor} /> },
+  subject: { head: 'subject', cell: (r) => <Term value={r.statement.subject} /> },
+  claim: { head: 'claim', cell: (r) => <Claim row={r} /> },
+  object: { head: 'object', cell: (r) => (r.statement.object !== undefined ? <Term value={r.statement.object} /> : <None />) },
+  meta: { head: 'meta', class: 'meta', cell: (r) => <Meta row={r} /> },
+  id: { head: 'id', cell: (r) => <StatementLink id={r.id} /> },
+} satisfies Record<string, Column>
+
+type Field = keyof typeof col
+const FIELDS: Field[] = ['time', 'actor', 'subject', 'claim', 'object', 'meta', 'id']
+
+const newest = (a: Row, b: Row) => b.statement.time - a.statement.time || b.seq - a.seq
+const oldest = (a: Row, b: Row) => -newest(a, b)
+
+export interface StatementTableProps {
+  rows: readonly Row[]
+  /** The columns, in order; default every field of the statement but those in `hide`. */
+  columns?: readonly Column[]
+  /** Fields the page already states, dropped from the default columns. */
+  hide?: Field[]
+  /** Row order: newest first (default), oldest first, or as given (the page has grouped or ranked them). */
+  order?: 'newest' | 'oldest' | 'given'
+  /** Shown instead of an empty table. */
+  empty?: Child
+}
+
+/**
+ * Every table whose rows are statements. Rows of the negative form carry class `neg`; each cell
+ * goes through the column's renderer, so escaping and `visible` are the components' own.
+ */
+export function StatementTable({ rows, columns, hide = [], order = 'newest', empty = <p class="muted">None on this relay.</p> }: StatementTableProps) {
+  if (!rows.length) return <>{empty}</>
+  const cols: readonly Column[] = columns ?? FIELDS.filter((f) => !hide.includes(f)).map((f) => col[f])
+  const list = order === 'given' ? rows : [...rows].sort(order === 'newest' ? newest : oldest)
   return (
     <table class="statements">
       <thead>
         <tr>
-          <th>time</th>
-          {show('actor') && <th>actor</th>}
-          {show('subject') && <th>subject</th>}
-          {show('claim') && <th>claim</th>}
-          {show('object') && <th>object</th>}
-          <th>meta</th>
-          <th>id</th>
+          {cols.map((c) => (
+            <th>{c.head}</th>
+          ))}
         </tr>
       </thead>
       <tbody>
-        {[...rows]
-          .sort((a, b) => b.statement.time - a.statement.time || b.seq - a.seq)
-          .map((r) => (
-            <tr class={r.statement.not ? 'neg' : undefined}>
-              <td>
-                <Time ms={r.statement.time} />
+        {list.map((r) => (
+          <tr class={r.statement.not ? 'neg' : undefined}>
+            {cols.map((c) => (
+              <td class={c.class} {...c.attrs?.(r)}>
+                {c.cell(r)}
               </td>
-              {show('actor') && (
-                <td>
-                  <Actor did={r.statement.actor} />
-                </td>
-              )}
-              {show('subject') && (
-                <td>
-                  <Term value={r.statement.subject} />
-                </td>
-              )}
-              {show('claim') && (
-                <td>
-                  <Claim row={r} />
-                </td>
-              )}
-              {show('object') && <td>{r.statement.object !== undefined ? <Term value={r.statement.object} /> : <span class="muted">–</span>}</td>}
-              <td class="meta">
-                <Meta row={r} />
-              </td>
-              <td>
-                <StatementLink id={r.id} />
-              </td>
-            </tr>
-          ))}
+            ))}
+          </tr>
+        ))}
       </tbody>
     </table>
   )

@@ -1,13 +1,12 @@
 import { base64url, hexForm, parseSri } from '../verify/index.ts'
-import { Actor, Badge, Claim, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
+import { Actor, Badge, Claim, col, metaString, None, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
 import { inForceRows, type HashData } from './data.ts'
-import { Builds, Reviews } from './package.tsx'
+import { Builds, Reviews } from './builds.tsx'
 import { blobHref, cut, formatBytes, formatTime, visible } from './text.ts'
 
 /** Everything claimed about one hash, and whether this relay has its bytes. */
 
 const api = (q: Record<string, string>) => `/v1/statements?${new URLSearchParams(q)}`
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
 
 export const isEmptyHash = (d: HashData) => !d.asSubject.items.length && !d.asObject.items.length && !d.blob && !d.statement
 
@@ -73,35 +72,23 @@ export function HashPage({ d, now }: { d: HashData; now: number }) {
 
       {sources.length > 0 && (
         <Section title="Source of" id="source-of">
-          <table>
-            <thead>
-              <tr>
-                <th>package version</th>
-                <th>by</th>
-                <th>time</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {sources.map((r) => (
-                <tr>
-                  <td>
-                    <Term value={r.statement.subject} />
-                  </td>
-                  <td>
-                    <Actor did={r.statement.actor} />
-                  </td>
-                  <td>
-                    <Time ms={r.statement.time} />
-                  </td>
-                  <td>
-                    {r.statement.not ? <Badge kind="bad">yanked{str(r.statement.meta?.reason) ? `: ${cut(visible(str(r.statement.meta?.reason)!), 80)}` : ''}</Badge> : <Badge kind="ok">{r.statement.claim}</Badge>}{' '}
-                    <StatementLink id={r.id} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <StatementTable
+            rows={sources}
+            order="given"
+            columns={[
+              { ...col.subject, head: 'package version' },
+              { ...col.actor, head: 'by' },
+              col.time,
+              {
+                head: '',
+                cell: (r) => (
+                  <>
+                    {r.statement.not ? <Badge kind="bad">yanked{metaString(r, 'reason') ? `: ${cut(visible(metaString(r, 'reason')!), 80)}` : ''}</Badge> : <Badge kind="ok">{r.statement.claim}</Badge>} <StatementLink id={r.id} />
+                  </>
+                ),
+              },
+            ]}
+          />
         </Section>
       )}
 
@@ -113,32 +100,30 @@ export function HashPage({ d, now }: { d: HashData; now: number }) {
 
       {outputOf.length > 0 && (
         <Section title="Output of builds" id="output-of">
-          <table>
-            <thead>
-              <tr>
-                <th>source</th>
-                <th>builder</th>
-                <th>system</th>
-                <th>time</th>
-              </tr>
-            </thead>
-            <tbody>
-              {outputOf.map((r) => (
-                <tr>
-                  <td>
+          <StatementTable
+            rows={outputOf}
+            order="given"
+            columns={[
+              {
+                head: 'source',
+                cell: (r) => (
+                  <>
                     <Term value={r.statement.subject} /> {r.statement.not && <Badge kind="bad">withdrawn</Badge>}
-                  </td>
-                  <td>
-                    <Actor did={r.statement.actor} />
-                  </td>
-                  <td>{str(r.statement.meta?.system) ? <code class="u">{cut(visible(str(r.statement.meta?.system)!), 40)}</code> : <span class="muted">–</span>}</td>
-                  <td>
+                  </>
+                ),
+              },
+              { ...col.actor, head: 'builder' },
+              { head: 'system', cell: (r) => (metaString(r, 'system') ? <code class="u">{cut(visible(metaString(r, 'system')!), 40)}</code> : <None />) },
+              {
+                head: 'time',
+                cell: (r) => (
+                  <>
                     <Time ms={r.statement.time} /> <StatementLink id={r.id} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+            ]}
+          />
         </Section>
       )}
 

@@ -1,4 +1,4 @@
-import { Actor, Badge, StatementTable, Time, Truncated } from './components.tsx'
+import { Badge, col, StatementTable, Truncated } from './components.tsx'
 import { inForceRows, type Bounded, type Row } from './data.ts'
 import { cut, visible } from './text.ts'
 
@@ -60,28 +60,15 @@ export function AliasResults({ alias, rows, now }: { alias: string; rows: Bounde
             {current.filter((r) => !r.statement.not).length} key(s) claim to be <code class="u">{cut(visible(alias), 80)}</code>.
             A claim proves nothing by itself: anyone can claim any name. Open a key to check its proof.
           </p>
-          <table>
-            <thead>
-              <tr>
-                <th>key</th>
-                <th>claimed</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {current.map((r) => (
-                <tr>
-                  <td>
-                    <Actor did={r.statement.actor} />
-                  </td>
-                  <td>
-                    <Time ms={r.statement.time} />
-                  </td>
-                  <td>{r.statement.not ? <Badge kind="info">withdrawn</Badge> : <Badge kind="warn">claimed, not checked</Badge>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <StatementTable
+            rows={current}
+            order="given"
+            columns={[
+              { ...col.actor, head: 'key' },
+              { ...col.time, head: 'claimed' },
+              { head: '', cell: (r) => (r.statement.not ? <Badge kind="info">withdrawn</Badge> : <Badge kind="warn">claimed, not checked</Badge>) },
+            ]}
+          />
           <Truncated list={rows} />
         </>
       )}

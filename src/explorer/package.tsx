@@ -1,4 +1,5 @@
-import { Actor, Badge, Claim, Meta, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
+import { Builds, Reviews } from './builds.tsx'
+import { Actor, Badge, Claim, col, MetaText, metaString, None, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
 import { inForceRows, type PackageData, type Row } from './data.ts'
 import { cut, packageHref, visible } from './text.ts'
 
@@ -10,7 +11,6 @@ import { cut, packageHref, visible } from './text.ts'
  */
 
 const api = (q: Record<string, string>) => `/v1/statements?${new URLSearchParams(q)}`
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
 
 export const isEmptyPackage = (d: PackageData) => !d.versions.items.length && !d.about.items.length && !d.authors.items.length
 
@@ -111,7 +111,7 @@ interface HashClaims {
 }
 
 /** Source claims in force, by hash: who claims it, who yanked it. */
-export function sourceClaims(rows: readonly Row[], now: number): HashClaims[] {
+function sourceClaims(rows: readonly Row[], now: number): HashClaims[] {
   const current = inForceRows(
     rows.filter((r) => (r.statement.claim === 'source' || r.statement.claim === 'published') && r.statement.object !== undefined),
     now,
@@ -163,7 +163,7 @@ function VersionDetails({ d, now }: { d: PackageData; now: number }) {
                   <td>
                     <ClaimList rows={h.claims} />
                   </td>
-                  <td>{h.yanks.length ? <ClaimList rows={h.yanks} reason /> : <span class="muted">–</span>}</td>
+                  <td>{h.yanks.length ? <ClaimList rows={h.yanks} reason /> : <None />}</td>
                 </tr>
               ))}
             </tbody>
@@ -188,181 +188,28 @@ function ClaimList({ rows, reason }: { rows: readonly Row[]; reason?: boolean })
       {rows.map((r) => (
         <li>
           <Actor did={r.statement.actor} /> <Time ms={r.statement.time} />
-          {r.statement.claim === 'published' && <Badge kind="info">bridge: published{str(r.statement.meta?.registry) ? ` on ${cut(visible(str(r.statement.meta?.registry)!), 40)}` : ''}</Badge>}
-          {reason && str(r.statement.meta?.reason) && <span class="u"> “{cut(visible(str(r.statement.meta?.reason)!), 200)}”</span>} <StatementLink id={r.id} />
+          {r.statement.claim === 'published' && <Badge kind="info">bridge: published{metaString(r, 'registry') ? ` on ${cut(visible(metaString(r, 'registry')!), 40)}` : ''}</Badge>}
+          {reason && metaString(r, 'reason') && <span class="u"> “{cut(visible(metaString(r, 'reason')!), 200)}”</span>} <StatementLink id={r.id} />
         </li>
       ))}
     </ul>
   )
 }
 
-export interface SystemBuilds {
-  system: string
-  outputs: { output: string; builders: Row[] }[]
-}
-
-/** Build claims in force for one source hash, by system, then by output: agreeing builders together. */
-export function groupBuilds(rows: readonly Row[], now: number): SystemBuilds[] {
-  const current = inForceRows(rows.filter((r) => r.statement.claim === 'build' && r.statement.object !== undefined), now).filter((r) => !r.statement.not)
-  const systems = new Map<string, Map<string, Row[]>>()
-  for (const r of current) {
-    const sys = str(r.statement.meta?.system) ?? ''
-    const outs = systems.get(sys) ?? systems.set(sys, new Map()).get(sys)!
-    ;(outs.get(r.statement.object!) ?? outs.set(r.statement.object!, []).get(r.statement.object!)!).push(r)
-  }
-  return [...systems]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([system, outs]) => ({ system, outputs: [...outs].map(([output, builders]) => ({ output, builders })).sort((a, b) => b.builders.length - a.builders.length) }))
-}
-
-export function Builds({ hash, rows, now, showHash = true }: { hash: string; rows: readonly Row[]; now: number; showHash?: boolean }) {
-  const systems = groupBuilds(rows, now)
-  return (
-    <div class="buildset">
-      {showHash && (
-        <h3>
-          Built from <Term value={hash} />
-        </h3>
-      )}
-      {systems.length === 0 ? (
-        <p class="muted">No build claims.</p>
-      ) : (
-        systems.map((s) => {
-          const agree = s.outputs.length === 1
-          return (
-            <div class={agree ? 'box' : 'box warn'} data-system={s.system}>
-              <strong class="u">{s.system ? visible(s.system) : '(system not stated)'}</strong>{' '}
-              {agree ? (
-                <Badge kind={s.outputs[0]!.builders.length > 1 ? 'ok' : 'info'}>
-                  {s.outputs[0]!.builders.length > 1 ? `${s.outputs[0]!.builders.length} builders agree` : '1 builder'}
-                </Badge>
-              ) : (
-                <Badge kind="bad">builders disagree: {s.outputs.length} different outputs</Badge>
-              )}
-              <table>
-                <thead>
-                  <tr>
-                    <th>output</th>
-                    <th>builders</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.outputs.map((o) => (
-                    <tr class={agree ? undefined : 'disagree'}>
-                      <td>
-                        <Term value={o.output} />
-                        <br />
-                        <span class="muted">
-                          {o.builders.length} builder{o.builders.length === 1 ? '' : 's'}
-                        </span>
-                      </td>
-                      <td>
-                        <ul class="builders">
-                          {o.builders.map((b) => (
-                            <li>
-                              <Actor did={b.statement.actor} /> <Time ms={b.statement.time} />{' '}
-                              {str(b.statement.meta?.builder) && <code class="u">{cut(visible(str(b.statement.meta?.builder)!), 40)}</code>} <StatementLink id={b.id} />
-                            </li>
-                          ))}
-                        </ul>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        })
-      )}
-    </div>
-  )
-}
-
-export function Reviews({ hash, rows, now, showHash = true }: { hash: string; rows: readonly Row[]; now: number; showHash?: boolean }) {
-  const reviews = inForceRows(
-    rows.filter((r) => r.statement.claim === 'review'),
-    now,
-  ).filter((r) => !r.statement.not)
-  return (
-    <div>
-      {showHash && (
-        <h3>
-          Reviews of <Term value={hash} />
-        </h3>
-      )}
-      {reviews.length === 0 ? (
-        <p class="muted">No reviews.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>verdict</th>
-              <th>reviewer</th>
-              <th>time</th>
-              <th>comment</th>
-            </tr>
-          </thead>
-          <tbody>
-            {reviews.map((r) => {
-              const v = r.statement.object ?? ''
-              return (
-                <tr>
-                  <td>
-                    <Badge kind={v === 'pass' ? 'ok' : v === 'fail' ? 'bad' : 'warn'}>{cut(visible(v), 30)}</Badge>
-                  </td>
-                  <td>
-                    <Actor did={r.statement.actor} />
-                  </td>
-                  <td>
-                    <Time ms={r.statement.time} />
-                  </td>
-                  <td class="meta">
-                    {str(r.statement.meta?.comment) ? <span class="u">{cut(visible(str(r.statement.meta?.comment)!), 300)}</span> : <Meta row={r} />} <StatementLink id={r.id} />
-                  </td>
-                </tr>
-              )
-            })}
-          </tbody>
-        </table>
-      )}
-    </div>
-  )
-}
-
 function Authors({ d, now }: { d: PackageData; now: number }) {
-  const current = inForceRows(d.authors.items, now)
   return (
     <Section title={`Authors of ${cut(visible(d.pkg), 60)}`} id="authors">
-      {current.length === 0 ? (
-        <p class="muted">No key claims anyone is an author of this package.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>author</th>
-              <th>according to</th>
-              <th>since</th>
-              <th>status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {current
-              .sort((a, b) => a.statement.time - b.statement.time)
-              .map((r) => (
-                <tr>
-                  <td>
-                    <Term value={r.statement.subject} />
-                  </td>
-                  <td>{r.statement.actor === r.statement.subject ? <span class="muted">itself</span> : <Actor did={r.statement.actor} />}</td>
-                  <td>
-                    <Time ms={r.statement.time} />
-                  </td>
-                  <td>{r.statement.not ? <Badge kind="bad">revoked</Badge> : <Badge kind="ok">author</Badge>}</td>
-                </tr>
-              ))}
-          </tbody>
-        </table>
-      )}
+      <StatementTable
+        rows={inForceRows(d.authors.items, now)}
+        order="oldest"
+        empty={<p class="muted">No key claims anyone is an author of this package.</p>}
+        columns={[
+          { head: 'author', cell: (r) => <Term value={r.statement.subject} /> },
+          { head: 'according to', cell: (r) => (r.statement.actor === r.statement.subject ? <span class="muted">itself</span> : <Actor did={r.statement.actor} />) },
+          { ...col.time, head: 'since' },
+          { head: 'status', cell: (r) => (r.statement.not ? <Badge kind="bad">revoked</Badge> : <Badge kind="ok">author</Badge>) },
+        ]}
+      />
       <Truncated list={d.authors} api={api({ claim: 'author', object: d.pkg })} />
     </Section>
   )
@@ -371,39 +218,25 @@ function Authors({ d, now }: { d: PackageData; now: number }) {
 /** Every negative statement on the page (yanks, revocations, withdrawn builds and reviews), newest first. */
 function Negatives({ d }: { d: PackageData }) {
   const rows = [...d.about.items, ...d.authors.items, ...d.hashes.flatMap((h) => h.about.items)].filter((r) => r.statement.not)
-  const unique = [...new Map(rows.map((r) => [r.id, r])).values()].sort((a, b) => b.statement.time - a.statement.time)
   return (
     <Section title="Yanks and revocations" id="negatives">
-      {unique.length === 0 ? (
-        <p class="muted">None.</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th>time</th>
-              <th>by</th>
-              <th>statement</th>
-              <th>reason</th>
-            </tr>
-          </thead>
-          <tbody>
-            {unique.map((r) => (
-              <tr>
-                <td>
-                  <Time ms={r.statement.time} />
-                </td>
-                <td>
-                  <Actor did={r.statement.actor} />
-                </td>
-                <td>
-                  <Term value={r.statement.subject} /> <Claim row={r} /> {r.statement.object !== undefined && <Term value={r.statement.object} />}
-                </td>
-                <td class="meta">{str(r.statement.meta?.reason) ? <span class="u">{cut(visible(str(r.statement.meta?.reason)!), 200)}</span> : <Meta row={r} />}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <StatementTable
+        rows={[...new Map(rows.map((r) => [r.id, r])).values()]}
+        empty={<p class="muted">None.</p>}
+        columns={[
+          col.time,
+          { ...col.actor, head: 'by' },
+          {
+            head: 'statement',
+            cell: (r) => (
+              <>
+                <Term value={r.statement.subject} /> <Claim row={r} /> {r.statement.object !== undefined && <Term value={r.statement.object} />}
+              </>
+            ),
+          },
+          { head: 'reason', class: 'meta', cell: (r) => <MetaText row={r} field="reason" max={200} /> },
+        ]}
+      />
     </Section>
   )
 }

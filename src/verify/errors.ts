@@ -13,7 +13,3 @@ export class ProtocolError extends Error {
     super(message, options)
   }
 }
-
-export const fail = (code: string, message: string): never => {
-  throw new ProtocolError(code, message)
-}
