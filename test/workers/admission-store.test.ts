@@ -7,7 +7,8 @@ import { signStatement } from '../../src/verify/index.ts'
 import { testKey } from '../helpers.ts'
 
 const NOW = 1_777_895_712_055 + 1000
-const admit = (by: Awaited<ReturnType<typeof testKey>>, to: string, time: number) =>
+type Key = Awaited<ReturnType<typeof testKey>>
+const admit = (by: Key, to: string, time: number) =>
   signStatement({ v: 1, actor: by.did, subject: to, claim: 'admit', time }, by.secretKey)
 const rowsWritten = async (sql: string, ...binds: unknown[]) => (await env.DB.prepare(sql).bind(...binds).run()).meta.rows_written
 
@@ -40,7 +41,7 @@ describe('usage ledger', () => {
 
 describe('admission grants in the store', () => {
   it('reads grants level by level from the roots and judges them', async () => {
-    const [op, a, b, c, stranger] = await Promise.all([1, 2, 3, 4, 5].map(testKey))
+    const [op, a, b, c, stranger] = (await Promise.all([1, 2, 3, 4, 5].map(testKey))) as [Key, Key, Key, Key, Key]
     const grants = [
       await admit(op, a.did, NOW - 5000),
       await admit(a, b.did, NOW - 4000),
