@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { ingest } from '../../src/store/ingest.ts'
 import { admitted, forgetAdmitted, loadAdmitGrants } from '../../src/store/admission.ts'
 import { addUsage, dayOf, pruneUsage, usageOf } from '../../src/store/usage.ts'
-import { signStatement } from '../../src/verify/index.ts'
+import { signStatement, type Json } from '../../src/verify/index.ts'
 import { testKey } from '../helpers.ts'
 
 const NOW = 1_777_895_712_055 + 1000
@@ -48,7 +48,7 @@ describe('admission grants in the store', () => {
       await admit(b, c.did, NOW - 3000),
       await admit(stranger, stranger.did, NOW - 3000),
     ]
-    const r = await ingest(env.DB, grants, { now: NOW })
+    const r = await ingest(env.DB, grants as unknown as Json[], { now: NOW })
     expect(r.accepted).toBe(4)
     expect((await loadAdmitGrants(env.DB, [op.did], 2)).map((f) => f.statement.actor)).toEqual([op.did, a.did])
     forgetAdmitted()
