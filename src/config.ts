@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { checkPublicUrl } from './net/index.ts'
-import { LIMITS } from './verify/index.ts'
+import { decodeBase64url, isDidKey, LIMITS } from './verify/index.ts'
 
 /**
  * Secrets are not in wrangler.toml (and so not in the generated `Env`): set them with
@@ -9,6 +9,13 @@ import { LIMITS } from './verify/index.ts'
 export interface Secrets {
   /** Bearer token for /v1/admin/*; admin endpoints are off when unset. */
   ADMIN_TOKEN?: string
+  /**
+   * The relay's own Ed25519 key: a 32-byte seed in base64url. It signs the relay's requests to its
+   * peers (RFC 9421) and names the relay (`key` in /.well-known/vouch). `npm start` makes one in
+   * `.dev.vars`; `npm run deploy` sets one on first deploy. Without it the relay is anonymous to
+   * its peers.
+   */
+  RELAY_KEY?: string
 }
 
 /**
@@ -24,6 +31,14 @@ export interface Options {
   PEER_TIMEOUT_MS?: string
   BLOB_MAX_BYTES?: string
   UPSTREAM_CACHES?: string
+  PULL_PEERS?: string
+  PUSH_PEERS?: string
+  ADMISSION?: string
+  OPERATOR_KEYS?: string
+  ADMIT_DEPTH?: string
+  QUOTA_STATEMENTS_PER_DAY?: string
+  QUOTA_BLOB_BYTES_PER_DAY?: string
+  PEER_STATEMENTS_PER_DAY?: string
 }
 
 /** The Worker's bindings as they arrive: storage bindings plus the raw text of every setting. */
@@ -47,7 +62,26 @@ export interface RelayConfig {
   upstreamCaches: readonly string[]
   /** Operator token (ADMIN_TOKEN secret); undefined turns the admin endpoints off. */
   adminToken: string | undefined
+  /** Peers only pulled from (PULL_PEERS) and only pushed to (PUSH_PEERS); PEERS are both. */
+  pullOnlyPeers: readonly string[]
+  pushOnlyPeers: readonly string[]
+  /** Who may write (ADMISSION): anyone within quotas, keys admitted from the operator's, or only the operator's keys and peers. */
+  admission: Admission
+  /** The operator's keys (OPERATOR_KEYS): the roots of admission; always admitted. */
+  operatorKeys: readonly string[]
+  /** How many `admit` grants deep admission reaches from the operator's keys (ADMIT_DEPTH). */
+  admitDepth: number
+  /** Statements one actor may add per UTC day (QUOTA_STATEMENTS_PER_DAY). */
+  quotaStatementsPerDay: number
+  /** Blob bytes one actor's statements may admit per UTC day (QUOTA_BLOB_BYTES_PER_DAY). */
+  quotaBlobBytesPerDay: number
+  /** Statements one configured peer may bring per UTC day, whoever signed them (PEER_STATEMENTS_PER_DAY). */
+  peerStatementsPerDay: number
+  /** The relay's key pair seed (RELAY_KEY secret), when set. */
+  relayKey: Uint8Array | undefined
 }
+
+export type Admission = 'open' | 'trusted' | 'closed'
 
 /**
  * A setting that cannot be used. It names the variable and the rule, never the value: the value
@@ -116,6 +150,36 @@ const Schema = z.object({
   // Workers accept request bodies up to 100 MB on most plans, 500 MB at most on any.
   BLOB_MAX_BYTES: integer(1, 500 * 1024 * 1024, 100 * 1024 * 1024, 'must be a whole number of bytes from 1 to 524288000'),
   UPSTREAM_CACHES: urlList(PEER_RULE),
+  PULL_PEERS: urlList(PEER_RULE),
+  PUSH_PEERS: urlList(PEER_RULE),
+  ADMISSION: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = unset(v) ? 'open' : v!.trim()
+      if (t === 'open' || t === 'trusted' || t === 'closed') return t as Admission
+      ctx.addIssue({ code: 'custom', message: 'must be "open", "trusted" or "closed"' })
+      return z.NEVER
+    }),
+  OPERATOR_KEYS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const keys = unset(v) ? [] : v!.split(/[\s,]+/).filter(Boolean)
+      if (keys.length > 100 || !keys.every(isDidKey)) {
+        ctx.addIssue({ code: 'custom', message: 'must list at most 100 did:key identifiers (separated by spaces or commas)' })
+        return z.NEVER
+      }
+      return [...new Set(keys)]
+    }),
+  ADMIT_DEPTH: integer(0, 8, 2, 'must be a whole number from 0 to 8'),
+  QUOTA_STATEMENTS_PER_DAY: integer(0, 100_000_000, 10_000, 'must be a whole number from 0 to 100000000'),
+  QUOTA_BLOB_BYTES_PER_DAY: integer(0, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024, 'must be a whole number of bytes'),
+  PEER_STATEMENTS_PER_DAY: integer(0, 1_000_000_000, 10_000_000, 'must be a whole number from 0 to 1000000000'),
+  RELAY_KEY: z
+    .string()
+    .optional()
+    .refine((v) => unset(v) || decodeBase64url(v!.trim())?.length === 32, 'must be a 32-byte Ed25519 seed in base64url'),
   ADMIN_TOKEN: z
     .string()
     .optional()
@@ -143,7 +207,7 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
   }
   const v = r.data
   const allowPrivate = v.ALLOW_PRIVATE_PEERS
-  const urls = (name: 'PEERS' | 'UPSTREAM_CACHES', list: string[]) => {
+  const urls = (name: 'PEERS' | 'PULL_PEERS' | 'PUSH_PEERS' | 'UPSTREAM_CACHES', list: string[]) => {
     const out = new Set<string>()
     list.forEach((u, i) => {
       try {
@@ -163,6 +227,9 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
       throw new ConfigError('RELAY_URL', 'must be an http(s) base URL without credentials, query or fragment')
     }
   }
+  if (v.ADMISSION !== 'open' && v.OPERATOR_KEYS.length === 0) {
+    throw new ConfigError('OPERATOR_KEYS', `must name at least one did:key when ADMISSION is "${v.ADMISSION}"`)
+  }
   return {
     futureSkewMs: v.MAX_FUTURE_SKEW_MS,
     peers: urls('PEERS', v.PEERS),
@@ -172,6 +239,15 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
     blobMaxBytes: v.BLOB_MAX_BYTES,
     upstreamCaches: urls('UPSTREAM_CACHES', v.UPSTREAM_CACHES),
     adminToken: v.ADMIN_TOKEN || undefined,
+    pullOnlyPeers: urls('PULL_PEERS', v.PULL_PEERS),
+    pushOnlyPeers: urls('PUSH_PEERS', v.PUSH_PEERS),
+    admission: v.ADMISSION,
+    operatorKeys: v.OPERATOR_KEYS,
+    admitDepth: v.ADMIT_DEPTH,
+    quotaStatementsPerDay: v.QUOTA_STATEMENTS_PER_DAY,
+    quotaBlobBytesPerDay: v.QUOTA_BLOB_BYTES_PER_DAY,
+    peerStatementsPerDay: v.PEER_STATEMENTS_PER_DAY,
+    relayKey: unset(v.RELAY_KEY) ? undefined : decodeBase64url(v.RELAY_KEY!.trim()),
   }
 }
 

@@ -2,5 +2,6 @@
 export { evaluate, renderExplanation, type AliasProof, type EvaluateOptions, type Explanation, type Verdict, type VerdictKind } from './engine.ts'
 export { FactIndex, inForce, packageOf, purlType, type Fact } from './facts.ts'
 export { authority, type Standing } from './authority.ts'
+export { ADMIT_CLAIM, admittedKeys } from './admission.ts'
 export { ensurePolicy, PolicyError, PolicySchema, type Policy, type PolicyInput } from './schema.ts'
 export { GATHER_DEFAULTS, gatherForVerdict, type Gathered, type GatherOptions, type ProofChecker, type StatementFilter, type StatementSource } from './gather.ts'

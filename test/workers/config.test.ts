@@ -29,6 +29,15 @@ const BAD: Record<string, string[]> = {
   BLOB_MAX_BYTES: ['0', '100MiB', '-1048576', '524288001'],
   UPSTREAM_CACHES: ['cache.example.org', 'http://10.0.0.7/cache', 'https://cache.example.org/?x=secret-query'],
   ADMIN_TOKEN: ['short-tok', 'a token with spaces in it', 'tab\there-is-a-long-token'],
+  PULL_PEERS: ['pull-peer.example.org', 'http://192.168.1.20'],
+  PUSH_PEERS: ['push-peer.example.org', 'https://[::1]/'],
+  ADMISSION: ['public', 'Trusted', 'none'],
+  OPERATOR_KEYS: ['did:key:z6Mknot-a-key', 'ed25519:abcdef', 'did:web:example.org'],
+  ADMIT_DEPTH: ['9', 'deep', '-1'],
+  QUOTA_STATEMENTS_PER_DAY: ['lots', '100000001', '1e4'],
+  QUOTA_BLOB_BYTES_PER_DAY: ['1GiB', '-5'],
+  PEER_STATEMENTS_PER_DAY: ['unlimited', '1000000001'],
+  RELAY_KEY: ['not-a-key', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'short'],
 }
 
 describe('bad configuration: every request answers 500 bad_config naming the variable, never its value', () => {
@@ -93,9 +102,25 @@ describe('good configuration', () => {
       blobMaxBytes: 100 * 1024 * 1024,
       upstreamCaches: [],
       adminToken: 'test-admin-token',
+      pullOnlyPeers: [],
+      pushOnlyPeers: [],
+      admission: 'open',
+      operatorKeys: [],
+      admitDepth: 2,
+      quotaStatementsPerDay: 10_000,
+      quotaBlobBytesPerDay: 1024 * 1024 * 1024,
+      peerStatementsPerDay: 10_000_000,
+      relayKey: undefined,
     })
     // Parsed once per bindings object.
     expect(configOf(relayEnv)).toBe(c)
+  })
+
+  it('trusted and closed admission need operator keys', () => {
+    expect(() => parseConfig({ ADMISSION: 'trusted' })).toThrow(expect.objectContaining({ variable: 'OPERATOR_KEYS' }))
+    expect(() => parseConfig({ ADMISSION: 'closed', OPERATOR_KEYS: ' ' })).toThrow(expect.objectContaining({ variable: 'OPERATOR_KEYS' }))
+    const op = 'did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp'
+    expect(parseConfig({ ADMISSION: 'trusted', OPERATOR_KEYS: `${op} ${op}` })).toMatchObject({ admission: 'trusted', operatorKeys: [op] })
   })
 
   it('unset and empty settings mean the defaults', () => {
