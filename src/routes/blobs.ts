@@ -19,7 +19,7 @@ export const blobs = createRouter()
 /** Where a missing blob may come from: peers not backing off, then configured upstream caches. */
 async function blobSources(env: RelayEnv, config: RelayConfig): Promise<string[]> {
   const now = Date.now()
-  const peers = await listPeers(env)
+  const peers = await listPeers(env, 'pull')
   const states = await Promise.all(peers.map((p) => getPeerState(env, p)))
   return [...new Set([...peers.filter((_, i) => states[i]!.retryAt <= now), ...config.upstreamCaches])]
 }

@@ -125,7 +125,7 @@ describe('npm run deploy against the stand-in API', () => {
     expect(byName('BLOBS')).toMatchObject({ type: 'r2_bucket', bucket_name: 'relay-a-blobs' })
     expect(byName('PEERS')).toMatchObject({ type: 'plain_text', text: 'https://relay-b.example.org' })
     expect(byName('CPU_BUDGET_MS')).toMatchObject({ type: 'plain_text', text: '10' })
-    expect(script.versions[0]!.secretNames).toEqual(['ADMIN_TOKEN'])
+    expect(script.versions[0]!.secretNames).toEqual(['ADMIN_TOKEN', 'RELAY_KEY'])
   })
 
   it('a second run changes only the code', async () => {
