@@ -17,7 +17,7 @@ export const jsonResponse = (body: string, status = 200, headers: Record<string,
 export const statements = createRouter()
 
 statements.post('/', async (c) => {
-  const body = await readJsonBody(c, LIMITS.bodyBytes, LIMITS.bodyDepth)
+  const body = await readJsonBody(c, LIMITS.bodyBytes, LIMITS.bodyDepth, LIMITS.bodyMembers)
   const items: Json[] = Array.isArray(body) ? body : [body]
   if (Array.isArray(body) && body.length === 0) throw new ApiError(400, 'empty_batch', 'the batch has no statements')
   if (items.length > LIMITS.batchItems) {

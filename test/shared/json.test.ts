@@ -29,7 +29,7 @@ import unicodeOut from '../vectors/jcs/output/unicode.json?raw'
 import weirdOut from '../vectors/jcs/output/weird.json?raw'
 import { canonicalize, LIMITS, parseJson, ProtocolError, utf8, type Json } from '../../src/verify/index.ts'
 
-const PARSE_CODES = ['malformed_json', 'too_deep', 'duplicate_key', 'bad_number', 'number_out_of_range', 'invalid_unicode']
+const PARSE_CODES = ['malformed_json', 'too_deep', 'too_many_members', 'duplicate_key', 'bad_number', 'number_out_of_range', 'invalid_unicode']
 const MAX = Number.MAX_SAFE_INTEGER
 
 const parse = (text: string, maxDepth = 64): Json => parseJson(text, { maxDepth })
@@ -309,6 +309,21 @@ describe('parseJson: hostile bodies at the body limit', { timeout: 60_000 }, () 
     }
     const text = `{${Array.from({ length: keys }, (_, i) => `"k${i}":0`).join(',')},"\\u006b${keys - 1}":1}`
     expect(codeOf(() => body(text))).toBe('duplicate_key')
+  })
+
+  it('maxMembers refuses the first array element or object key past it, at any depth', () => {
+    const members = (max: number, text: string) => parseJson(text, { maxDepth: LIMITS.bodyDepth, maxMembers: max })
+    expect(members(3, '[1,2,3]')).toEqual([1, 2, 3])
+    expect(codeOf(() => members(3, '[1,2,3,4]'))).toBe('too_many_members')
+    expect(members(2, '{"a":[1,2],"b":{"c":1,"d":2}}')).toEqual({ a: [1, 2], b: { c: 1, d: 2 } })
+    expect(codeOf(() => members(2, '{"a":1,"b":2,"c":3}'))).toBe('too_many_members')
+    expect(codeOf(() => members(2, '[[1],{"a":[1,2,3]}]'))).toBe('too_many_members')
+    expect(members(0, '[]')).toEqual([])
+    expect(codeOf(() => members(0, '{"a":1}'))).toBe('too_many_members')
+    expect(() => parseJson('1', { maxDepth: 1, maxMembers: -1 })).toThrow(RangeError)
+    // A 4 MiB object of small keys is refused long before its end.
+    const text = `{${Array.from({ length: 300_000 }, (_, i) => `"k${i}":0`).join(',')}}`
+    expect(codeOf(() => parseJson(text, { maxDepth: 6, maxMembers: LIMITS.bodyMembers }))).toBe('too_many_members')
   })
 
   it('deep nesting and long numbers', () => {

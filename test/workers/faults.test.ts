@@ -42,6 +42,24 @@ async function expectJsonError(res: Response, status: number, code: string) {
   expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code)
 }
 
+describe('POST /v1/statements refuses oversized containers while parsing', () => {
+  const postText = (text: string) => SELF.fetch(`${BASE}/v1/statements`, { method: 'POST', body: text, headers: { 'content-type': 'application/json' } })
+
+  it('answers an object of 300,000 keys and an array of 2,000 numbers with 413 too_many_items', async () => {
+    await expectJsonError(await postText(`{${Array.from({ length: 300_000 }, (_, i) => `"k${i}":0`).join(',')}}`), 413, 'too_many_items')
+    await expectJsonError(await postText(`[${Array(2000).fill('1').join(',')}]`), 413, 'too_many_items')
+    await expectJsonError(await postText(`[{"meta":[${Array(2000).fill('1').join(',')}]}]`), 413, 'too_many_items')
+  })
+
+  it('still judges a statement whose meta holds 1020 array elements item by item (not a body error)', async () => {
+    const s = await makeStatement(await testKey(7), { subject: `pkg:generic/${uniq('wide')}@1`, meta: { a: Array(1020).fill(0) }, time: Date.now() })
+    const res = await postText(JSON.stringify(s))
+    expect(res.status).toBeLessThan(500)
+    const body = (await res.json()) as { accepted?: number; error?: { code: string } }
+    expect(body.accepted === 1 || body.error?.code === 'bad_meta').toBe(true)
+  })
+})
+
 describe('blob ranges on the empty blob', () => {
   it('answers a suffix range on the empty blob with 416 and bytes */0 (RFC 9110 §14.1.1), not a 500', async () => {
     const d = await store(new Uint8Array())
