@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { decodeStrictUtf8, parseJson, type Json } from '../verify/index.ts'
+import { decodeStrictUtf8, parseJson, ProtocolError, type Json } from '../verify/index.ts'
 import { ApiError } from './errors.ts'
 
 /**
@@ -34,7 +34,7 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, max: numbe
   }
 }
 
-export async function readJsonBody(c: Context, maxBytes: number, maxDepth: number): Promise<Json> {
+export async function readJsonBody(c: Context, maxBytes: number, maxDepth: number, maxMembers?: number): Promise<Json> {
   const type = c.req.header('content-type') ?? ''
   if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type)) {
     throw new ApiError(415, 'unsupported_media_type', 'send Content-Type: application/json')
@@ -43,7 +43,13 @@ export async function readJsonBody(c: Context, maxBytes: number, maxDepth: numbe
   if (bytes.length === 0) throw new ApiError(400, 'empty_body', 'the request has no body')
   const text = decodeStrictUtf8(bytes)
   if (text === undefined) throw new ApiError(400, 'invalid_utf8', 'body is not valid UTF-8 without a byte order mark')
-  return parseJson(text, { maxDepth })
+  try {
+    return parseJson(text, { maxDepth, ...(maxMembers !== undefined && { maxMembers }) })
+  } catch (e) {
+    // Too many members is too much of the body, as for a batch over its item limit.
+    if (e instanceof ProtocolError && e.code === 'too_many_members') throw new ApiError(413, 'too_many_items', e.message)
+    throw e
+  }
 }
 
 /**
