@@ -1,0 +1,68 @@
+import type { RelayEnv } from '../config.ts'
+import { fetchCapped } from '../net/index.ts'
+import { decodeStrictUtf8, LIMITS, parseJson, type Json } from '../verify/index.ts'
+import { allowPrivate, peerTimeoutMs } from './peers.ts'
+
+/**
+ * A peer's advertised caps (PROTOCOL §6.7): at most `batchItems` statements in each push, and at
+ * most `pageMax` ids in each feed page and lookup. A relay on a small plan (Workers Free: 10 ms
+ * of CPU a request) advertises small ones; a push or page over them would fail there every time.
+ */
+export interface PeerCaps {
+  batchItems: number
+  pageMax: number
+}
+
+/** What a peer that does not say gets: the protocol maxima, which every relay before caps served. */
+export const DEFAULT_CAPS: PeerCaps = { batchItems: LIMITS.batchItems, pageMax: LIMITS.pageMax }
+
+/** An hour: caps change only when the operator changes the plan, and a 413 forgets them at once. */
+const CAPS_TTL_S = 3600
+/** /.well-known/vouch lists the relay's peers and counters too; this is ample, and bounded. */
+const INFO_MAX_BYTES = 256 * 1024
+const capsKey = (peer: string) => `gossip:caps:${peer}`
+
+/**
+ * A cap as the peer wrote it, bounded by the protocol maximum. Anything that is not a whole
+ * number from 1 up is ignored (the default stands): a peer cannot make us send zero-sized pages.
+ */
+function capOf(v: Json | undefined, max: number): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? Math.min(v, max) : max
+}
+
+/** The caps in a peer's /.well-known/vouch answer; throws when the answer is not a JSON object. */
+export function parseCaps(bytes: Uint8Array): PeerCaps {
+  const text = decodeStrictUtf8(bytes)
+  if (text === undefined) throw new Error('/.well-known/vouch is not UTF-8')
+  const info = parseJson(text, { maxDepth: 8 })
+  if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new Error('/.well-known/vouch is not an object')
+  const limits = info.limits
+  if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) return DEFAULT_CAPS
+  return { batchItems: capOf(limits.batchItems, LIMITS.batchItems), pageMax: capOf(limits.pageMax, LIMITS.pageMax) }
+}
+
+/**
+ * The peer's caps: from KV when fetched within the hour, else from its /.well-known/vouch through
+ * the outbound door. A peer that cannot be asked gets the defaults, uncached: the push or pull
+ * that follows fails the same way and backs off, and the next attempt asks again.
+ */
+export async function peerCaps(env: RelayEnv, peer: string): Promise<PeerCaps> {
+  const cached = await env.CACHE.get<PeerCaps>(capsKey(peer), 'json')
+  if (cached) return cached
+  let caps: PeerCaps
+  try {
+    const res = await fetchCapped(`${peer}/.well-known/vouch`, { timeoutMs: peerTimeoutMs(env), maxBytes: INFO_MAX_BYTES, allowPrivate: allowPrivate(env) })
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
+    caps = parseCaps(res.bytes)
+  } catch (e) {
+    console.warn(`caps of ${peer} unknown (${(e as Error).message}); using the protocol maxima`)
+    return DEFAULT_CAPS
+  }
+  await env.CACHE.put(capsKey(peer), JSON.stringify(caps), { expirationTtl: CAPS_TTL_S })
+  return caps
+}
+
+/** Called when a peer refuses a request as too large (413): its caps changed; ask again next time. */
+export async function forgetPeerCaps(env: RelayEnv, peer: string): Promise<void> {
+  await env.CACHE.delete(capsKey(peer))
+}
