@@ -30,6 +30,8 @@ export interface NetworkOptions {
   extraPeers?: Record<number, string[]>
   /** More settings for every relay (wrangler.toml [vars] names), e.g. UPSTREAM_CACHES. */
   vars?: Record<string, string>
+  /** Settings for one relay by index, over `vars` (e.g. a small CPU_BUDGET_MS on one). */
+  varsFor?: Record<number, Record<string, string>>
 }
 
 export interface Relay {
@@ -100,7 +102,7 @@ export async function startNetwork(o: NetworkOptions) {
             ALLOW_PRIVATE_PEERS: { type: 'plain_text', value: 'true' },
             PEER_TIMEOUT_MS: { type: 'plain_text', value: String(o.peerTimeoutMs ?? 10_000) },
             ADMIN_TOKEN: { type: 'secret_text', value: ADMIN_TOKEN },
-            ...Object.fromEntries(Object.entries(o.vars ?? {}).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
+            ...Object.fromEntries(Object.entries({ ...o.vars, ...o.varsFor?.[index] }).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
           },
           dev: { server: { hostname: '127.0.0.1', port: ports[index]! }, inspector: false, persist: dir, watch: false, logLevel: 'error', testScheduled: true },
         })
