@@ -1,6 +1,6 @@
 import type { RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
-import { decodeStrictUtf8, LIMITS, parseJson, type Json } from '../verify/index.ts'
+import { decodeStrictUtf8, LIMITS } from '../verify/index.ts'
 import { allowPrivate, peerTimeoutMs } from './peers.ts'
 
 /**
@@ -26,7 +26,7 @@ const capsKey = (peer: string) => `gossip:caps:${peer}`
  * A cap as the peer wrote it, bounded by the protocol maximum. Anything that is not a whole
  * number from 1 up is ignored (the default stands): a peer cannot make us send zero-sized pages.
  */
-function capOf(v: Json | undefined, max: number): number {
+function capOf(v: unknown, max: number): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? Math.min(v, max) : max
 }
 
@@ -34,11 +34,14 @@ function capOf(v: Json | undefined, max: number): number {
 export function parseCaps(bytes: Uint8Array): PeerCaps {
   const text = decodeStrictUtf8(bytes)
   if (text === undefined) throw new Error('/.well-known/vouch is not UTF-8')
-  const info = parseJson(text, { maxDepth: 8 })
+  // Not the statement parser: this document may hold any JSON (fractions in counters, say), and
+  // the answer is already capped at INFO_MAX_BYTES. Only the two numbers are believed.
+  const info: unknown = JSON.parse(text)
   if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new Error('/.well-known/vouch is not an object')
-  const limits = info.limits
+  const limits = (info as { limits?: unknown }).limits
   if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) return DEFAULT_CAPS
-  return { batchItems: capOf(limits.batchItems, LIMITS.batchItems), pageMax: capOf(limits.pageMax, LIMITS.pageMax) }
+  const { batchItems, pageMax } = limits as Record<string, unknown>
+  return { batchItems: capOf(batchItems, LIMITS.batchItems), pageMax: capOf(pageMax, LIMITS.pageMax) }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNetwork } from '../../scripts/network-harness.ts'
+import { DEFAULT_CAPS, parseCaps } from '../../src/gossip/caps.ts'
 import type { Statement } from '../../src/verify/index.ts'
 import { makeStatement, testKey } from '../helpers.ts'
 
@@ -64,5 +65,20 @@ describe('peers honour the receiver’s advertised caps', () => {
     expect(report.stored).toBe(45)
     expect(report.pages).toBeGreaterThanOrEqual(3)
     expect((await info(small.url)).gossip.overCap - before.overCap).toBe(0)
+  })
+})
+
+describe('parseCaps: a peer\'s /.well-known/vouch is hostile input', () => {
+  const caps = (v: unknown) => parseCaps(new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v)))
+  it('takes whole numbers from 1 up, bounded by the protocol maxima; anything else means the maxima', () => {
+    expect(caps({ limits: { batchItems: 20, pageMax: 50 } })).toEqual({ batchItems: 20, pageMax: 50 })
+    expect(caps({ limits: { batchItems: 5000, pageMax: 1 } })).toEqual({ batchItems: 1000, pageMax: 1 })
+    for (const bad of [0, -1, 2.5, '20', null, [20], 1e300]) expect(caps({ limits: { batchItems: bad, pageMax: bad } }), String(bad)).toEqual(DEFAULT_CAPS)
+    expect(caps({ protocol: 1 })).toEqual(DEFAULT_CAPS)
+    expect(caps({ limits: [1, 2] })).toEqual(DEFAULT_CAPS)
+    expect(caps({ limits: { batchItems: 20 }, gossip: { ratio: 0.5 } })).toEqual({ batchItems: 20, pageMax: 1000 })
+  })
+  it('refuses what is not one JSON object', () => {
+    for (const bad of ['[]', 'null', '{"limits":{}} x', '\ufeff{}', '{'.repeat(100), '']) expect(() => caps(bad), bad).toThrow()
   })
 })
