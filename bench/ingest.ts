@@ -2,7 +2,8 @@
  * Ingest benchmark: POST /v1/statements on a local relay (wrangler dev's engine, workerd, local
  * D1) at batch sizes 1, 10, 100 and 1000. Reports accepted statements/s and request latency,
  * workerd CPU per statement against a bare-WebCrypto verify baseline, where that CPU goes, and
- * the operator's cost per statement. `npm run bench -- ingest [--quick] [--markdown]`;
+ * the operator's cost per statement. `npm run bench -- ingest [--quick] [--markdown]`; with
+ * `--cpu-budget MS`, CPU per request at the caps a relay with that budget advertises instead;
  * docs/PERFORMANCE.md explains the method and the numbers.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -94,9 +95,16 @@ const log = (...a: unknown[]) => console.error(...a)
 const post = (body: Buffer): Req => ({ method: 'POST', path: '/v1/statements', body })
 
 export async function main(args: string[]): Promise<void> {
-  const unknown = args.filter((a) => a !== '--quick' && a !== '--markdown')
-  if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}; options: --quick, --markdown`)
+  const b = args.indexOf('--cpu-budget')
+  const budget = b < 0 ? undefined : args[b + 1]
+  const unknown = args.filter((a, i) => a !== '--quick' && a !== '--markdown' && !(b >= 0 && (i === b || i === b + 1)))
+  if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}; options: --quick, --markdown, --cpu-budget MS`)
   const quick = args.includes('--quick')
+  if (b >= 0) {
+    if (!budget || !/^[0-9]+$/.test(budget)) throw new Error('--cpu-budget takes the CPU ms per request, e.g. --cpu-budget 10 (Workers Free)')
+    const { runBudget } = await import('./ingest-budget.ts')
+    return runBudget(Number(budget), { quick, markdown: args.includes('--markdown') })
+  }
   const plan = quick ? QUICK : FULL
   const started = Date.now()
   const time = Date.now() - 86_400_000

@@ -10,7 +10,7 @@ export interface Benchmark {
 
 const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benchmark> }> = {
   ingest: {
-    description: 'POST /v1/statements throughput, latency, CPU per statement and cost (--quick for a short run)',
+    description: 'POST /v1/statements throughput, latency, CPU per statement and cost (--quick for a short run; --cpu-budget 10 for CPU per request at the Free-plan caps)',
     load: () => import('./ingest.ts'),
   },
   gossip: {

@@ -39,6 +39,7 @@ export interface Options {
   QUOTA_STATEMENTS_PER_DAY?: string
   QUOTA_BLOB_BYTES_PER_DAY?: string
   PEER_STATEMENTS_PER_DAY?: string
+  CPU_BUDGET_MS?: string
 }
 
 /** The Worker's bindings as they arrive: storage bindings plus the raw text of every setting. */
@@ -79,6 +80,11 @@ export interface RelayConfig {
   peerStatementsPerDay: number
   /** The relay's key pair seed (RELAY_KEY secret), when set. */
   relayKey: Uint8Array | undefined
+  /** CPU ms one request may use on the relay's plan (CPU_BUDGET_MS): 10 on Workers Free, 30000 by default on Paid. */
+  cpuBudgetMs: number
+  /** Statements per POST and ids or bodies per page this relay serves: `capsFor(cpuBudgetMs)`, advertised as `batchItems` and `pageMax`. */
+  batchItems: number
+  pageMax: number
 }
 
 export type Admission = 'open' | 'trusted' | 'closed'
@@ -102,6 +108,33 @@ export function normalizePeerUrl(url: string, allowPrivate: boolean): string {
   const u = checkPublicUrl(url, allowPrivate)
   if (u.search || u.hash) throw new TypeError(`a peer URL has no query or fragment: ${url}`)
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`
+}
+
+/**
+ * Runtime CPU per statement on ingest, in ms, with headroom: docs/PERFORMANCE.md measures 0.22 ms
+ * at batch 1000 (workerd, local D1 in the same process, so production spends less), and a fixed
+ * ~1–2 ms per request on top, which is what the half of the budget left over is for.
+ */
+export const CPU_MS_PER_STATEMENT = 0.25
+/** The share of the budget a request may plan to spend on statements. */
+const BUDGET_SHARE = 0.5
+/** Below this a batch is not worth a round trip; a relay with a smaller budget is not supported. */
+const MIN_ITEMS = 10
+
+/** Statements one request may ingest within the budget: floor(budget × 0.5 / 0.25 ms). */
+export const statementsWithin = (cpuBudgetMs: number) => Math.floor((cpuBudgetMs * BUDGET_SHARE) / CPU_MS_PER_STATEMENT)
+
+/**
+ * The relay's caps derived from its CPU budget: how many statements one request may carry
+ * (POST batch, gossip push) and how many ids or bodies one page may hold (feed, lookup, and so the
+ * pages its peers pull). Serving a page costs less than ingesting one; the puller ingests what it
+ * pulls with its own budget, so one figure serves both. The protocol maxima (`LIMITS`) bound them:
+ * 10 ms (Workers Free) gives 20, 30 s (Paid) gives 1000.
+ */
+export function capsFor(cpuBudgetMs: number): { batchItems: number; pageMax: number } {
+  const n = statementsWithin(cpuBudgetMs)
+  const clamp = (max: number) => Math.max(MIN_ITEMS, Math.min(max, n))
+  return { batchItems: clamp(LIMITS.batchItems), pageMax: clamp(LIMITS.pageMax) }
 }
 
 /** Unset and "" (wrangler.toml's way of saying "none") both mean the default. */
@@ -176,6 +209,8 @@ const Schema = z.object({
   QUOTA_STATEMENTS_PER_DAY: integer(0, 100_000_000, 10_000, 'must be a whole number from 0 to 100000000'),
   QUOTA_BLOB_BYTES_PER_DAY: integer(0, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024, 'must be a whole number of bytes'),
   PEER_STATEMENTS_PER_DAY: integer(0, 1_000_000_000, 10_000_000, 'must be a whole number from 0 to 1000000000'),
+  // Workers Paid lets an operator raise the limit to 5 minutes of CPU per request.
+  CPU_BUDGET_MS: integer(1, 300_000, 30_000, 'must be a whole number of milliseconds from 1 to 300000'),
   RELAY_KEY: z
     .string()
     .optional()
@@ -248,6 +283,8 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
     quotaBlobBytesPerDay: v.QUOTA_BLOB_BYTES_PER_DAY,
     peerStatementsPerDay: v.PEER_STATEMENTS_PER_DAY,
     relayKey: unset(v.RELAY_KEY) ? undefined : decodeBase64url(v.RELAY_KEY!.trim()),
+    cpuBudgetMs: v.CPU_BUDGET_MS,
+    ...capsFor(v.CPU_BUDGET_MS),
   }
 }
 

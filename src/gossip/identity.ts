@@ -1,7 +1,7 @@
 import { configOf, type RelayEnv } from '../config.ts'
-import { fetchCapped } from '../net/index.ts'
-import { decodeStrictUtf8, encodeDidKey, isDidKey, keyPairFromSeed, parseJson, signRequest, utf8 } from '../verify/index.ts'
-import { allowPrivate, listPeers, peerTimeoutMs } from './peers.ts'
+import { encodeDidKey, keyPairFromSeed, signRequest, utf8 } from '../verify/index.ts'
+import { peerInfo } from './caps.ts'
+import { listPeers } from './peers.ts'
 
 /**
  * The relay's identity among relays: its Ed25519 key (RELAY_KEY) signs every request it makes to a
@@ -36,30 +36,8 @@ export async function peerHeaders(env: RelayEnv, method: string, url: string, bo
   return me ? signRequest({ method, url, body: body === undefined ? undefined : utf8(body) }, me) : {}
 }
 
-/** A peer's key is re-read after this long (a relay may rotate its key). */
-const PEER_KEY_TTL_S = 3600
-/** The answer of a well-known document is small; a peer that sends more is not one. */
-const WELL_KNOWN_MAX_BYTES = 64 * 1024
-const keyKv = (peer: string) => `gossip:peer-key:${peer}`
-
-/** The did:key a peer publishes at its `/.well-known/vouch`, cached in KV; undefined if it has none. */
-export async function peerKey(env: RelayEnv, peer: string): Promise<string | undefined> {
-  const cached = await env.CACHE.get(keyKv(peer))
-  if (cached !== null) return cached || undefined
-  let key = ''
-  try {
-    const res = await fetchCapped(`${peer}/.well-known/vouch`, { timeoutMs: peerTimeoutMs(env), maxBytes: WELL_KNOWN_MAX_BYTES, allowPrivate: allowPrivate(env) })
-    const text = res.status === 200 ? decodeStrictUtf8(res.bytes) : undefined
-    const doc = text === undefined ? undefined : parseJson(text, { maxDepth: 8 })
-    const k = doc && typeof doc === 'object' && !Array.isArray(doc) ? doc.key : undefined
-    if (typeof k === 'string' && isDidKey(k)) key = k
-  } catch (e) {
-    console.warn(`could not read the key of peer ${peer}: ${(e as Error).message}`)
-    return undefined // not cached: try again next time
-  }
-  await env.CACHE.put(keyKv(peer), key, { expirationTtl: PEER_KEY_TTL_S })
-  return key || undefined
-}
+/** The did:key a peer publishes at its `/.well-known/vouch` (read with its caps, cached in KV). */
+export const peerKey = async (env: RelayEnv, peer: string): Promise<string | undefined> => (await peerInfo(env, peer)).key
 
 /** Per isolate: which configured peer each key belongs to, rebuilt at most once a minute. */
 const PEER_MAP_MS = 60_000

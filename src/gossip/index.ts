@@ -26,6 +26,7 @@ export function selfUrl(env: RelayEnv, requestUrl?: string): string | undefined 
  */
 export function receivedPush(seenHeader: string, ids: readonly string[], received: number, fresh: number): void {
   stats.pushReceived += received
+  stats.pushReceivedRequests++
   stats.pushReceivedNew += fresh
   noteHolders(ids, parseSeen(seenHeader))
 }

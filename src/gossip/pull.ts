@@ -1,9 +1,10 @@
-import { configOf, type RelayEnv } from '../config.ts'
+import { configOf, statementsWithin, type RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
 import { ingest } from '../store/ingest.ts'
 import { heldIds } from '../store/statements.ts'
 import { decodeStrictUtf8, formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
 import { peerHeaders } from './identity.ts'
+import { peerCaps } from './caps.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState, succeeded, type PeerState } from './peers.ts'
 import { enqueuePush } from './push.ts'
 import { stats } from './stats.ts'
@@ -59,13 +60,18 @@ export async function pullPeer(env: RelayEnv, peer: string, self: string | undef
     return res.bytes
   }
   try {
-    for (let page = 0; page < PAGES_PER_RUN; page++) {
-      const idsPage = parseIdsPage(await get(`${peer}/v1/feed?view=ids&limit=${LIMITS.pageMax}${state.cursor ? `&after=${encodeURIComponent(state.cursor)}` : ''}`))
+    // Pages of at most the peer's pageMax (its plan) and our own (we ingest each page here), and
+    // no more pages in a run than our CPU budget covers (one, on Workers Free).
+    const config = configOf(env)
+    const size = Math.min((await peerCaps(env, peer)).pageMax, config.pageMax)
+    const pages = Math.max(1, Math.min(PAGES_PER_RUN, Math.floor(statementsWithin(config.cpuBudgetMs) / size)))
+    for (let page = 0; page < pages; page++) {
+      const idsPage = parseIdsPage(await get(`${peer}/v1/feed?view=ids&limit=${size}${state.cursor ? `&after=${encodeURIComponent(state.cursor)}` : ''}`))
       const held = await heldIds(env.DB, idsPage.ids)
       const missing = idsPage.ids.filter((id) => !held.has(id))
       if (missing.length) {
         const bodies = parseFeedPage(await get(`${peer}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify({ ids: missing }) }), false)
-        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: configOf(env).futureSkewMs })
+        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: config.futureSkewMs })
         if (result.rejected) {
           const first = result.results.find((r) => r.status === 'rejected')
           console.warn(`peer ${peer} served ${result.rejected} invalid statements (first: ${first && 'error' in first ? first.error.code : '?'}); dropped`)

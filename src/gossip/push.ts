@@ -2,6 +2,7 @@ import type { RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
 import { peerHeaders } from './identity.ts'
+import { forgetPeerCaps, peerCaps } from './caps.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState } from './peers.ts'
 import { stats } from './stats.ts'
 
@@ -80,12 +81,13 @@ async function flush(): Promise<void> {
   await Promise.all(groups.map(sendGroup))
 }
 
-function chunk(bodies: string[]): string[] {
+/** Batches of at most `maxItems` statements (the peer's advertised `batchItems`) and PUSH_CHUNK_BYTES. */
+function chunk(bodies: string[], maxItems: number): string[] {
   const chunks: string[] = []
   let cur: string[] = []
   let size = 0
   for (const b of bodies) {
-    if (cur.length && (cur.length >= LIMITS.batchItems || size + b.length > PUSH_CHUNK_BYTES)) chunks.push(`[${cur.join(',')}]`), (cur = []), (size = 0)
+    if (cur.length && (cur.length >= maxItems || size + b.length > PUSH_CHUNK_BYTES)) chunks.push(`[${cur.join(',')}]`), (cur = []), (size = 0)
     cur.push(b)
     size += b.length + 1
   }
@@ -104,7 +106,7 @@ async function sendGroup({ env, seen, items }: Group): Promise<void> {
       if (state.retryAt > now) return // backing off; the peer's pull will catch up
       const bodies = items.filter((it) => !holders.get(it.id)?.has(peer)).map((it) => it.body)
       if (!bodies.length) return
-      const chunks = chunk(bodies)
+      const chunks = chunk(bodies, (await peerCaps(env, peer)).batchItems)
       try {
         for (const body of chunks) {
           const url = `${peer}/v1/statements`
@@ -116,6 +118,7 @@ async function sendGroup({ env, seen, items }: Group): Promise<void> {
             maxBytes: 1 << 20,
             allowPrivate: allowPrivate(env),
           })
+          if (res.status === 413) await forgetPeerCaps(env, peer) // its caps shrank since we asked
           if (res.status !== 200 && res.status !== 422) throw new Error(`HTTP ${res.status}`)
           stats.pushRequests++
         }

@@ -7,6 +7,8 @@ export const stats = {
   /** Statements received in pushes from peers (each one delivery), and how many were new. */
   pushReceived: 0,
   pushReceivedNew: 0,
+  /** POSTs those statements came in. */
+  pushReceivedRequests: 0,
   /** Statements and requests sent to peers. */
   pushedStatements: 0,
   pushRequests: 0,
@@ -20,4 +22,10 @@ export const stats = {
   /** Requests signed by a configured peer's key, and requests refused for a bad signature. */
   peerRequests: 0,
   badSignatures: 0,
+  /**
+   * Requests that exceeded this relay's advertised caps (`batchItems`, `pageMax`): POSTs and
+   * lookups refused with 413, feed and query pages served shorter than asked. Peers must honour
+   * the caps (PROTOCOL §6.7), so this stays 0 among conforming relays.
+   */
+  overCap: 0,
 }

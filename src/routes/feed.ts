@@ -1,7 +1,7 @@
 import { createRouter } from '../app.ts'
 import { ApiError } from '../http/errors.ts'
 import { feedIds, queryStatements } from '../store/statements.ts'
-import { checkKnownParams, parseCursor, parseLimit } from './params.ts'
+import { checkKnownParams, pageLimit, parseCursor } from './params.ts'
 import { jsonResponse, pageJson } from './json.ts'
 
 /**
@@ -13,14 +13,15 @@ export const feed = createRouter()
 feed.get('/', async (c) => {
   const q = checkKnownParams(c.req.queries(), ['after', 'limit', 'view'])
   const after = parseCursor(q.after, 'after')
+  const limit = pageLimit(q.limit, c.var.config.pageMax)
   if (q.view !== undefined && q.view !== 'ids' && q.view !== 'full') throw new ApiError(400, 'bad_parameter', 'view is "full" (default) or "ids"')
   if (q.view === 'ids') {
     // Ids only (~50 bytes a statement instead of ~400): a peer asks for the bodies it lacks.
-    const { ids, more } = await feedIds(c.env.DB, after, parseLimit(q.limit))
+    const { ids, more } = await feedIds(c.env.DB, after, limit)
     const last = ids.length ? ids[ids.length - 1]!.seq : after
     return c.json({ ids: ids.map((r) => r.id), cursor: String(last), more })
   }
-  const page = await queryStatements(c.env.DB, {}, after, parseLimit(q.limit))
+  const page = await queryStatements(c.env.DB, {}, after, limit)
   const last = page.rows.length ? page.rows[page.rows.length - 1]!.seq : after
   return jsonResponse(pageJson(page.rows, String(last), `,"more":${page.next !== undefined}`))
 })

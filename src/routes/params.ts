@@ -1,5 +1,6 @@
 import { decodeDidKey, formatSri, LIMITS, looksLikeHash, parseHashParam } from '../verify/index.ts'
 import { ApiError } from '../http/errors.ts'
+import { stats } from '../gossip/index.ts'
 
 const bad = (code: string, message: string) => new ApiError(400, code, message)
 
@@ -20,6 +21,18 @@ export function parseLimit(v: string | undefined): number {
     throw bad('bad_limit', `limit must be an integer from 1 to ${LIMITS.pageMax}`)
   }
   return Number(v)
+}
+
+/**
+ * A page size within the protocol's range (else 400), served at most at this relay's `pageMax`: a
+ * shorter page with a cursor is an answer every client already handles, so a client written for
+ * the protocol maximum still works against a relay on a small plan.
+ */
+export function pageLimit(v: string | undefined, pageMax: number): number {
+  const asked = parseLimit(v)
+  if (asked <= pageMax) return asked
+  if (v !== undefined) stats.overCap++
+  return pageMax
 }
 
 /** Cursors are opaque to clients; today they are the decimal arrival sequence number. */

@@ -1,12 +1,12 @@
 import { readJsonBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 import { createRouter } from '../app.ts'
-import { afterAccept, receivedPush, SEEN_HEADER, selfUrl } from '../gossip/index.ts'
+import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, stats } from '../gossip/index.ts'
 import { ingest } from '../store/ingest.ts'
 import { bodiesOf, getStatement, queryStatements } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
 import { jsonResponse, pageJson } from './json.ts'
-import { checkKnownParams, parseActorParam, parseCursor, parseLimit, parseStatementId, parseTermParam } from './params.ts'
+import { checkKnownParams, parseActorParam, pageLimit, parseCursor, parseStatementId, parseTermParam } from './params.ts'
 
 export const statements = createRouter()
 
@@ -14,8 +14,11 @@ statements.post('/', async (c) => {
   const body = await readJsonBody(c, LIMITS.bodyBytes, LIMITS.bodyDepth, LIMITS.bodyMembers)
   const items: Json[] = Array.isArray(body) ? body : [body]
   if (Array.isArray(body) && body.length === 0) throw new ApiError(400, 'empty_batch', 'the batch has no statements')
-  if (items.length > LIMITS.batchItems) {
-    throw new ApiError(413, 'too_many_items', `a batch holds at most ${LIMITS.batchItems} statements; got ${items.length}`)
+  // The relay's own cap (from its CPU budget, advertised at /.well-known/vouch), at most the protocol's.
+  const cap = c.var.config.batchItems
+  if (items.length > cap) {
+    stats.overCap++
+    throw new ApiError(413, 'too_many_items', `a batch holds at most ${cap} statements on this relay; got ${items.length}`)
   }
   const { fresh, ...summary } = await ingest(c.env.DB, items, { now: Date.now(), skewMs: c.var.config.futureSkewMs })
   const seenHeader = c.req.header(SEEN_HEADER)
@@ -29,14 +32,17 @@ statements.post('/', async (c) => {
   return c.json(summary, 200)
 })
 
-/** Bodies for a list of ids (at most 1000): how a peer fetches just the statements it lacks. */
+/** Bodies for a list of ids (at most the relay's `pageMax`): how a peer fetches just the statements it lacks. */
 statements.post('/lookup', async (c) => {
   const body = await readJsonBody(c, 128 * 1024, 3)
   const list = (body as { ids?: unknown } | null)?.ids
   if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== 'ids') || !Array.isArray(list)) {
     throw new ApiError(400, 'bad_lookup', 'send {"ids": ["sha256-…", …]}')
   }
-  if (list.length > LIMITS.pageMax) throw new ApiError(413, 'too_many_items', `at most ${LIMITS.pageMax} ids`)
+  if (list.length > c.var.config.pageMax) {
+    stats.overCap++
+    throw new ApiError(413, 'too_many_items', `at most ${c.var.config.pageMax} ids on this relay; got ${list.length}`)
+  }
   const ids = list.map((v) => {
     if (typeof v !== 'string') throw new ApiError(400, 'bad_id', 'ids are strings')
     return parseStatementId(v)
@@ -56,7 +62,7 @@ statements.get('/', async (c) => {
   if (!filter.subject && !filter.claim && !filter.object && !filter.actor) {
     throw new ApiError(400, 'no_filter', 'give at least one of subject, claim, object, actor; use /v1/feed to read everything')
   }
-  const page = await queryStatements(c.env.DB, filter, parseCursor(q.cursor, 'cursor'), parseLimit(q.limit))
+  const page = await queryStatements(c.env.DB, filter, parseCursor(q.cursor, 'cursor'), pageLimit(q.limit, c.var.config.pageMax))
   return jsonResponse(pageJson(page.rows, page.next === undefined ? null : String(page.next)))
 })
 

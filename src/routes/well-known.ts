@@ -11,7 +11,15 @@ wellKnown.get('/vouch', async (c) =>
     protocol: PROTOCOL_VERSION,
     software: SOFTWARE,
     // Every limit in force (PROTOCOL §7), the configured ones included.
-    limits: { ...LIMITS, futureSkewMs: c.var.config.futureSkewMs, blobBytes: c.var.config.blobMaxBytes },
+    // batchItems and pageMax are this relay's caps from its CPU budget; peers honour them (§6.7).
+    limits: {
+      ...LIMITS,
+      futureSkewMs: c.var.config.futureSkewMs,
+      blobBytes: c.var.config.blobMaxBytes,
+      batchItems: c.var.config.batchItems,
+      pageMax: c.var.config.pageMax,
+      cpuBudgetMs: c.var.config.cpuBudgetMs,
+    },
     relay: selfUrl(c.env, c.req.url),
     // The key this relay signs its requests to peers with (PROTOCOL §6.7); null without RELAY_KEY.
     key: (await relayIdentity(c.env))?.did ?? null,

@@ -18,7 +18,7 @@ describe('what the README promises', () => {
 describe('what PROTOCOL.md promises', () => {
   it('§7 names the /.well-known/vouch field of every limit a relay reports', () => {
     const section = protocol.slice(protocol.indexOf('## 7. Limits'), protocol.indexOf('## 8. Error codes'))
-    for (const field of [...Object.keys(LIMITS), 'blobBytes']) expect(section, field).toContain(`\`${field}\``)
+    for (const field of [...Object.keys(LIMITS), 'blobBytes', 'cpuBudgetMs']) expect(section, field).toContain(`\`${field}\``)
   })
   it('§8 lists bad_config', () => {
     expect(protocol.slice(protocol.indexOf('## 8. Error codes'))).toContain('`bad_config`')

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test'
 import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ConfigError, configOf, parseConfig, type RelayEnv } from '../../src/config.ts'
+import { capsFor, ConfigError, configOf, CPU_MS_PER_STATEMENT, parseConfig, type RelayEnv } from '../../src/config.ts'
 import worker from '../../src/index.ts'
 import { LIMITS } from '../../src/verify/index.ts'
 import { makeStatement, testKey } from '../helpers.ts'
@@ -38,6 +38,7 @@ const BAD: Record<string, string[]> = {
   QUOTA_BLOB_BYTES_PER_DAY: ['1GiB', '-5'],
   PEER_STATEMENTS_PER_DAY: ['unlimited', '1000000001'],
   RELAY_KEY: ['not-a-key', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'short'],
+  CPU_BUDGET_MS: ['0', '10ms', '300001', '2.5', 'unlimited'],
 }
 
 describe('bad configuration: every request answers 500 bad_config naming the variable, never its value', () => {
@@ -111,6 +112,9 @@ describe('good configuration', () => {
       quotaBlobBytesPerDay: 1024 * 1024 * 1024,
       peerStatementsPerDay: 10_000_000,
       relayKey: undefined,
+      cpuBudgetMs: 30_000,
+      batchItems: LIMITS.batchItems,
+      pageMax: LIMITS.pageMax,
     })
     // Parsed once per bindings object.
     expect(configOf(relayEnv)).toBe(c)
@@ -175,7 +179,9 @@ describe('settings in force', () => {
     const res = await call({ MAX_FUTURE_SKEW_MS: '60000', BLOB_MAX_BYTES: '1048576' }, '/.well-known/vouch')
     expect(res.status).toBe(200)
     const info = (await res.json()) as { limits: Record<string, number> }
-    expect(info.limits).toEqual({ ...LIMITS, futureSkewMs: 60_000, blobBytes: 1_048_576 })
+    expect(info.limits).toEqual({ ...LIMITS, futureSkewMs: 60_000, blobBytes: 1_048_576, cpuBudgetMs: 30_000 })
+    const free = (await (await call({ CPU_BUDGET_MS: '10' }, '/.well-known/vouch')).json()) as { limits: Record<string, number> }
+    expect(free.limits).toEqual({ ...LIMITS, blobBytes: 100 * 1024 * 1024, batchItems: 20, pageMax: 20, cpuBudgetMs: 10 })
   })
 
   it('MAX_FUTURE_SKEW_MS is applied: 0 refuses a statement dated a minute ahead that the default accepts', async () => {
@@ -196,5 +202,68 @@ describe('settings in force', () => {
     })
     expect(res.status).toBe(413)
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'blob_too_large', message: 'blobs are at most 10 bytes' })
+  })
+})
+
+describe('CPU budget caps (CPU_BUDGET_MS)', () => {
+  it('caps are floor(budget × 0.5 / 0.25 ms), within 10 and the protocol maxima, and grow with the budget', () => {
+    expect(capsFor(10)).toEqual({ batchItems: 20, pageMax: 20 })
+    expect(capsFor(1)).toEqual({ batchItems: 10, pageMax: 10 })
+    expect(capsFor(30_000)).toEqual({ batchItems: LIMITS.batchItems, pageMax: LIMITS.pageMax })
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300_000 }), fc.integer({ min: 1, max: 300_000 }), (a, b) => {
+        const [lo, hi] = a <= b ? [a, b] : [b, a]
+        const c = capsFor(lo)
+        expect(c.batchItems).toBeGreaterThanOrEqual(10)
+        expect(c.batchItems).toBeLessThanOrEqual(LIMITS.batchItems)
+        expect(c.pageMax).toBeLessThanOrEqual(LIMITS.pageMax)
+        // Above the floor, the planned statements fit in half the budget.
+        if (c.batchItems > 10) expect(c.batchItems * CPU_MS_PER_STATEMENT).toBeLessThanOrEqual(lo * 0.5)
+        expect(capsFor(hi).batchItems).toBeGreaterThanOrEqual(c.batchItems)
+      }),
+    )
+  })
+
+  const FREE = { CPU_BUDGET_MS: '10' }
+  const postBatch = (vars: Record<string, string>, batch: unknown[]) =>
+    call(vars, '/v1/statements', { method: 'POST', body: JSON.stringify(batch), headers: { 'content-type': 'application/json' } })
+  const signed = async (n: number, tag: string) => {
+    const key = await testKey(43)
+    return Promise.all(Array.from({ length: n }, (_, i) => makeStatement(key, { subject: `pkg:generic/cpu-${tag}-${i}@1.0.0`, time: Date.now() - 1000 })))
+  }
+
+  it('a POST over the relay cap gets 413 too_many_items naming the cap; one at the cap is stored', async () => {
+    const batch = await signed(21, 'post')
+    const over = await postBatch(FREE, batch)
+    expect(over.status).toBe(413)
+    expect(((await over.json()) as { error: unknown }).error).toEqual({ code: 'too_many_items', message: 'a batch holds at most 20 statements on this relay; got 21' })
+    const at = await postBatch(FREE, batch.slice(0, 20))
+    expect(at.status).toBe(200)
+    expect(((await at.json()) as { accepted: number }).accepted).toBe(20)
+    // The same 21 pass on the default (Paid) budget.
+    expect((await postBatch({}, batch)).status).toBe(200)
+  })
+
+  it('lookups over pageMax get 413; feed and query pages are served at most pageMax long, with a cursor to go on', async () => {
+    const batch = await signed(20, 'page')
+    expect((await postBatch(FREE, batch)).status).toBe(200)
+    const unknown = `sha256-${'A'.repeat(43)}=`
+    const lookup = (n: number) => call(FREE, '/v1/statements/lookup', { method: 'POST', body: JSON.stringify({ ids: Array(n).fill(unknown) }), headers: { 'content-type': 'application/json' } })
+    const refused = await lookup(21)
+    expect(refused.status).toBe(413)
+    expect(((await refused.json()) as { error: { code: string; message: string } }).error.message).toBe('at most 20 ids on this relay; got 21')
+    expect((await lookup(20)).status).toBe(200)
+
+    const ids = (await (await call(FREE, '/v1/feed?view=ids&limit=1000')).json()) as { ids: string[]; cursor: string; more: boolean }
+    expect(ids.ids).toHaveLength(20)
+    const full = (await (await call(FREE, '/v1/feed?limit=1000')).json()) as { statements: unknown[]; more: boolean }
+    expect(full.statements).toHaveLength(20)
+    const queried = (await (await call(FREE, `/v1/statements?actor=${encodeURIComponent(batch[0]!.actor)}&limit=500`)).json()) as { statements: unknown[]; cursor: string | null }
+    expect(queried.statements).toHaveLength(20)
+    // The protocol's range still holds: over 1000 is a bad request, not a short page.
+    expect((await call(FREE, '/v1/feed?limit=1001')).status).toBe(400)
+    // Every over-cap request is counted where peers and operators can see it.
+    const info = (await (await call(FREE, '/.well-known/vouch')).json()) as { gossip: { overCap: number } }
+    expect(info.gossip.overCap).toBeGreaterThanOrEqual(5)
   })
 })
