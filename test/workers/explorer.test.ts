@@ -211,7 +211,7 @@ describe('explorer: content', () => {
     expect(idPage).toContain('A statement with this id')
   })
 
-  it('an actor page lists its aliases unchecked, and checks them only when asked', async () => {
+  it('an actor page lists its aliases unchecked, and checks them only when asked (a POST)', async () => {
     const key = await testKey(78)
     const voucher = await testKey(79)
     const alias = `nosuchscheme:${uniq('me')}`
@@ -223,7 +223,10 @@ describe('explorer: content', () => {
     expect(page).toContain('data-alias-status="unchecked"')
     expect(page).toContain('Check alias proofs now')
     expect(page).toContain(`/actor/${voucher.did}`) // who vouches for it
-    const checked = await html(await get(`/actor/${key.did}?check=1`), 200)
+    const asked = await SELF.fetch(`${BASE}/actor/${key.did}`, { method: 'POST', redirect: 'manual' })
+    expect(asked.status).toBe(303)
+    expect(asked.headers.get('location')).toBe(`/actor/${key.did}#aliases`)
+    const checked = await html(await get(`/actor/${key.did}`), 200)
     expect(checked).toContain('data-alias-status="failed"')
     expect(checked).toContain('no proof method for scheme nosuchscheme')
   })
