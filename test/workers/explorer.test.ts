@@ -77,6 +77,10 @@ describe('explorer: pages and headers', () => {
     const hash = base64.encode((await sha256(utf8(CSS))).bytes)
     expect(res.headers.get('content-security-policy')).toContain(`style-src 'sha256-${hash}'`)
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    // Forms post only here; same-origin referrers so that browsers send the pages' Origin (not `null`) with them.
+    expect(res.headers.get('content-security-policy')).toContain("form-action 'self'")
+    expect(res.headers.get('referrer-policy')).toBe('same-origin')
+    expect(body).toContain('<meta name="referrer" content="same-origin"/>')
     expect(body).not.toMatch(/\sstyle=/) // a hashed stylesheet does not allow style attributes
   })
 
