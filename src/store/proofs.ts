@@ -76,7 +76,9 @@ export async function writeProofs(kv: KVNamespace, results: readonly AliasCheck[
     const expiresAt = r.ok ? Math.min(r.expiresAt, now + 1000 * SHARED_PROOF_TTL.okSeconds) : now + 1000 * SHARED_PROOF_TTL.failureSeconds
     return expiresAt > now ? [{ ...r, expiresAt, checkedAt: now }] : []
   })
-  await Promise.all(
+  // KV allows one write a second per key: two visitors checking the same alias at once may see one
+  // put refused. The result is still theirs to see; the cache keeps the other visitor's copy.
+  await Promise.allSettled(
     stored.map(async (s) =>
       kv.put(await proofKey(s.did, s.alias), JSON.stringify(s), {
         expirationTtl: Math.max(SHARED_PROOF_TTL.minSeconds, Math.ceil((s.expiresAt - now) / 1000)),

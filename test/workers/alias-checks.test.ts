@@ -1,6 +1,7 @@
 import { env, SELF } from 'cloudflare:test'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { proofKey, SHARED_PROOF_TTL, writeProofs } from '../../src/store/proofs.ts'
+import { cachedFor, proofKey, readProofs, SHARED_PROOF_TTL, writeProofs } from '../../src/store/proofs.ts'
 import type { Statement } from '../../src/verify/index.ts'
 import { makeStatement, testKey } from '../helpers.ts'
 
@@ -161,6 +162,26 @@ describe('alias checks: who may ask, and how often', () => {
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('data-error="bad_actor"')
   })
+})
+
+describe('the shared proof cache', () => {
+  it('any alias (up to 1024 bytes, any text) gets a valid KV key and reads back as written, and only for its own claim', async () => {
+    const key = await testKey(228)
+    const other = await testKey(229)
+    const now = Date.now()
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 256 }), fc.boolean(), async (alias, ok) => {
+        const k = await proofKey(key.did, alias)
+        expect(new TextEncoder().encode(k).length).toBeLessThanOrEqual(512)
+        const [stored] = await writeProofs(env.CACHE, [{ ok, method: 'x', alias, did: key.did, detail: alias, expiresAt: now + 86_400_000 }], now)
+        const read = await readProofs(env.CACHE, [{ did: key.did, alias }, { did: other.did, alias }, { did: key.did, alias: `${alias} ` }], now)
+        expect(cachedFor(read, key.did, alias)).toEqual(stored)
+        expect(read.size).toBe(1)
+        expect(stored!.expiresAt - now).toBe(1000 * (ok ? SHARED_PROOF_TTL.okSeconds : SHARED_PROOF_TTL.failureSeconds))
+      }),
+      { numRuns: 20 }, // each run is a KV put and a bulk get (~100 ms locally)
+    )
+  }, 30_000)
 })
 
 describe('alias checks in the trust view', () => {
