@@ -119,7 +119,8 @@ describe('alias checks: GET shows, POST checks', () => {
 
 describe('alias checks: who may ask, and how often', () => {
   it('answers 429 rate_limited with Retry-After after 10 checking POSTs a minute from one address; others are not affected', async () => {
-    const keys = await Promise.all(Array.from({ length: 12 }, (_, i) => actorWith(210 + i, [`nosuchscheme:${uniq('r')}`])))
+    const aliases = Array.from({ length: 12 }, () => `nosuchscheme:${uniq('r')}`)
+    const keys = await Promise.all(aliases.map((a, i) => actorWith(210 + i, [a])))
     const addr = ip()
     const answers: number[] = []
     for (const k of keys.slice(0, 11)) answers.push((await postForm(`/actor/${k.did}`, { 'cf-connecting-ip': addr })).status)
@@ -132,6 +133,12 @@ describe('alias checks: who may ask, and how often', () => {
     expect(page).toContain('data-error="rate_limited"')
     expect(page).toContain('too many alias checks from your address')
     expect(await cached(keys[11]!.did)).toEqual([]) // refused before any check
+    expect(await cached(keys[10]!.did)).toEqual([])
+    // The trust view's form draws on the same budget when it has proofs to check.
+    const policy = JSON.stringify({ version: 1, trust: { aliases: [{ aliases: [aliases[10]], require: 1 }] } })
+    const trust = await postForm('/trust', { 'cf-connecting-ip': addr }, new URLSearchParams({ package: `${uniq('rl')}@1`, policy, checkAliases: '1' }))
+    expect(trust.status).toBe(429)
+    expect(await trust.text()).toContain('data-error="rate_limited"')
     expect(await cached(keys[10]!.did)).toEqual([])
     // Another address, and a local caller without CF-Connecting-IP, still get their checks.
     expect((await postForm(`/actor/${keys[10]!.did}`, { 'cf-connecting-ip': ip() })).status).toBe(303)
