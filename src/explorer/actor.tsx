@@ -1,10 +1,10 @@
-import type { AliasCheck } from '../identity/index.ts'
+import type { CachedCheck } from '../store/proofs.ts'
 import { decodeDidKey, hex } from '../verify/index.ts'
 import { Badge, Claim, col, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
 import { inForceRows, type ActorData, type Row } from './data.ts'
 import { actorHref, cut, formatTime, visible } from './text.ts'
 
-/** One key: its aliases (and, on request, whether it proves them), what it signed, who vouches for it. */
+/** One key: its aliases (and whether this relay found their proofs, when it checked), what it signed, who vouches for it. */
 
 const api = (q: Record<string, string>) => `/v1/statements?${new URLSearchParams(q)}`
 
@@ -19,8 +19,8 @@ export const isEmptyActor = (d: ActorData) => !d.claimed.items.length && !d.abou
 export interface ActorView {
   d: ActorData
   now: number
-  /** Proof results by alias, when the reader asked for them (`?check=1`). */
-  checks?: Map<string, AliasCheck>
+  /** Fresh proof results from the shared cache, by alias (missing: not checked yet). */
+  checks?: ReadonlyMap<string, CachedCheck>
 }
 
 export function ActorPage({ d, now, checks }: ActorView) {
@@ -49,8 +49,9 @@ export function ActorPage({ d, now, checks }: ActorView) {
 
       <Section title="Aliases" id="aliases">
         <p class="muted">
-          An alias is only a claim until its proof is checked (a DNS record, a file on the site, a key on the forge). Proofs are
-          checked on demand, by this relay, now; your own client checks them for itself.
+          An alias is only a claim until its proof is checked (a DNS record, a file on the site, a key on the forge). This
+          relay checks proofs when someone presses the button below and shows each result for up to an hour (a failure for ten
+          minutes); your own client checks them for itself.
         </p>
         {aliases.length === 0 ? (
           <p class="muted">This key claims no alias.</p>
@@ -72,9 +73,8 @@ export function ActorPage({ d, now, checks }: ActorView) {
                 { head: 'proof', cell: (r) => <Proof row={r} check={checks?.get(r.statement.object!)} />, attrs: (r) => ({ 'data-alias-status': aliasStatus(r, checks) }) },
               ]}
             />
-            {!checks && aliases.some((r) => !r.statement.not) && (
-              <form method="get" action={actorHref(d.did)}>
-                <input type="hidden" name="check" value="1" />
+            {aliases.some((r) => !r.statement.not && !checks?.has(r.statement.object!)) && (
+              <form method="post" action={actorHref(d.did)}>
                 <button type="submit">Check alias proofs now</button>
               </form>
             )}
@@ -127,19 +127,19 @@ export function ActorPage({ d, now, checks }: ActorView) {
   )
 }
 
-const aliasStatus = (r: Row, checks: Map<string, AliasCheck> | undefined) => {
+const aliasStatus = (r: Row, checks: ReadonlyMap<string, CachedCheck> | undefined) => {
   const check = checks?.get(r.statement.object!)
   return r.statement.not ? 'withdrawn' : check ? (check.ok ? 'proven' : 'failed') : 'unchecked'
 }
 
-/** Whether the key proves an alias, when the reader asked for the check. */
-function Proof({ row, check }: { row: Row; check: AliasCheck | undefined }) {
+/** Whether the key proves an alias, as this relay last found it. */
+function Proof({ row, check }: { row: Row; check: CachedCheck | undefined }) {
   if (row.statement.not) return <Badge kind="info">withdrawn</Badge>
-  if (!check) return <Badge kind="info">not checked</Badge>
+  if (!check) return <Badge kind="info">not checked yet</Badge>
   return (
     <>
       <Badge kind={check.ok ? 'ok' : 'bad'}>{check.ok ? `proven (${check.method})` : 'not proven'}</Badge> <span class="u muted">{cut(visible(check.detail), 200)}</span>{' '}
-      <span class="muted">(valid until {formatTime(check.expiresAt)})</span>
+      <span class="muted">(checked</span> <Time ms={check.checkedAt} /><span class="muted">; shown until {formatTime(check.expiresAt)})</span>
     </>
   )
 }

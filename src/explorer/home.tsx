@@ -93,11 +93,11 @@ export function SearchProblem({ q, message }: { q: string; message: string }) {
   )
 }
 
-export function ErrorPage({ status, message }: { status: number; message: string }) {
+export function ErrorPage({ status, message, code }: { status: number; message: string; code?: string }) {
   return (
     <>
       <h1>{status === 404 ? 'Not found' : status >= 500 ? 'Something went wrong' : 'Cannot show that'}</h1>
-      <div class="box bad">
+      <div class="box bad" data-error={code}>
         <p class="u">{cut(visible(message), 500)}</p>
       </div>
       <p>

@@ -99,7 +99,10 @@ export function pageCsp(): Promise<string> {
 export async function render(c: Context, status: ContentfulStatusCode, title: string, body: Child, o: { q?: string } = {}): Promise<Response> {
   c.header('content-security-policy', await pageCsp())
   c.header('x-content-type-options', 'nosniff')
-  c.header('referrer-policy', 'no-referrer')
+  // `same-origin`, not `no-referrer`: links out still send no Referer (page URLs carry searches),
+  // but with `no-referrer` browsers send `Origin: null` on the pages' own form POSTs, which the
+  // cross-site check (src/http/guards.ts) must refuse.
+  c.header('referrer-policy', 'same-origin')
   c.header('cache-control', 'no-store')
   return c.html(
     html`<!DOCTYPE html>${(
@@ -117,7 +120,7 @@ export function Layout({ title, q, children }: { title: string; q?: string; chil
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>{`${cut(visible(title), 80)} · vouch relay`}</title>
         <style>{CSS}</style>
       </head>

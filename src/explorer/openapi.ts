@@ -41,12 +41,20 @@ export const EXPLORER_PATHS = {
   },
   '/actor/{did}': {
     get: {
-      summary: 'Explorer: a key, its alias claims (proofs checked with ?check=1), what it claimed and who vouches for it',
-      parameters: [
-        { name: 'did', in: 'path', required: true, schema: { type: 'string', pattern: '^did:key:z6Mk' } },
-        { name: 'check', in: 'query', schema: { enum: ['1'] }, description: 'Check the alias proofs now (outbound requests, 4 s timeout each)' },
-      ],
+      summary: 'Explorer: a key, its alias claims with the proof results this relay has cached (or "not checked yet"), what it claimed and who vouches for it. Never fetches.',
+      parameters: [{ name: 'did', in: 'path', required: true, schema: { type: 'string', pattern: '^did:key:z6Mk' } }],
       responses: { '200': html('HTML'), '400': htmlError('Not a did:key'), '404': htmlError('Nothing about it here') },
+    },
+    post: {
+      summary:
+        'Explorer: check the key\'s alias proofs that have no fresh cached result (at most 10, 4 s each), cache the results (success 1 h, failure 10 min), and redirect to the page. Counted against RATE_CHECKS per client IP when there is something to check.',
+      parameters: [{ name: 'did', in: 'path', required: true, schema: { type: 'string', pattern: '^did:key:z6Mk' } }],
+      responses: {
+        '303': { description: 'Checked: back to the actor page (#aliases)' },
+        '400': htmlError('Not a did:key'),
+        '403': htmlError('cross_origin: sent by a page of another site (Origin or Sec-Fetch-Site)'),
+        '429': htmlError('rate_limited: too many checks from this address; see Retry-After'),
+      },
     },
   },
   '/trust': {
@@ -55,11 +63,13 @@ export const EXPLORER_PATHS = {
       parameters: [
         { name: 'package', in: 'query', schema: { type: 'string' } },
         { name: 'policy', in: 'query', schema: { type: 'string' }, description: 'A policy document (docs/POLICY.md) as JSON text' },
+        { name: 'checkAliases', in: 'query', schema: { enum: ['1'] }, description: 'Use the alias proofs this relay has cached (never fetches; the others show as not checked yet)' },
       ],
       responses: { '200': html('HTML'), '400': htmlError('Invalid policy or package') },
     },
     post: {
-      summary: 'Explorer: evaluate a policy (pasted or uploaded) for a package version',
+      summary:
+        'Explorer: evaluate a policy (pasted or uploaded) for a package version; with checkAliases=1, first check the alias proofs without a fresh cached result (at most 16, rate limited like POST /actor/{did})',
       requestBody: {
         required: true,
         content: {
@@ -69,7 +79,14 @@ export const EXPLORER_PATHS = {
           'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { package: { type: 'string' }, policy: { type: 'string' }, checkAliases: { enum: ['1'] } } } },
         },
       },
-      responses: { '200': html('The verdict'), '400': htmlError('Invalid policy or package'), '411': htmlError('No Content-Length'), '413': htmlError('Form over 72 KiB') },
+      responses: {
+        '200': html('The verdict'),
+        '400': htmlError('Invalid policy or package'),
+        '403': htmlError('cross_origin: sent by a page of another site'),
+        '411': htmlError('No Content-Length'),
+        '413': htmlError('Form over 72 KiB'),
+        '429': htmlError('rate_limited: too many checks from this address; see Retry-After'),
+      },
     },
   },
   '/status': {

@@ -1,5 +1,5 @@
 import { renderExplanation } from '../policy/index.ts'
-import { Badge, Section, Term } from './components.tsx'
+import { Badge, Section, Term, Time } from './components.tsx'
 import { TrustGraph } from './graph.tsx'
 import { cut, visible } from './text.ts'
 import type { TrustInput, TrustResult } from './trust.ts'
@@ -36,7 +36,8 @@ export function TrustPage({ input, result }: { input: Partial<TrustInput>; resul
         <p>
           <input id="checkAliases" type="checkbox" name="checkAliases" value="1" checked={input.checkAliases ?? false} />{' '}
           <label for="checkAliases" class="inline">
-            check alias proofs (needed for alias rules; this relay fetches each proof, up to 4 s each)
+            use alias proofs (needed for alias rules): Evaluate checks the ones this relay has no fresh result for, fetching
+            each (up to 4 s each, a few checks per minute per visitor); a shared link only shows results already checked
           </label>
         </p>
         <button type="submit">Evaluate</button>
@@ -82,15 +83,24 @@ function Result({ result }: { result: Extract<TrustResult, { ok: true }> }) {
       </div>
       {result.aliasChecks && result.aliasChecks.length > 0 && (
         <>
-          <h3>Alias proofs checked</h3>
+          <h3>Alias proofs</h3>
           <ul>
-            {result.aliasChecks.map((c) => (
-              <li>
-                <Badge kind={c.ok ? 'ok' : 'bad'}>{c.ok ? 'proven' : 'not proven'}</Badge> <Term value={c.did} /> as <code class="u">{cut(visible(c.alias), 80)}</code>:{' '}
-                <span class="u muted">{cut(visible(c.detail), 200)}</span>
+            {result.aliasChecks.map(({ did, alias, check }) => (
+              <li data-alias-status={check ? (check.ok ? 'proven' : 'failed') : 'unchecked'}>
+                {check ? <Badge kind={check.ok ? 'ok' : 'bad'}>{check.ok ? 'proven' : 'not proven'}</Badge> : <Badge kind="info">not checked yet</Badge>} <Term value={did} /> as{' '}
+                <code class="u">{cut(visible(alias), 80)}</code>
+                {check && (
+                  <>
+                    : <span class="u muted">{cut(visible(check.detail), 200)}</span> <span class="muted">(checked</span> <Time ms={check.checkedAt} />
+                    <span class="muted">)</span>
+                  </>
+                )}
               </li>
             ))}
           </ul>
+          {result.aliasChecks.some((c) => !c.check) && (
+            <p class="muted">A proof not checked yet counts as not proven. Press Evaluate above (with alias proofs ticked) to check them now.</p>
+          )}
         </>
       )}
       <h3>Why</h3>

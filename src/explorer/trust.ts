@@ -1,7 +1,7 @@
-import { checkAliases, type AliasCheck } from '../identity/index.ts'
 import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, packageOf, PolicyError, type GatherOptions, type Policy, type StatementSource, type Verdict } from '../policy/index.ts'
 import { parseJson, ProtocolError } from '../verify/index.ts'
 import { readStatements, READ_MAX } from './data.ts'
+import { heldProofs, type ShownCheck } from './proofs.ts'
 
 /**
  * The trust view: a policy and a package version in, the engine's verdict out. The engine and its
@@ -23,7 +23,8 @@ export function storeSource(db: D1Database): StatementSource {
 /**
  * Bounds for one page view: each query is one D1 query of at most `READ_MAX.section` rows, well
  * inside a Worker's 1000 queries per request (50 on the Free plan would cap it sooner, and the
- * view then says the read was incomplete). Alias proofs are one or two outbound requests each.
+ * view then says the read was incomplete). Alias proofs come from the shared cache; checking them
+ * (one or two outbound requests each) is a rate-limited POST.
  */
 export const TRUST_BOUNDS = { perQuery: READ_MAX.section, maxQueries: 40, maxStatements: 10_000, maxAliasClaims: 16 } as const satisfies GatherOptions
 
@@ -37,7 +38,7 @@ export interface TrustInput {
 }
 
 export type TrustResult =
-  | { ok: true; verdict: Verdict; statements: number; truncated: boolean; incomplete: string[]; aliasChecks?: AliasCheck[] }
+  | { ok: true; verdict: Verdict; statements: number; truncated: boolean; incomplete: string[]; aliasChecks?: ShownCheck[] }
   | { ok: false; field: 'policy' | 'subject'; message: string }
 
 export function parsePolicy(text: string): Policy {
@@ -52,7 +53,13 @@ export function parsePolicy(text: string): Policy {
   return ensurePolicy(value)
 }
 
-export async function runTrust(db: D1Database, input: TrustInput, now: number): Promise<TrustResult> {
+/**
+ * Where the view's alias proofs come from: the route decides whether they are only read from the
+ * shared cache (GET) or also checked now (POST). Without it, alias claims stay unchecked.
+ */
+export type AliasLookup = (claims: { did: string; alias: string }[]) => Promise<ShownCheck[]>
+
+export async function runTrust(db: D1Database, input: TrustInput, now: number, aliases?: AliasLookup): Promise<TrustResult> {
   let policy: Policy
   try {
     policy = parsePolicy(input.policyText)
@@ -64,15 +71,14 @@ export async function runTrust(db: D1Database, input: TrustInput, now: number): 
   const parsed = packageOf(subject)
   if (!parsed) return { ok: false, field: 'subject', message: 'give a package version as a purl with a version: pkg:generic/mylib@1.2.3 (or type mylib@1.2.3 and it is read as pkg:generic/…)' }
 
-  let aliasChecks: AliasCheck[] | undefined
+  let aliasChecks: ShownCheck[] | undefined
   const gathered = await gatherForVerdict(storeSource(db), subject, policy, {
     ...TRUST_BOUNDS,
     now,
     ...(input.checkAliases && {
       proofs: async (claims) => {
-        const checked = await checkAliases(claims, { timeoutMs: 4000 })
-        aliasChecks = checked.results
-        return checked.proofs
+        aliasChecks = aliases ? await aliases(claims) : claims.map(({ did, alias }) => ({ did, alias }))
+        return heldProofs(aliasChecks)
       },
     }),
   })

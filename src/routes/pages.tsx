@@ -3,8 +3,10 @@ import { createRouter, type AppEnv } from '../app.ts'
 import {
   ActorPage,
   actorData,
+  actorHref,
   AliasResults,
   aliasClaims,
+  checkAndStore,
   ErrorPage,
   HashPage,
   hashData,
@@ -13,6 +15,7 @@ import {
   isEmptyHash,
   isEmptyPackage,
   latest,
+  MAX_CHECKS_PER_ACTOR,
   ownAliases,
   PackagePage,
   packageData,
@@ -21,14 +24,18 @@ import {
   resolveSearch,
   runTrust,
   SearchProblem,
+  type ShownCheck,
+  shownChecks,
   StatusPage,
   statusData,
   TrustPage,
   type TrustInput,
+  unchecked,
+  withStored,
 } from '../explorer/index.ts'
 import { selfUrl, stats } from '../gossip/index.ts'
 import { ApiError } from '../http/errors.ts'
-import { checkAliases, type AliasCheck } from '../identity/index.ts'
+import { limitPerIp, refuseCrossSite } from '../http/guards.ts'
 import { decodeDidKey, formatSri, LIMITS, parseHashParam, ProtocolError, utf8 } from '../verify/index.ts'
 
 /**
@@ -40,8 +47,8 @@ export const pages = createRouter()
 
 type C = Context<AppEnv>
 
-/** Alias proofs checked for one actor page, at most (each is an outbound request with a 4 s timeout). */
-const MAX_ALIAS_CHECKS = 10
+/** RATE_CHECKS's period (wrangler.toml): the Retry-After of its 429. */
+const CHECKS_PERIOD_SECONDS = 60
 
 pages.get('/', async (c) => {
   const q = c.req.query('q')
@@ -86,22 +93,45 @@ pages.get('/hash/:hash{.+}', async (c) => {
   return render(c, isEmptyHash(d) ? 404 : 200, sri, <HashPage d={d} now={Date.now()} />, { q: sri })
 })
 
-pages.get('/actor/:did{.+}', async (c) => {
-  const did = c.req.param('did')
-  if (!decodeDidKey(did)) throw new ApiError(400, 'bad_actor', 'an actor is an Ed25519 did:key (did:key:z6Mk…, 56 characters)')
-  const now = Date.now()
+/** The actor's own alias claims in force (not withdrawn), each with its cached result if any. */
+async function actorChecks(c: C, did: string, now: number) {
   const d = await actorData(c.env.DB, did)
-  let checks: Map<string, AliasCheck> | undefined
-  if (c.req.query('check') === '1') {
-    const claims = ownAliases(d, now)
-      .filter((r) => !r.statement.not)
-      .slice(0, MAX_ALIAS_CHECKS)
-      .map((r) => ({ did, alias: r.statement.object! }))
-    // Never allowPrivate: an alias someone published must not make this relay probe its own network.
-    const { results } = await checkAliases(claims, { timeoutMs: 4000 })
-    checks = new Map(results.map((r) => [r.alias, r]))
-  }
+  const claims = ownAliases(d, now)
+    .filter((r) => !r.statement.not)
+    .map((r) => ({ did, alias: r.statement.object! }))
+  return { d, shown: await shownChecks(c.env.CACHE, claims, now) }
+}
+
+const actorDid = (c: C) => {
+  const did = c.req.param('did')!
+  if (!decodeDidKey(did)) throw new ApiError(400, 'bad_actor', 'an actor is an Ed25519 did:key (did:key:z6Mk…, 56 characters)')
+  return did
+}
+
+/** A page view only reads the shared proof cache: looking at a page never makes the relay fetch. */
+pages.get('/actor/:did{.+}', async (c) => {
+  const did = actorDid(c)
+  const now = Date.now()
+  const { d, shown } = await actorChecks(c, did, now)
+  const checks = new Map(shown.flatMap((s) => (s.check ? [[s.alias, s.check] as const] : [])))
   return render(c, isEmptyActor(d) ? 404 : 200, did, <ActorPage d={d} now={now} checks={checks} />, { q: did })
+})
+
+/**
+ * Checks the actor's alias proofs that have no fresh result (at most MAX_CHECKS_PER_ACTOR, each
+ * with its timeout), stores them in the shared cache, and sends the browser back to the page.
+ * Only a POST that has something to fetch counts against the visitor's RATE_CHECKS budget.
+ */
+pages.post('/actor/:did{.+}', async (c) => {
+  refuseCrossSite(c)
+  const did = actorDid(c)
+  const { shown } = await actorChecks(c, did, Date.now())
+  const todo = unchecked(shown, MAX_CHECKS_PER_ACTOR)
+  if (todo.length) {
+    await limitPerIp(c, c.env.RATE_CHECKS, 'alias checks', CHECKS_PERIOD_SECONDS)
+    await checkAndStore(c.env.CACHE, todo)
+  }
+  return c.redirect(`${actorHref(did)}#aliases`, 303)
 })
 
 /** `mylib@1.2.3` in the package field means the generic purl, as in search. */
@@ -110,8 +140,20 @@ const asPurl = (s: string) => {
   return t && !t.startsWith('pkg:') && !/[\s:]/.test(t) ? `pkg:generic/${t}` : t
 }
 
-async function trust(c: C, input: TrustInput): Promise<Response> {
-  const result = await runTrust(c.env.DB, input, Date.now())
+/**
+ * The trust view. A GET shows alias proofs from the shared cache only; a POST (the form) also
+ * checks the ones without a fresh result, rate limited like the actor page's button. The gatherer
+ * hands over at most TRUST_BOUNDS.maxAliasClaims (16) claims, which bounds the work per POST.
+ */
+async function trust(c: C, input: TrustInput, mayCheck: boolean): Promise<Response> {
+  const lookup = async (claims: { did: string; alias: string }[]): Promise<ShownCheck[]> => {
+    const shown = await shownChecks(c.env.CACHE, claims, Date.now())
+    const todo = mayCheck ? unchecked(shown) : []
+    if (todo.length === 0) return shown
+    await limitPerIp(c, c.env.RATE_CHECKS, 'alias checks', CHECKS_PERIOD_SECONDS)
+    return withStored(shown, await checkAndStore(c.env.CACHE, todo))
+  }
+  const result = await runTrust(c.env.DB, input, Date.now(), lookup)
   return render(c, result.ok ? 200 : 400, 'trust view', <TrustPage input={input} result={result} />)
 }
 
@@ -121,13 +163,14 @@ pages.get('/trust', async (c) => {
   const input: TrustInput = { subject: asPurl(pkg), policyText: policy ?? '', checkAliases: c.req.query('checkAliases') === '1' }
   if (policy === undefined) return render(c, 200, 'trust view', <TrustPage input={input} />)
   if (utf8(policy).length > POLICY_MAX_BYTES) throw new ApiError(413, 'body_too_large', `a policy is at most ${POLICY_MAX_BYTES} bytes here`)
-  return trust(c, input)
+  return trust(c, input, false)
 })
 
 /** The form's limit: the policy plus the other fields and multipart framing. */
 const FORM_MAX_BYTES = POLICY_MAX_BYTES + 8 * 1024
 
 pages.post('/trust', async (c) => {
+  refuseCrossSite(c)
   const declared = c.req.header('content-length')
   if (declared === undefined || !/^\d+$/.test(declared)) throw new ApiError(411, 'length_required', 'send the form with a Content-Length')
   if (Number(declared) > FORM_MAX_BYTES) throw new ApiError(413, 'body_too_large', `the form is at most ${FORM_MAX_BYTES} bytes (a policy at most ${POLICY_MAX_BYTES})`)
@@ -144,7 +187,7 @@ pages.post('/trust', async (c) => {
     if (file.size > POLICY_MAX_BYTES) throw new ApiError(413, 'body_too_large', `a policy is at most ${POLICY_MAX_BYTES} bytes here`)
     policyText = await file.text()
   }
-  return trust(c, { subject: asPurl(field('package')), policyText, checkAliases: field('checkAliases') === '1' })
+  return trust(c, { subject: asPurl(field('package')), policyText, checkAliases: field('checkAliases') === '1' }, true)
 })
 
 /** The form's fields; a body that does not parse as the form it claims to be is the client's error. */
@@ -166,7 +209,10 @@ pages.get('/status', async (c) => {
 
 /** Errors on pages are pages too (the API's errors stay JSON). A 500 shows no internals. */
 pages.onError(async (err, c) => {
-  if (err instanceof ApiError) return render(c, err.status, 'error', <ErrorPage status={err.status} message={err.message} />)
+  if (err instanceof ApiError) {
+    for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v)
+    return render(c, err.status, 'error', <ErrorPage status={err.status} message={err.message} code={err.code} />)
+  }
   if (err instanceof ProtocolError) return render(c, 400, 'error', <ErrorPage status={400} message={err.message} />)
   console.error('internal error', err)
   return render(c, 500, 'error', <ErrorPage status={500} message="internal error" />)

@@ -226,10 +226,15 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     expect(await page.locator(`#vouches a[href="/actor/${keys.org.did}"]`).count()).toBe(1)
     expect(await page.locator('#claimed tbody tr').count()).toBe(6)
     await shot('actor')
-    // Checking runs the proofs now (here they fail: the names are not real, or there is no network).
+    // The button POSTs (the browser sends its Origin, which must be accepted as this relay's own),
+    // the relay checks the proofs now and sends the browser back to the page, which shows the results
+    // (here they fail: the names are not real, or there is no network).
+    const posted = page.waitForRequest((r) => r.method() === 'POST')
     await page.locator('#aliases button').click()
-    await page.waitForURL(/check=1/)
+    expect((await posted).headers()['origin']).toBe(base)
+    await page.waitForURL(`${base}/actor/${keys.alice.did}#aliases`)
     expect(await page.locator('#aliases [data-alias-status="failed"]').count()).toBe(2)
+    await expect(page.locator('#aliases').textContent()).resolves.toContain('(checked')
     await clean()
   }, 30_000)
 

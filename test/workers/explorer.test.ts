@@ -77,6 +77,10 @@ describe('explorer: pages and headers', () => {
     const hash = base64.encode((await sha256(utf8(CSS))).bytes)
     expect(res.headers.get('content-security-policy')).toContain(`style-src 'sha256-${hash}'`)
     expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    // Forms post only here; same-origin referrers so that browsers send the pages' Origin (not `null`) with them.
+    expect(res.headers.get('content-security-policy')).toContain("form-action 'self'")
+    expect(res.headers.get('referrer-policy')).toBe('same-origin')
+    expect(body).toContain('<meta name="referrer" content="same-origin"/>')
     expect(body).not.toMatch(/\sstyle=/) // a hashed stylesheet does not allow style attributes
   })
 
@@ -211,7 +215,7 @@ describe('explorer: content', () => {
     expect(idPage).toContain('A statement with this id')
   })
 
-  it('an actor page lists its aliases unchecked, and checks them only when asked', async () => {
+  it('an actor page lists its aliases unchecked, and checks them only when asked (a POST)', async () => {
     const key = await testKey(78)
     const voucher = await testKey(79)
     const alias = `nosuchscheme:${uniq('me')}`
@@ -223,7 +227,10 @@ describe('explorer: content', () => {
     expect(page).toContain('data-alias-status="unchecked"')
     expect(page).toContain('Check alias proofs now')
     expect(page).toContain(`/actor/${voucher.did}`) // who vouches for it
-    const checked = await html(await get(`/actor/${key.did}?check=1`), 200)
+    const asked = await SELF.fetch(`${BASE}/actor/${key.did}`, { method: 'POST', redirect: 'manual' })
+    expect(asked.status).toBe(303)
+    expect(asked.headers.get('location')).toBe(`/actor/${key.did}#aliases`)
+    const checked = await html(await get(`/actor/${key.did}`), 200)
     expect(checked).toContain('data-alias-status="failed"')
     expect(checked).toContain('no proof method for scheme nosuchscheme')
   })
