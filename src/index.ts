@@ -3,12 +3,14 @@ import type { AppEnv } from './app.ts'
 import { ConfigError, configOf, type RelayEnv } from './config.ts'
 import { pullAll } from './gossip/index.ts'
 import { ApiError, notFound, onError } from './http/errors.ts'
+import { rateLimit } from './http/limits.ts'
 import { admin } from './routes/admin.ts'
 import { blobs } from './routes/blobs.ts'
 import { feed } from './routes/feed.ts'
 import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
 import { statements } from './routes/statements.ts'
+import { dayOf, pruneUsage } from './store/usage.ts'
 import { wellKnown } from './routes/well-known.ts'
 
 export const app = new Hono<AppEnv>()
@@ -27,6 +29,8 @@ export const app = new Hono<AppEnv>()
     }
     await next()
   })
+  // After the peer-signature check (which sets c.var.peer), before any route does work.
+  .use(rateLimit)
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
   .route('/v1/blobs', blobs)
@@ -51,5 +55,7 @@ export default {
       return
     }
     ctx.waitUntil(pullAll(env, config.relayUrl))
+    // Quotas read only today; yesterday's row is kept for the day boundary's stragglers.
+    ctx.waitUntil(pruneUsage(env.DB, dayOf(Date.now()) - 1))
   },
 } satisfies ExportedHandler<RelayEnv>
