@@ -4,6 +4,11 @@ import { ApiError } from './errors.ts'
 
 /** The Workers Rate Limiting binding counts per 60 s window (wrangler.toml `period = 60`). */
 export const RATE_PERIOD_S = 60
+/**
+ * The bindings' limits as wrangler.toml sets them, for /.well-known/vouch: a binding cannot be
+ * asked for its limit at run time. A test holds these equal to wrangler.toml.
+ */
+export const RATE_LIMITS = { requestsPerMinute: 600, peerRequestsPerMinute: 6000, checksPerMinute: 10 } as const
 
 /**
  * Requests per minute, one budget per client IP (`RATE_REQUESTS`) or, for a request signed by a

@@ -175,7 +175,17 @@ describe('settings in force', () => {
     const res = await call({ MAX_FUTURE_SKEW_MS: '60000', BLOB_MAX_BYTES: '1048576' }, '/.well-known/vouch')
     expect(res.status).toBe(200)
     const info = (await res.json()) as { limits: Record<string, number> }
-    expect(info.limits).toEqual({ ...LIMITS, futureSkewMs: 60_000, blobBytes: 1_048_576 })
+    expect(info.limits).toEqual({
+      ...LIMITS,
+      futureSkewMs: 60_000,
+      blobBytes: 1_048_576,
+      statementsPerDay: 10_000,
+      blobBytesPerDay: 1_073_741_824,
+      peerStatementsPerDay: 10_000_000,
+      requestsPerMinute: 600,
+      peerRequestsPerMinute: 6000,
+      checksPerMinute: 10,
+    })
   })
 
   it('MAX_FUTURE_SKEW_MS is applied: 0 refuses a statement dated a minute ahead that the default accepts', async () => {
