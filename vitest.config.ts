@@ -13,7 +13,12 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async () => ({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations('./migrations'), ADMIN_TOKEN: 'test-admin-token' } },
+            miniflare: {
+              bindings: { TEST_MIGRATIONS: await readD1Migrations('./migrations'), ADMIN_TOKEN: 'test-admin-token' },
+              // A real rate-limit binding with a tiny limit, swapped in for RATE_REQUESTS/RATE_PEERS
+              // by test/workers/gate.test.ts (the configured 600 a minute take too long to reach).
+              ratelimits: { RATE_TEST: { simple: { limit: 5, period: 60 } } },
+            },
           })),
         ],
         test: {

@@ -4,12 +4,14 @@ import { ConfigError, configOf, type RelayEnv } from './config.ts'
 import { pullAll } from './gossip/index.ts'
 import { ApiError, notFound, onError } from './http/errors.ts'
 import { peerAuth } from './gossip/peer-auth.ts'
+import { rateLimit } from './http/limits.ts'
 import { admin } from './routes/admin.ts'
 import { blobs } from './routes/blobs.ts'
 import { feed } from './routes/feed.ts'
 import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
 import { statements } from './routes/statements.ts'
+import { dayOf, pruneUsage } from './store/usage.ts'
 import { wellKnown } from './routes/well-known.ts'
 
 export const app = new Hono<AppEnv>()
@@ -29,6 +31,8 @@ export const app = new Hono<AppEnv>()
     await next()
   })
   .use('/v1/*', peerAuth)
+  // After the peer-signature check (which sets c.var.peer), before any route does work.
+  .use(rateLimit)
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
   .route('/v1/blobs', blobs)
@@ -53,5 +57,7 @@ export default {
       return
     }
     ctx.waitUntil(pullAll(env, config.relayUrl))
+    // Quotas read only today; yesterday's row is kept for the day boundary's stragglers.
+    ctx.waitUntil(pruneUsage(env.DB, dayOf(Date.now()) - 1))
   },
 } satisfies ExportedHandler<RelayEnv>

@@ -1,5 +1,6 @@
 import { configOf, statementsWithin, type RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
+import { NOT_ADMITTED, TEMPORARY_REFUSALS } from '../store/gate.ts'
 import { ingest } from '../store/ingest.ts'
 import { heldIds } from '../store/statements.ts'
 import { decodeStrictUtf8, formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
@@ -20,6 +21,10 @@ export interface PullReport {
   pages: number
   stored: number
   invalid: number
+  /** Statements from keys this relay does not admit (dropped; the cursor moves past them). */
+  refused: number
+  /** Statements refused for now (a quota): the cursor stays before their page, to retry later. */
+  deferred: number
   bytes: number
   error?: string
 }
@@ -43,7 +48,7 @@ export async function pullAll(env: RelayEnv, self: string | undefined): Promise<
 export async function pullPeer(env: RelayEnv, peer: string, self: string | undefined): Promise<PullReport> {
   const now = Date.now()
   let state: PeerState = await getPeerState(env, peer)
-  const report: PullReport = { peer, pages: 0, stored: 0, invalid: 0, bytes: 0 }
+  const report: PullReport = { peer, pages: 0, stored: 0, invalid: 0, refused: 0, deferred: 0, bytes: 0 }
   if (state.retryAt > now) return { ...report, skipped: 'backoff' }
   const get = async (url: string, init?: { method: string; body: string }) => {
     const signed = await peerHeaders(env, init?.method ?? 'GET', url, init?.body)
@@ -71,17 +76,23 @@ export async function pullPeer(env: RelayEnv, peer: string, self: string | undef
       const missing = idsPage.ids.filter((id) => !held.has(id))
       if (missing.length) {
         const bodies = parseFeedPage(await get(`${peer}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify({ ids: missing }) }), false)
-        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: config.futureSkewMs })
-        if (result.rejected) {
-          const first = result.results.find((r) => r.status === 'rejected')
-          console.warn(`peer ${peer} served ${result.rejected} invalid statements (first: ${first && 'error' in first ? first.error.code : '?'}); dropped`)
-        }
+        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: config.futureSkewMs, origin: { kind: 'peer', peer }, gate: config })
+        const codes = result.results.flatMap((r) => (r.status === 'rejected' ? [r.error.code] : []))
+        const deferred = codes.filter((c) => TEMPORARY_REFUSALS.has(c)).length
+        const refused = codes.filter((c) => c === NOT_ADMITTED).length
+        const invalid = codes.length - deferred - refused
+        if (invalid) console.warn(`peer ${peer} served ${invalid} invalid statements (first: ${codes.find((c) => !TEMPORARY_REFUSALS.has(c) && c !== NOT_ADMITTED)}); dropped`)
         report.stored += result.accepted
-        report.invalid += result.rejected
+        report.invalid += invalid
+        report.refused += refused
+        report.deferred += deferred
         stats.pulled += result.accepted
-        stats.pullInvalid += result.rejected
-        state = { ...state, pulled: state.pulled + result.accepted, invalid: state.invalid + result.rejected }
+        stats.pullInvalid += invalid
+        state = { ...state, pulled: state.pulled + result.accepted, invalid: state.invalid + invalid }
         if (result.fresh.length) await enqueuePush(env, result.fresh, new Set([peer, ...(self ? [self] : [])]))
+        // Refused for now (a quota): the page is read again next round, so the cursor stays before
+        // it. What this page did store is held by then, and only the deferred ids are fetched again.
+        if (deferred) break
       }
       // Stored: only now may the cursor move past this page.
       state = { ...state, cursor: idsPage.cursor }

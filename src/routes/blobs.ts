@@ -7,7 +7,9 @@ import { getPeerState, listPeers } from '../gossip/index.ts'
 import { isOperator } from '../http/auth.ts'
 import { drainBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
-import { isNamed } from '../store/statements.ts'
+import { secondsToNextDay } from '../store/gate.ts'
+import { admittingActor, isNamed } from '../store/statements.ts'
+import { addUsage, dayOf, usageOf } from '../store/usage.ts'
 import { formatSri, parseHashParam, type Digest } from '../verify/index.ts'
 
 /**
@@ -73,7 +75,9 @@ blobs.put('/:hash{.+}', async (c) => {
   const env = c.env
   const d = parseBlobHash(c.req.param('hash'))
   const sri = formatSri(d)
-  if (!(await isOperator(c.var.config.adminToken, c.req.header('authorization'))) && !(await isNamed(env.DB, sri))) {
+  const operator = await isOperator(c.var.config.adminToken, c.req.header('authorization'))
+  const payer = operator ? undefined : await admittingActor(env.DB, sri)
+  if (!operator && payer === undefined) {
     throw new ApiError(403, 'not_admitted', `no statement on this relay names ${sri}; publish a statement about it first`)
   }
   const declared = c.req.header('content-length')
@@ -86,6 +90,7 @@ blobs.put('/:hash{.+}', async (c) => {
     await drainBody(body)
     return c.json({ hash: sri, size: existing.size, status: 'exists' }, 200)
   }
+  if (payer !== undefined) await chargeBlob(c.env.DB, payer, Number(declared), c.var.config.quotaBlobBytesPerDay, body)
   if (!body || Number(declared) === 0) {
     // An empty blob: R2 cannot checksum a missing stream, so check the name ourselves.
     const empty = await crypto.subtle.digest(d.alg === 'sha256' ? 'SHA-256' : d.alg === 'sha384' ? 'SHA-384' : 'SHA-512', new Uint8Array())
@@ -101,6 +106,29 @@ blobs.put('/:hash{.+}', async (c) => {
     throw e
   }
 })
+
+/**
+ * Charges a blob's declared bytes to the actor whose statement admitted it, before anything is
+ * stored: an upload that then fails its hash check has still spent the quota, so a failing upload
+ * cannot be retried for free. Over the quota: 429, the body is discarded, nothing is stored.
+ */
+async function chargeBlob(db: D1Database, actor: string, bytes: number, quota: number, body: ReadableStream | null): Promise<void> {
+  const now = Date.now()
+  const day = dayOf(now)
+  const used = (await usageOf(db, [actor], day)).get(actor)?.bytes ?? 0
+  if (used + bytes > quota) {
+    await drainBody(body)
+    const retryAfter = secondsToNextDay(now)
+    throw new ApiError(
+      429,
+      'quota_exceeded',
+      `the actor whose statement admitted this blob has ${Math.max(0, quota - used)} of its ${quota} blob bytes left for today (UTC); retry after ${retryAfter} s`,
+      { limit: 'blobBytesPerDay' },
+      { 'retry-after': String(retryAfter) },
+    )
+  }
+  if (bytes) await addUsage(db, new Map([[actor, { bytes }]]), day)
+}
 
 async function serve(c: Context<AppEnv>, head: boolean): Promise<Response> {
   const env = c.env

@@ -31,8 +31,10 @@ export const OPENAPI = {
           '200': { description: 'Per-item results; at least one item was accepted or already held', content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmitResult' } } } },
           '400': errorResponse('The body is not strict JSON (malformed, duplicate keys, huge numbers, too deep, not UTF-8)'),
           '413': errorResponse(`Body over ${LIMITS.bodyBytes} bytes or more than ${LIMITS.batchItems} items`),
+          '403': errorResponse('not_admitted: every item was refused by the relay\'s admission mode'),
           '415': errorResponse('Content-Type is not application/json'),
           '422': errorResponse('Every item was rejected; per-item reasons are in results'),
+          '429': errorResponse('quota_exceeded (nothing accepted, some item over a daily quota; Retry-After) or rate_limited (Retry-After: 60)'),
         },
       },
       get: {

@@ -2,6 +2,7 @@ import { readJsonBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 import { createRouter } from '../app.ts'
 import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, stats } from '../gossip/index.ts'
+import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
 import { ingest } from '../store/ingest.ts'
 import { bodiesOf, getStatement, queryStatements } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
@@ -20,11 +21,33 @@ statements.post('/', async (c) => {
     stats.overCap++
     throw new ApiError(413, 'too_many_items', `a batch holds at most ${cap} statements on this relay; got ${items.length}`)
   }
-  const { fresh, ...summary } = await ingest(c.env.DB, items, { now: Date.now(), skewMs: c.var.config.futureSkewMs })
+  const now = Date.now()
+  const peer = c.var.peer
+  const { fresh, ...summary } = await ingest(c.env.DB, items, {
+    now,
+    skewMs: c.var.config.futureSkewMs,
+    origin: peer === undefined ? { kind: 'client' } : { kind: 'peer', peer },
+    gate: c.var.config,
+  })
   const seenHeader = c.req.header(SEEN_HEADER)
-  if (seenHeader !== undefined) receivedPush(seenHeader, summary.results.flatMap((r) => ('id' in r ? [r.id] : [])), items.length, fresh.length)
+  if (seenHeader !== undefined) receivedPush(seenHeader, summary.results.flatMap((r) => (r.status !== 'rejected' ? [r.id] : [])), items.length, fresh.length)
   if (fresh.length) c.executionCtx.waitUntil(afterAccept(c.env, fresh, { seenHeader, self: selfUrl(c.env, c.req.url) }))
   const { results } = summary
+  const refusedFor = (code: string) => results.filter((r) => r.status === 'rejected' && r.error.code === code).length
+  if (summary.accepted + summary.duplicate === 0 && refusedFor(QUOTA_EXCEEDED) > 0) {
+    // Nothing got in and waiting would help: say how long, and which limit.
+    const quota = peer === undefined ? c.var.config.quotaStatementsPerDay : c.var.config.peerStatementsPerDay
+    const limit = peer === undefined ? 'statementsPerDay' : 'peerStatementsPerDay'
+    const retryAfter = secondsToNextDay(now)
+    return c.json(
+      { error: { code: QUOTA_EXCEEDED, message: `quota exceeded: ${quota} statements per ${peer === undefined ? 'actor' : 'peer'} per UTC day; retry after ${retryAfter} s` }, limit, ...summary },
+      429,
+      { 'retry-after': String(retryAfter) },
+    )
+  }
+  if (refusedFor(NOT_ADMITTED) === results.length) {
+    return c.json({ error: { code: NOT_ADMITTED, message: `this relay's admission is "${c.var.config.admission}": it does not take statements from these keys` }, ...summary }, 403)
+  }
   if (summary.rejected === results.length) {
     const only = results.length === 1 && results[0]!.status === 'rejected' ? results[0]!.error : undefined
     return c.json({ error: only ?? { code: 'all_rejected', message: 'every statement in the batch was rejected' }, ...summary }, 422)

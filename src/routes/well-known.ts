@@ -1,6 +1,7 @@
 import { createRouter } from '../app.ts'
 import { listPeers, selfUrl, stats } from '../gossip/index.ts'
 import { relayIdentity } from '../gossip/identity.ts'
+import { RATE_LIMITS } from '../http/limits.ts'
 import { LIMITS } from '../verify/index.ts'
 import { PROTOCOL_VERSION, SOFTWARE } from '../version.ts'
 
@@ -19,7 +20,13 @@ wellKnown.get('/vouch', async (c) =>
       batchItems: c.var.config.batchItems,
       pageMax: c.var.config.pageMax,
       cpuBudgetMs: c.var.config.cpuBudgetMs,
+      statementsPerDay: c.var.config.quotaStatementsPerDay,
+      blobBytesPerDay: c.var.config.quotaBlobBytesPerDay,
+      peerStatementsPerDay: c.var.config.peerStatementsPerDay,
+      ...RATE_LIMITS,
     },
+    // Who may write here (PROTOCOL §7): open, trusted or closed, and from which roots.
+    admission: { mode: c.var.config.admission, operatorKeys: c.var.config.operatorKeys, admitDepth: c.var.config.admitDepth },
     relay: selfUrl(c.env, c.req.url),
     // The key this relay signs its requests to peers with (PROTOCOL §6.7); null without RELAY_KEY.
     key: (await relayIdentity(c.env))?.did ?? null,

@@ -106,6 +106,23 @@ export async function isNamed(db: D1Database, term: string): Promise<boolean> {
   return row === 1
 }
 
+/**
+ * The actor of the oldest statement naming `term` as subject or object: whose statement admitted
+ * a blob, and so whose daily blob bytes it costs. Two index seeks (subject, object), not a scan.
+ */
+export async function admittingActor(db: D1Database, term: string): Promise<string | undefined> {
+  const actor = await db
+    .prepare(
+      `SELECT actor FROM (
+         SELECT * FROM (SELECT seq, actor FROM statements WHERE subject = ?1 ORDER BY seq LIMIT 1)
+         UNION ALL SELECT * FROM (SELECT seq, actor FROM statements WHERE object = ?1 ORDER BY seq LIMIT 1)
+       ) ORDER BY seq LIMIT 1`,
+    )
+    .bind(term)
+    .first<string>('actor')
+  return actor ?? undefined
+}
+
 /** Arrival-ordered ids after `after`: the cheap first half of a peer's catch-up. */
 export async function feedIds(db: D1Database, after: number, limit: number): Promise<{ ids: { seq: number; id: string }[]; more: boolean }> {
   const { results } = await db.prepare('SELECT seq, id FROM statements WHERE seq > ?1 ORDER BY seq LIMIT ?2').bind(after, limit + 1).all<{ seq: number; id: string }>()

@@ -48,7 +48,8 @@ describe('admission grants in the store', () => {
       await admit(b, c.did, NOW - 3000),
       await admit(stranger, stranger.did, NOW - 3000),
     ]
-    const r = await ingest(env.DB, grants as unknown as Json[], { now: NOW })
+    const gate = { admission: 'open', operatorKeys: [], admitDepth: 2, quotaStatementsPerDay: 100, peerStatementsPerDay: 100 } as const
+    const r = await ingest(env.DB, grants as unknown as Json[], { now: NOW, origin: { kind: 'client' }, gate })
     expect(r.accepted).toBe(4)
     expect((await loadAdmitGrants(env.DB, [op.did], 2)).map((f) => f.statement.actor)).toEqual([op.did, a.did])
     forgetAdmitted()

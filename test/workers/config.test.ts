@@ -179,9 +179,17 @@ describe('settings in force', () => {
     const res = await call({ MAX_FUTURE_SKEW_MS: '60000', BLOB_MAX_BYTES: '1048576' }, '/.well-known/vouch')
     expect(res.status).toBe(200)
     const info = (await res.json()) as { limits: Record<string, number> }
-    expect(info.limits).toEqual({ ...LIMITS, futureSkewMs: 60_000, blobBytes: 1_048_576, cpuBudgetMs: 30_000 })
+    const gateLimits = {
+      statementsPerDay: 10_000,
+      blobBytesPerDay: 1_073_741_824,
+      peerStatementsPerDay: 10_000_000,
+      requestsPerMinute: 600,
+      peerRequestsPerMinute: 6000,
+      checksPerMinute: 10,
+    }
+    expect(info.limits).toEqual({ ...LIMITS, futureSkewMs: 60_000, blobBytes: 1_048_576, cpuBudgetMs: 30_000, ...gateLimits })
     const free = (await (await call({ CPU_BUDGET_MS: '10' }, '/.well-known/vouch')).json()) as { limits: Record<string, number> }
-    expect(free.limits).toEqual({ ...LIMITS, blobBytes: 100 * 1024 * 1024, batchItems: 20, pageMax: 20, cpuBudgetMs: 10 })
+    expect(free.limits).toEqual({ ...LIMITS, blobBytes: 100 * 1024 * 1024, batchItems: 20, pageMax: 20, cpuBudgetMs: 10, ...gateLimits })
   })
 
   it('MAX_FUTURE_SKEW_MS is applied: 0 refuses a statement dated a minute ahead that the default accepts', async () => {
