@@ -41,6 +41,11 @@ BENCHMARKS.policy = {
   load: () => import('./policy.ts'),
 }
 
+BENCHMARKS.hostile = {
+  description: 'CPU per request of hostile POST bodies vs a valid 1,000-statement batch and vs JSON.parse of the same bytes (--quick)',
+  load: () => import('./hostile.ts'),
+}
+
 const usage = () =>
   [
     'usage: npm run bench -- <name> [options]',

@@ -106,7 +106,7 @@ function printPlan(plan: Plan, configPath: string, found: boolean) {
   say(`migrate    ${plan.migrate.join(', ') || '(none)'} before the new version takes traffic`)
   say(`cron       ${plan.crons.join(', ') || '(none)'}`)
   for (const [k, v] of Object.entries(plan.vars)) say(`var        ${k}=${JSON.stringify(v)}`)
-  say(`secrets    ADMIN_TOKEN if the Worker has none`)
+  say(`secrets    ADMIN_TOKEN and RELAY_KEY if the Worker has none`)
 }
 
 async function smoke(url: string, timeoutMs: number): Promise<void> {
@@ -189,7 +189,10 @@ async function main(): Promise<number> {
 
   // Only a Worker without the secret gets one: a second deploy must not rotate the operator's token.
   const secrets: Record<string, string> = {}
-  if (!(await cf.secretNames(plan.name)).includes('ADMIN_TOKEN')) secrets.ADMIN_TOKEN = await adminToken(plan.name)
+  const existing = await cf.secretNames(plan.name)
+  if (!existing.includes('ADMIN_TOKEN')) secrets.ADMIN_TOKEN = await adminToken(plan.name)
+  // The relay's own key (PROTOCOL §6.7): made once, never rotated by a deploy, never written to disk.
+  if (!existing.includes('RELAY_KEY')) secrets.RELAY_KEY = randomBytes(32).toString('base64url')
   const secretsFile = join(stateDir, `${plan.name}.secrets.json`)
   const outFile = join(stateDir, `${plan.name}.wrangler-output.ndjson`)
   await rm(outFile, { force: true })
@@ -207,7 +210,7 @@ async function main(): Promise<number> {
   const entries = (await readFile(outFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; version_id?: string })
   const versionId = entries.find((e) => e.type === 'version-upload')?.version_id
   if (!versionId) throw new DeployError('wrangler uploaded no version id.', 'Rerun `npm run deploy`; if it repeats, report it with the wrangler output above.')
-  say(`version    ${versionId} uploaded${Object.keys(secrets).length ? ` with secrets ${Object.keys(secrets).join(', ')} (value in .deploy/${plan.name}.admin-token unless ADMIN_TOKEN was set)` : ''}`)
+  say(`version    ${versionId} uploaded${Object.keys(secrets).length ? ` with secrets ${Object.keys(secrets).join(', ')} (the admin token in .deploy/${plan.name}.admin-token unless ADMIN_TOKEN was set)` : ''}`)
 
   for (const binding of plan.migrate) await wrangler(['d1', 'migrations', 'apply', binding, '--remote', '--config', genFile], env, `Applying ${binding} migrations`)
   await wrangler(['versions', 'deploy', `${versionId}@100%`, '--yes', '--config', genFile, '--message', 'npm run deploy'], env, 'Deploying the version')

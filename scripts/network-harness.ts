@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -30,6 +31,8 @@ export interface NetworkOptions {
   extraPeers?: Record<number, string[]>
   /** More settings for every relay (wrangler.toml [vars] names), e.g. UPSTREAM_CACHES. */
   vars?: Record<string, string>
+  /** Settings for one relay by index, over `vars` (e.g. ADMISSION, PULL_PEERS instead of PEERS). */
+  relayVars?: Record<number, Record<string, string>>
 }
 
 export interface Relay {
@@ -38,6 +41,8 @@ export interface Relay {
   port: number
   dir: string
   peers: string[]
+  /** RELAY_KEY: a fresh Ed25519 seed per relay, so peers authenticate each other as in production. */
+  relayKey: string
   running: boolean
   start(): Promise<void>
   stop(): Promise<void>
@@ -81,6 +86,7 @@ export async function startNetwork(o: NetworkOptions) {
       ...(o.extraPeers?.[index] ?? []),
     ]
     const dir = join(root, `relay-${index}`)
+    const relayKey = Buffer.from(randomBytes(32)).toString('base64url')
     let worker: Awaited<ReturnType<typeof unstable_startWorker>> | undefined
     const relay: Relay = {
       index,
@@ -88,6 +94,7 @@ export async function startNetwork(o: NetworkOptions) {
       port: ports[index]!,
       dir,
       peers,
+      relayKey,
       running: false,
       async start() {
         worker = await unstable_startWorker({
@@ -100,7 +107,8 @@ export async function startNetwork(o: NetworkOptions) {
             ALLOW_PRIVATE_PEERS: { type: 'plain_text', value: 'true' },
             PEER_TIMEOUT_MS: { type: 'plain_text', value: String(o.peerTimeoutMs ?? 10_000) },
             ADMIN_TOKEN: { type: 'secret_text', value: ADMIN_TOKEN },
-            ...Object.fromEntries(Object.entries(o.vars ?? {}).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
+            RELAY_KEY: { type: 'secret_text', value: relayKey },
+            ...Object.fromEntries(Object.entries({ ...o.vars, ...o.relayVars?.[index] }).map(([k, value]) => [k, { type: 'plain_text' as const, value }])),
           },
           dev: { server: { hostname: '127.0.0.1', port: ports[index]! }, inspector: false, persist: dir, watch: false, logLevel: 'error', testScheduled: true },
         })

@@ -3,6 +3,7 @@ import type { AppEnv } from './app.ts'
 import { ConfigError, configOf, type RelayEnv } from './config.ts'
 import { pullAll } from './gossip/index.ts'
 import { ApiError, notFound, onError } from './http/errors.ts'
+import { peerAuth } from './gossip/peer-auth.ts'
 import { admin } from './routes/admin.ts'
 import { blobs } from './routes/blobs.ts'
 import { feed } from './routes/feed.ts'
@@ -27,6 +28,7 @@ export const app = new Hono<AppEnv>()
     }
     await next()
   })
+  .use('/v1/*', peerAuth)
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
   .route('/v1/blobs', blobs)

@@ -6,8 +6,13 @@ import { hexForm, isDidKey, parseSri } from '../verify/index.ts'
  * characters are spelled out, so a subject cannot pose as another by reordering or hiding letters.
  */
 
-/** Bidi controls, zero-width characters and the BOM: legal in a subject, invisible on screen. */
-const INVISIBLE = /[\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\u3164\uFEFF\uFFA0]/g
+/**
+ * Legal in a subject, invisible on screen: Unicode's Default_Ignorable_Code_Point set (zero-width
+ * characters, the soft hyphen, tag characters U+E0000–E007F, variation selectors, Hangul fillers,
+ * the BOM) and the bidi controls. `left-pad\u{E0041}@1.3.0` must not look like `left-pad@1.3.0`.
+ * The property classes follow the runtime's Unicode version, so new ignorables are covered too.
+ */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Bidi_Control}]/gu
 
 /** `s` with each invisible or direction-changing character written as ⟨U+XXXX⟩. */
 export const visible = (s: string): string =>

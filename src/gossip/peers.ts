@@ -10,10 +10,18 @@ export const peerTimeoutMs = (env: RelayEnv) => configOf(env).peerTimeoutMs
 const PEERS_KEY = 'gossip:peers'
 const stateKey = (peer: string) => `gossip:peer:${peer}`
 
-/** Peers from configuration (PEERS, checked when it was parsed) plus those added through the admin API (KV). */
-export async function listPeers(env: RelayEnv): Promise<string[]> {
+/**
+ * Which peers gossip with this relay in a direction: `push` targets (PEERS, PUSH_PEERS), `pull`
+ * sources (PEERS, PULL_PEERS), or `any` of them; peers added through the admin API (KV) are both.
+ * A closed relay inside an organisation lists public relays in PULL_PEERS only: it reads from them
+ * and never sends anything out.
+ */
+export type Direction = 'push' | 'pull' | 'any'
+
+export async function listPeers(env: RelayEnv, direction: Direction = 'any'): Promise<string[]> {
   const managed = ((await env.CACHE.get<string[]>(PEERS_KEY, 'json')) ?? []) as string[]
-  const out = new Set<string>(configOf(env).peers)
+  const c = configOf(env)
+  const out = new Set<string>([...c.peers, ...(direction !== 'pull' ? c.pushOnlyPeers : []), ...(direction !== 'push' ? c.pullOnlyPeers : [])])
   for (const p of managed) {
     try {
       out.add(normalizePeerUrl(p, allowPrivate(env)))

@@ -3,6 +3,7 @@ import { fetchCapped } from '../net/index.ts'
 import { ingest } from '../store/ingest.ts'
 import { heldIds } from '../store/statements.ts'
 import { decodeStrictUtf8, formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
+import { peerHeaders } from './identity.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState, succeeded, type PeerState } from './peers.ts'
 import { enqueuePush } from './push.ts'
 import { stats } from './stats.ts'
@@ -29,7 +30,7 @@ export interface PullReport {
  */
 export async function pullAll(env: RelayEnv, self: string | undefined): Promise<PullReport[]> {
   const reports: PullReport[] = []
-  for (const p of await listPeers(env)) reports.push(await pullPeer(env, p, self))
+  for (const p of await listPeers(env, 'pull')) reports.push(await pullPeer(env, p, self))
   return reports
 }
 
@@ -44,8 +45,10 @@ export async function pullPeer(env: RelayEnv, peer: string, self: string | undef
   const report: PullReport = { peer, pages: 0, stored: 0, invalid: 0, bytes: 0 }
   if (state.retryAt > now) return { ...report, skipped: 'backoff' }
   const get = async (url: string, init?: { method: string; body: string }) => {
+    const signed = await peerHeaders(env, init?.method ?? 'GET', url, init?.body)
     const res = await fetchCapped(url, {
-      ...(init ? { method: init.method, body: init.body, headers: { 'content-type': 'application/json' } } : {}),
+      ...(init ? { method: init.method, body: init.body } : {}),
+      headers: { ...(init ? { 'content-type': 'application/json' } : {}), ...signed },
       timeoutMs: peerTimeoutMs(env),
       maxBytes: PAGE_MAX_BYTES,
       allowPrivate: allowPrivate(env),

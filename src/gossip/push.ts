@@ -1,6 +1,7 @@
 import type { RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
+import { peerHeaders } from './identity.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState } from './peers.ts'
 import { stats } from './stats.ts'
 
@@ -93,7 +94,7 @@ function chunk(bodies: string[]): string[] {
 }
 
 async function sendGroup({ env, seen, items }: Group): Promise<void> {
-  const peers = (await listPeers(env)).filter((p) => !seen.has(p))
+  const peers = (await listPeers(env, 'push')).filter((p) => !seen.has(p))
   if (!peers.length) return
   const header = [...new Set([...seen, ...peers])].slice(0, SEEN_MAX).join(' ')
   const now = Date.now()
@@ -106,9 +107,10 @@ async function sendGroup({ env, seen, items }: Group): Promise<void> {
       const chunks = chunk(bodies)
       try {
         for (const body of chunks) {
-          const res = await fetchCapped(`${peer}/v1/statements`, {
+          const url = `${peer}/v1/statements`
+          const res = await fetchCapped(url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', [SEEN_HEADER]: header },
+            headers: { 'content-type': 'application/json', [SEEN_HEADER]: header, ...(await peerHeaders(env, 'POST', url, body)) },
             body,
             timeoutMs: peerTimeoutMs(env),
             maxBytes: 1 << 20,

@@ -17,4 +17,7 @@ export const stats = {
   pullBytes: 0,
   pullInvalid: 0,
   pullFailures: 0,
+  /** Requests signed by a configured peer's key, and requests refused for a bad signature. */
+  peerRequests: 0,
+  badSignatures: 0,
 }

@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { decodeStrictUtf8, parseJson, type Json } from '../verify/index.ts'
+import { decodeStrictUtf8, parseJson, ProtocolError, type Json } from '../verify/index.ts'
 import { ApiError } from './errors.ts'
 
 /**
@@ -34,17 +34,35 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, max: numbe
   }
 }
 
-export async function readJsonBody(c: Context, maxBytes: number, maxDepth: number): Promise<Json> {
+export async function readJsonBody(c: Context, maxBytes: number, maxDepth: number, maxMembers?: number): Promise<Json> {
   const type = c.req.header('content-type') ?? ''
   if (!/^application\/json\s*(;\s*charset=utf-8\s*)?$/i.test(type)) {
     throw new ApiError(415, 'unsupported_media_type', 'send Content-Type: application/json')
   }
+  const bytes = await readBodyBytes(c, maxBytes)
+  if (bytes.length === 0) throw new ApiError(400, 'empty_body', 'the request has no body')
+  const text = decodeStrictUtf8(bytes)
+  if (text === undefined) throw new ApiError(400, 'invalid_utf8', 'body is not valid UTF-8 without a byte order mark')
+  try {
+    return parseJson(text, { maxDepth, ...(maxMembers !== undefined && { maxMembers }) })
+  } catch (e) {
+    // Too many members is too much of the body, as for a batch over its item limit.
+    if (e instanceof ProtocolError && e.code === 'too_many_members') throw new ApiError(413, 'too_many_items', e.message)
+    throw e
+  }
+}
+
+/**
+ * The whole request body, at most `maxBytes` (413 `body_too_large` beyond, after a bounded drain).
+ * Empty when there is none.
+ */
+export async function readBodyBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
   const declared = c.req.header('content-length')
   if (declared !== undefined && Number(declared) > maxBytes) {
     throw new ApiError(413, 'body_too_large', `body is larger than ${maxBytes} bytes`)
   }
   const body = c.req.raw.body
-  if (!body) throw new ApiError(400, 'empty_body', 'the request has no body')
+  if (!body) return new Uint8Array()
   const reader = body.getReader()
   const parts: Uint8Array[] = []
   let size = 0
@@ -60,11 +78,8 @@ export async function readJsonBody(c: Context, maxBytes: number, maxDepth: numbe
     }
     parts.push(value)
   }
-  if (size === 0) throw new ApiError(400, 'empty_body', 'the request has no body')
   const bytes = new Uint8Array(size)
   let o = 0
   for (const p of parts) bytes.set(p, o), (o += p.byteLength)
-  const text = decodeStrictUtf8(bytes)
-  if (text === undefined) throw new ApiError(400, 'invalid_utf8', 'body is not valid UTF-8 without a byte order mark')
-  return parseJson(text, { maxDepth })
+  return bytes
 }

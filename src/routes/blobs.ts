@@ -19,7 +19,7 @@ export const blobs = createRouter()
 /** Where a missing blob may come from: peers not backing off, then configured upstream caches. */
 async function blobSources(env: RelayEnv, config: RelayConfig): Promise<string[]> {
   const now = Date.now()
-  const peers = await listPeers(env)
+  const peers = await listPeers(env, 'pull')
   const states = await Promise.all(peers.map((p) => getPeerState(env, p)))
   return [...new Set([...peers.filter((_, i) => states[i]!.retryAt <= now), ...config.upstreamCaches])]
 }
@@ -57,7 +57,9 @@ function parseRange(header: string | undefined, size: number): Range | 'unsatisf
   if (!m || (m[1] === '' && m[2] === '')) return undefined
   if (m[1] === '') {
     const n = Number(m[2])
-    if (n === 0) return 'unsatisfiable'
+    // RFC 9110 §14.1.1: a suffix range is satisfiable only if it and the representation are
+    // both non-empty; an empty blob has no last byte to send.
+    if (n === 0 || size === 0) return 'unsatisfiable'
     const length = Math.min(n, size)
     return { offset: size - length, length }
   }
@@ -106,7 +108,11 @@ async function serve(c: Context<AppEnv>, head: boolean): Promise<Response> {
   const sri = formatSri(d)
   const key = blobKey(d)
   const etag = `"${sri}"`
-  if (c.req.header('if-none-match') === etag) return new Response(null, { status: 304, headers: { etag, 'cache-control': 'public, max-age=31536000, immutable' } })
+  // 304 only for a blob this relay holds: a client's cached copy of a blob we lack is no
+  // evidence that we have it.
+  if (matchesEtag(c.req.header('if-none-match'), etag) && (await env.BLOBS.head(key))) {
+    return new Response(null, { status: 304, headers: { etag, 'cache-control': 'public, max-age=31536000, immutable' } })
+  }
 
   const rangeHeader = c.req.header('range')
   // Hot blobs come from the Workers cache, keyed by the canonical name so every URL form shares it.
@@ -162,5 +168,15 @@ function fullResponse(c: Context<AppEnv>, d: Digest, obj: R2ObjectBody, cache: C
   return res
 }
 
-blobs.get('/:hash{.+}', (c) => serve(c, false))
-blobs.on('HEAD', '/:hash{.+}', (c) => serve(c, true))
+/** If-None-Match (RFC 9110 §13.1.2): a list of entity tags, weak or strong, or `*`. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  return header.split(',').some((t) => {
+    const tag = t.trim()
+    return tag === '*' || tag === etag || tag === `W/${etag}`
+  })
+}
+
+// Hono answers HEAD by running the GET route (and dropping the body), so the GET route itself
+// must tell them apart: a HEAD reads only the object's metadata, never its bytes.
+blobs.get('/:hash{.+}', (c) => serve(c, c.req.method === 'HEAD'))

@@ -67,7 +67,8 @@ async function search(c: C, q: string): Promise<Response> {
   }
 }
 
-pages.get('/package/:purl{.+}', async (c) => {
+// [\s\S], not `.`: a subject may hold line terminators (\n, U+2028), which `.` does not match.
+pages.get('/package/:purl{[\\s\\S]+}', async (c) => {
   const purl = c.req.param('purl')
   if (!purl.startsWith('pkg:') || !/^pkg:[a-z0-9.+-]+\/./.test(purl)) {
     throw new ApiError(400, 'bad_parameter', 'a package is named by its package URL: pkg:<type>/<name>[@<version>] (search for mylib@1.2.3 to get pkg:generic/mylib@1.2.3)')
@@ -132,7 +133,10 @@ pages.post('/trust', async (c) => {
   if (Number(declared) > FORM_MAX_BYTES) throw new ApiError(413, 'body_too_large', `the form is at most ${FORM_MAX_BYTES} bytes (a policy at most ${POLICY_MAX_BYTES})`)
   const type = c.req.header('content-type') ?? ''
   if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type)) throw new ApiError(415, 'unsupported_media_type', 'send the form (multipart/form-data or application/x-www-form-urlencoded)')
-  const form = await c.req.parseBody()
+  if (/^multipart\/form-data\b/i.test(type) && !/;\s*boundary=("[^"]+"|[^\s;]+)/i.test(type)) {
+    throw new ApiError(400, 'bad_form', 'multipart/form-data needs a boundary parameter: Content-Type: multipart/form-data; boundary=…')
+  }
+  const form = await parseForm(c)
   const field = (k: string) => (typeof form[k] === 'string' ? (form[k] as string) : '')
   const file = form.policyFile
   let policyText = field('policy')
@@ -142,6 +146,17 @@ pages.post('/trust', async (c) => {
   }
   return trust(c, { subject: asPurl(field('package')), policyText, checkAliases: field('checkAliases') === '1' })
 })
+
+/** The form's fields; a body that does not parse as the form it claims to be is the client's error. */
+async function parseForm(c: C): Promise<Record<string, string | File>> {
+  try {
+    return await c.req.parseBody()
+  } catch (e) {
+    // workerd's formData() throws TypeError for a malformed body; anything else is ours.
+    if (e instanceof TypeError) throw new ApiError(400, 'bad_form', `the form could not be read: ${e.message}`)
+    throw e
+  }
+}
 
 pages.get('/status', async (c) => {
   const env = c.env

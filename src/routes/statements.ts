@@ -11,7 +11,7 @@ import { checkKnownParams, parseActorParam, parseCursor, parseLimit, parseStatem
 export const statements = createRouter()
 
 statements.post('/', async (c) => {
-  const body = await readJsonBody(c, LIMITS.bodyBytes, LIMITS.bodyDepth)
+  const body = await readJsonBody(c, LIMITS.bodyBytes, LIMITS.bodyDepth, LIMITS.bodyMembers)
   const items: Json[] = Array.isArray(body) ? body : [body]
   if (Array.isArray(body) && body.length === 0) throw new ApiError(400, 'empty_batch', 'the batch has no statements')
   if (items.length > LIMITS.batchItems) {

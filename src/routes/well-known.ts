@@ -1,5 +1,6 @@
 import { createRouter } from '../app.ts'
 import { listPeers, selfUrl, stats } from '../gossip/index.ts'
+import { relayIdentity } from '../gossip/identity.ts'
 import { LIMITS } from '../verify/index.ts'
 import { PROTOCOL_VERSION, SOFTWARE } from '../version.ts'
 
@@ -12,6 +13,8 @@ wellKnown.get('/vouch', async (c) =>
     // Every limit in force (PROTOCOL §7), the configured ones included.
     limits: { ...LIMITS, futureSkewMs: c.var.config.futureSkewMs, blobBytes: c.var.config.blobMaxBytes },
     relay: selfUrl(c.env, c.req.url),
+    // The key this relay signs its requests to peers with (PROTOCOL §6.7); null without RELAY_KEY.
+    key: (await relayIdentity(c.env))?.did ?? null,
     peers: await listPeers(c.env),
     gossip: stats,
     endpoints: { statements: '/v1/statements', feed: '/v1/feed', openapi: '/openapi.json' },

@@ -21,6 +21,11 @@ export const LIMITS = {
   bodyBytes: 4 * 1024 * 1024,
   /** JSON nesting of a POST body: array > statement > meta (4 levels). */
   bodyDepth: 6,
+  /**
+   * Members of any one array or object in a POST body. Above every honest body: a batch holds
+   * at most 1000 statements, and 2048 bytes of meta at most 1020 array elements (`0,` each).
+   */
+  bodyMembers: 1024,
   /** Page size of queries and the feed. */
   pageDefault: 100,
   pageMax: 1000,

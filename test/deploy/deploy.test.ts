@@ -4,7 +4,7 @@
  * tests what would be pushed, not the work in progress.
  */
 import { execFile, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -107,7 +107,9 @@ describe('npm run deploy against the stand-in API', () => {
     const db = api.d1.get('relay-a-db')!.db
     const schema = db.exec("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name LIKE 'statements%' ORDER BY name")[0]!.values.flat()
     expect(schema).toEqual(['statements', 'statements_actor', 'statements_object', 'statements_subject'])
-    expect(db.exec('SELECT name FROM d1_migrations')[0]!.values.flat()).toEqual(['0001_statements.sql'])
+    expect(db.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'usage'")[0]!.values.flat()).toEqual(['usage'])
+    const migrations = (await readdir(resolve('migrations'))).filter((f) => f.endsWith('.sql')).sort()
+    expect(db.exec('SELECT name FROM d1_migrations ORDER BY id')[0]!.values.flat()).toEqual(migrations)
     const lastMigration = r.calls.findLastIndex((c) => routeOf(c).endsWith('/query') && /CREATE TABLE statements/.test(JSON.stringify(c.body)))
     const deployed = r.calls.findIndex((c) => routeOf(c).endsWith('/deployments') && c.method === 'POST')
     expect(lastMigration).toBeGreaterThan(-1)
@@ -125,7 +127,7 @@ describe('npm run deploy against the stand-in API', () => {
     expect(byName('BLOBS')).toMatchObject({ type: 'r2_bucket', bucket_name: 'relay-a-blobs' })
     expect(byName('PEERS')).toMatchObject({ type: 'plain_text', text: 'https://relay-b.example.org' })
     expect(byName('CPU_BUDGET_MS')).toMatchObject({ type: 'plain_text', text: '10' })
-    expect(script.versions[0]!.secretNames).toEqual(['ADMIN_TOKEN'])
+    expect(script.versions[0]!.secretNames).toEqual(['ADMIN_TOKEN', 'RELAY_KEY'])
   })
 
   it('a second run changes only the code', async () => {
