@@ -46,6 +46,11 @@ BENCHMARKS.hostile = {
   load: () => import('./hostile.ts'),
 }
 
+BENCHMARKS.scale = {
+  description: 'a relay holding 1M statements (--large: 10M): D1 bytes per statement and index, query plans, query latency, ingest vs empty (--quick --keep --dir DIR)',
+  load: () => import('./scale.ts'),
+}
+
 const usage = () =>
   [
     'usage: npm run bench -- <name> [options]',

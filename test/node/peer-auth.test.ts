@@ -78,24 +78,30 @@ describe('relays authenticate each other (RFC 9421)', () => {
   })
 })
 
-describe('a pull-only relay reads from a public relay and pushes nothing to it', () => {
+describe('a closed relay pulls from a public relay and pushes nothing to it', () => {
   let pub: Net
   let priv: Net
   beforeAll(async () => {
     pub = await startNetwork({ relays: 1, topology: 'line', peerTimeoutMs: 2000 })
-    priv = await startNetwork({ relays: 1, topology: 'line', peerTimeoutMs: 2000, relayVars: { 0: { PULL_PEERS: pub.relays[0]!.url } } })
+    const operator = (await testKey(41)).did
+    priv = await startNetwork({ relays: 1, topology: 'line', peerTimeoutMs: 2000, relayVars: { 0: { PULL_PEERS: pub.relays[0]!.url, ADMISSION: 'closed', OPERATOR_KEYS: operator } } })
   }, 120_000)
   afterAll(async () => {
     await priv?.stop()
     await pub?.stop()
   })
 
-  it('pulls what the public relay holds; what is posted to it stays inside', async () => {
+  it('pulls what the public relay holds (any actor); only the operator writes to it directly; what is posted stays inside', async () => {
     const idOf = async (res: Response) => ((await res.json()) as { results: { id: string }[] }).results[0]!.id
-    const outsideId = await idOf(await post(pub.relays[0]!.url, JSON.stringify(await fresh())))
+    const stranger = await makeStatement(await testKey(43), { subject: `pkg:generic/peer-auth${serial++}@1`, time: Date.now() })
+    const refused = await post(priv.relays[0]!.url, JSON.stringify(stranger))
+    expect(refused.status).toBe(403)
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('not_admitted')
+    const outsideId = await idOf(await post(pub.relays[0]!.url, JSON.stringify(stranger)))
     const insideId = await idOf(await post(priv.relays[0]!.url, JSON.stringify(await fresh())))
     const pulled = await priv.pull(0)
     expect(pulled.reports.map((r) => r.peer)).toEqual([pub.relays[0]!.url])
+    // The stranger's statement, refused when posted directly, arrives from the configured peer.
     expect(await has(priv.relays[0]!.url, outsideId)).toBe(true)
     await new Promise((r) => setTimeout(r, 500))
     expect(await has(pub.relays[0]!.url, insideId)).toBe(false)

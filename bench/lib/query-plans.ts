@@ -1,0 +1,133 @@
+import { actorData, aliasClaims, latest, packageData } from '../../src/explorer/data.ts'
+import { loadAdmitGrants } from '../../src/store/admission.ts'
+import {
+  bodiesOf,
+  countStatements,
+  feedIds,
+  getStatement,
+  heldIds,
+  isNamed,
+  queryStatements,
+  subjectsWithPrefix,
+} from '../../src/store/statements.ts'
+
+/**
+ * Every read the API and the explorer make on `statements`, captured as the SQL text and bound
+ * parameters the store really sends (not a copy of them), so that `EXPLAIN QUERY PLAN` can be run
+ * on each: by the scale benchmark at 1M statements and by test/workers/query-plans.test.ts on a
+ * small database. A query added to the store is checked once it is called from here.
+ */
+
+export interface Sample {
+  /** Terms that exist in the database, so plans and results are those of real lookups. */
+  purl: string
+  hash: string
+  actor: string
+  id: string
+  claim: string
+}
+
+export interface CapturedQuery {
+  /** Which store or explorer call issued it. */
+  caller: string
+  sql: string
+  params: unknown[]
+}
+
+/** A D1Database that records every prepared statement's SQL and bindings, then runs it on `db`. */
+function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): D1Database {
+  return {
+    prepare(sql: string) {
+      const real = db.prepare(sql)
+      const wrap = (stmt: D1PreparedStatement, params: unknown[]): D1PreparedStatement =>
+        new Proxy(stmt, {
+          get(target, key) {
+            if (key === 'bind') {
+              return (...p: unknown[]) => wrap(target.bind(...p), p)
+            }
+            if (key === 'all' || key === 'first' || key === 'run' || key === 'raw') out.push({ caller: caller(), sql, params })
+            const v = Reflect.get(target, key) as unknown
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+          },
+        })
+      return wrap(real, [])
+    },
+    batch: () => {
+      throw new Error('query-plans: reads only')
+    },
+  } as unknown as D1Database
+}
+
+/** A KV that never hits: getStatement then always reads D1, the path whose plan matters. */
+const emptyKv = { get: async () => null, put: async () => {} } as unknown as KVNamespace
+
+/** Runs every read, in turn, and returns the queries they sent. */
+export async function captureQueries(db: D1Database, s: Sample): Promise<CapturedQuery[]> {
+  const out: CapturedQuery[] = []
+  let current = ''
+  const rec = recording(db, () => current, out)
+  const calls: [string, () => Promise<unknown>][] = [
+    ['query subject', () => queryStatements(rec, { subject: s.purl }, 0, 100)],
+    ['query object', () => queryStatements(rec, { object: s.hash }, 0, 100)],
+    ['query actor', () => queryStatements(rec, { actor: s.actor }, 0, 100)],
+    ['query claim', () => queryStatements(rec, { claim: s.claim }, 0, 100)],
+    ['query subject+claim', () => queryStatements(rec, { subject: s.purl, claim: s.claim }, 0, 100)],
+    ['query actor+claim', () => queryStatements(rec, { actor: s.actor, claim: s.claim }, 0, 100)],
+    ['query object+claim', () => queryStatements(rec, { object: s.hash, claim: s.claim }, 0, 100)],
+    ['feed page', () => queryStatements(rec, {}, 1000, 100)],
+    ['feed ids', () => feedIds(rec, 1000, 100)],
+    ['statement by id', () => getStatement(rec, emptyKv, s.id, () => {})],
+    ['isNamed (blob admission)', () => isNamed(rec, s.hash)],
+    ['heldIds (gossip pull)', () => heldIds(rec, [s.id])],
+    ['bodiesOf (lookup)', () => bodiesOf(rec, [s.id])],
+    ['count (status page)', () => countStatements(rec)],
+    ['versions of a package', () => subjectsWithPrefix(rec, `${s.purl.slice(0, s.purl.lastIndexOf('@'))}@`, 200)],
+    ['admission grants', () => loadAdmitGrants(rec, [s.actor], 1)],
+    ['explorer latest', () => latest(rec)],
+    ['explorer package page', () => packageData(rec, s.purl)],
+    ['explorer actor page', () => actorData(rec, s.actor)],
+    ['explorer alias claims', () => aliasClaims(rec, 'dns:example.org')],
+  ]
+  for (const [name, call] of calls) {
+    current = name
+    await call()
+  }
+  return out
+}
+
+export interface PlanVerdict extends CapturedQuery {
+  /** EXPLAIN QUERY PLAN's detail lines. */
+  plan: string[]
+  /**
+   * `scan`: reads the whole table or a whole index (fails the check);
+   * `bounded`: walks rowid order under a LIMIT and no filter (reads only what it returns);
+   * `walk`: walks rowid order filtering rows (a claim alone): rows read grow with the table;
+   * `search`: every step uses an index to find its rows.
+   */
+  kind: 'scan' | 'bounded' | 'walk' | 'search'
+}
+
+/**
+ * Classifies one plan. `SCAN statements` (with or without `USING … INDEX`) reads all of it,
+ * unless the query is a plain `ORDER BY seq [DESC] LIMIT` with no WHERE, which stops after LIMIT rows.
+ */
+export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] {
+  const onStatements = plan.filter((d) => /\bstatements\b/.test(d))
+  const unfiltered = !/\bWHERE\b/i.test(q.sql) && /ORDER BY seq( DESC)? LIMIT/i.test(q.sql)
+  if (onStatements.some((d) => /^SCAN statements\b/.test(d))) return unfiltered ? 'bounded' : 'scan'
+  if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\?\)/.test(d)) && /\bclaim = /.test(q.sql)) return 'walk'
+  return 'search'
+}
+
+/** `EXPLAIN QUERY PLAN` of each captured query, run through `explain` (D1 or a SQLite library). */
+export async function explainAll(
+  queries: CapturedQuery[],
+  explain: (sql: string, params: unknown[]) => Promise<string[]>,
+): Promise<PlanVerdict[]> {
+  const out: PlanVerdict[] = []
+  for (const q of queries) {
+    const plan = await explain(`EXPLAIN QUERY PLAN ${q.sql}`, q.params)
+    out.push({ ...q, plan, kind: classify(q, plan) })
+  }
+  return out
+}

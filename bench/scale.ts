@@ -1,0 +1,305 @@
+/**
+ * Scale benchmark: a relay holding 1M statements (`--large`: 10M; `--count N` for any size).
+ * `npm run bench -- scale [--large | --count N] [--quick] [--keep] [--dir DIR]`
+ *
+ *  1. Builds the local D1 state straight into the relay's SQLite file (after the real
+ *     migrations) with better-sqlite3: npm-like statements of realistic shape and size whose
+ *     signatures are random bytes, NOT valid (bench/lib/corpus.ts). Checks free disk first.
+ *  2. Measures bytes per statement in D1, for the table and each index (SQLite's `dbstat`).
+ *  3. Runs `EXPLAIN QUERY PLAN` on every read the API and the explorer make (the store's own SQL,
+ *     captured by bench/lib/query-plans.ts) and FAILS if one scans `statements`.
+ *  4. Starts the relay on that state and measures, over HTTP, p50/p99 of the queries by subject,
+ *     object, actor and claim, feed pages, statement by id, explorer pages; then ingest of valid
+ *     signed 1000-statement batches at that size vs an empty relay, as a ratio in the same run.
+ */
+import { readdirSync, statfsSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { corpus, corpusKeys } from './lib/corpus.ts'
+import { makeClient, type Req } from './lib/load.ts'
+import { captureQueries, explainAll, type PlanVerdict, type Sample } from './lib/query-plans.ts'
+import { numbered, sqliteAsD1 } from './lib/sqlite-d1.ts'
+import { bodies, makeKeys, signPool } from './lib/statements.ts'
+import { fmt, markdownTable, percentile, ratio, table } from './lib/stats.ts'
+import { applyMigrations, freshDir, removeDir, RunningWorker, startRelay } from './lib/workers.ts'
+
+/** Generous disk estimate per statement: ~1 KB in D1, plus the journal while indexes are built. */
+const DISK_PER_STATEMENT = 2_500
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : undefined
+}
+
+/** The relay's local D1 file: wrangler keeps it under DIR/v3/d1/miniflare-D1DatabaseObject/. */
+function d1File(dir: string): string {
+  const base = join(dir, 'v3', 'd1', 'miniflare-D1DatabaseObject')
+  const files = readdirSync(base).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
+  if (files.length !== 1) throw new Error(`expected one D1 database file in ${base}, found ${files.join(', ') || 'none'}`)
+  return join(base, files[0]!)
+}
+
+function build(file: string, count: number): { seconds: number } {
+  const db = new Database(file)
+  const t0 = performance.now()
+  try {
+    db.pragma('synchronous = OFF')
+    db.pragma('cache_size = -1000000')
+    // Building the query indexes after the rows is several times faster than keeping them up to
+    // date row by row; they are recreated from the migration's own SQL, so the layout is the relay's.
+    const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'statements' AND sql IS NOT NULL").all() as { name: string; sql: string }[]
+    for (const i of indexes) db.exec(`DROP INDEX ${i.name}`)
+    const insert = db.prepare('INSERT INTO statements (id, actor, subject, claim, object, neg, time, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    const keys = corpusKeys()
+    let batch: unknown[][] = []
+    const flush = db.transaction((rows: unknown[][]) => {
+      for (const r of rows) insert.run(...r)
+    })
+    let done = 0
+    for (const r of corpus(count, keys)) {
+      batch.push([r.id, r.actor, r.subject, r.claim, r.object, r.neg, r.time, r.body])
+      if (batch.length === 50_000) {
+        flush(batch)
+        done += batch.length
+        batch = []
+        if (done % 500_000 === 0) console.error(`  ${fmt(done)} rows (${fmt((performance.now() - t0) / 1000)} s)`)
+      }
+    }
+    flush(batch)
+    for (const i of indexes) db.exec(i.sql)
+  } finally {
+    db.close()
+  }
+  return { seconds: (performance.now() - t0) / 1000 }
+}
+
+interface Sizes {
+  rows: number
+  bodyBytes: number
+  /** Bytes in pages, by table or index name. */
+  parts: { name: string; bytes: number }[]
+  fileBytes: number
+}
+
+function measureSizes(db: Database.Database, withBody = true): Sizes {
+  const rows = (db.prepare('SELECT count(*) AS n FROM statements').get() as { n: number }).n
+  const bodyBytes = withBody ? (db.prepare('SELECT sum(length(body)) AS b FROM statements').get() as { b: number }).b : 0
+  const parts = db
+    .prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name = 'statements' OR name IN (SELECT name FROM sqlite_master WHERE tbl_name = 'statements') GROUP BY name ORDER BY bytes DESC")
+    .all() as { name: string; bytes: number }[]
+  const pageSize = db.pragma('page_size', { simple: true }) as number
+  const pageCount = db.pragma('page_count', { simple: true }) as number
+  return { rows, bodyBytes, parts, fileBytes: pageSize * pageCount }
+}
+
+/**
+ * The smallest step docs/SCALE.md calls for, measured without changing the relay: the same rows
+ * without `body` (bodies in R2, in the log's entry bundles), same columns and indexes otherwise.
+ */
+function measureSlim(file: string, dir: string): Sizes {
+  const slimFile = join(dir, 'slim-layout.sqlite')
+  const db = new Database(slimFile)
+  try {
+    db.pragma('synchronous = OFF')
+    db.pragma('cache_size = -1000000')
+    db.exec(`ATTACH DATABASE '${file.replaceAll("'", "''")}' AS full`)
+    const schema = db.prepare("SELECT type, sql FROM full.sqlite_master WHERE tbl_name = 'statements' AND sql IS NOT NULL ORDER BY type DESC").all() as { type: string; sql: string }[]
+    const table = schema.find((x) => x.type === 'table')!.sql.replace(/,\s*body\s+TEXT NOT NULL[^\n]*\n/, '\n')
+    if (/\bbody\b/.test(table.replace(/--[^\n]*/g, ''))) throw new Error(`could not drop body from ${table}`)
+    db.exec(table)
+    db.exec('INSERT INTO main.statements SELECT seq, id, actor, subject, claim, object, neg, time FROM full.statements ORDER BY seq')
+    for (const x of schema.filter((x) => x.type === 'index')) db.exec(x.sql)
+    db.exec('DETACH DATABASE full')
+    const sizes = measureSizes(db, false)
+    return sizes
+  } finally {
+    db.close()
+    removeDir(slimFile)
+  }
+}
+
+interface Samples {
+  rows: { seq: number; id: string; subject: string; object: string | null; actor: string; claim: string }[]
+  bridge: string
+  maxSeq: number
+}
+
+function sampleRows(db: Database.Database, n: number): Samples {
+  const maxSeq = (db.prepare('SELECT max(seq) AS m FROM statements').get() as { m: number }).m
+  const seqs = Array.from({ length: n }, () => 1 + Math.floor(Math.random() * maxSeq))
+  const get = db.prepare('SELECT seq, id, subject, object, actor, claim FROM statements WHERE seq = ?')
+  const rows = seqs.map((s) => get.get(s) as Samples['rows'][number])
+  const bridge = (db.prepare("SELECT actor FROM statements WHERE claim = 'published' LIMIT 1").get() as { actor: string }).actor
+  return { rows, bridge, maxSeq }
+}
+
+async function plans(db: Database.Database, s: Samples): Promise<PlanVerdict[]> {
+  const published = s.rows.find((r) => r.claim === 'published')!
+  const sample: Sample = { purl: published.subject, hash: published.object!, actor: s.bridge, id: published.id, claim: 'review' }
+  const queries = await captureQueries(sqliteAsD1(db), sample)
+  return explainAll(queries, async (sql, params) => {
+    const [stmt, bound] = numbered(db, sql, params)
+    return (stmt.all(bound) as { detail: string }[]).map((r) => r.detail)
+  })
+}
+
+interface Latency {
+  name: string
+  n: number
+  p50: number
+  p99: number
+  /** Mean statements (or bytes) returned, to show the queries did find something. */
+  found: string
+}
+
+async function latencies(relay: RunningWorker, s: Samples, quick: boolean): Promise<Latency[]> {
+  const client = makeClient(relay.url, 1)
+  const n = quick ? 40 : 200
+  const rows = s.rows.slice(0, n)
+  const q = encodeURIComponent
+  const kinds: [string, Req[], (body: string) => number][] = [
+    ['by subject (a version)', rows.map((r) => ({ method: 'GET', path: `/v1/statements?subject=${q(r.subject)}` })), countOf],
+    ['by object (a hash)', rows.filter((r) => r.object?.startsWith('sha')).map((r) => ({ method: 'GET', path: `/v1/statements?object=${q(r.object!)}` })), countOf],
+    ['by actor (first page of 100)', rows.map((r) => ({ method: 'GET', path: `/v1/statements?actor=${q(r.actor)}` })), countOf],
+    ['by actor, page deep in a bridge', rows.map((r) => ({ method: 'GET', path: `/v1/statements?actor=${q(s.bridge)}&cursor=${r.seq}` })), countOf],
+    ['by claim "review" (3% of rows)', rows.map((r) => ({ method: 'GET', path: `/v1/statements?claim=review&cursor=${r.seq}` })), countOf],
+    ['by claim absent (walks to the end)', rows.slice(0, quick ? 5 : 10).map((r) => ({ method: 'GET', path: `/v1/statements?claim=trusted-builder&cursor=${Math.floor(r.seq / 10)}` })), countOf],
+    ['feed page (100)', rows.map((r) => ({ method: 'GET', path: `/v1/feed?after=${r.seq}` })), countOf],
+    ['feed ids page (1000)', rows.map((r) => ({ method: 'GET', path: `/v1/feed?after=${r.seq}&view=ids&limit=1000` })), (b) => (JSON.parse(b) as { ids: unknown[] }).ids.length],
+    ['statement by id', rows.map((r) => ({ method: 'GET', path: `/v1/statements/${q(r.id)}` })), () => 1],
+    ['explorer package page (a version)', rows.map((r) => ({ method: 'GET', path: `/package/${q(r.subject.startsWith('pkg:') ? r.subject : published(s).subject)}` })), (b) => b.length],
+    ['explorer package page (all versions)', rows.map((r) => ({ method: 'GET', path: `/package/${q(pkgOf(r.subject.startsWith('pkg:') ? r.subject : published(s).subject))}` })), (b) => b.length],
+    ['explorer status page (count)', rows.slice(0, 20).map(() => ({ method: 'GET', path: '/status' })), (b) => b.length],
+  ]
+  const out: Latency[] = []
+  try {
+    for (const [name, reqs, found] of kinds) {
+      const { latencies: ms, responses } = await client.load(reqs, 1)
+      const bad = responses.find((r) => r.status !== 200)
+      if (bad) throw new Error(`${name}: HTTP ${bad.status} ${bad.body.slice(0, 200)}`)
+      const mean = responses.reduce((a, r) => a + found(r.body), 0) / responses.length
+      out.push({ name, n: reqs.length, p50: percentile(ms, 50), p99: percentile(ms, 99), found: fmt(mean) })
+    }
+  } finally {
+    client.close()
+  }
+  return out
+}
+const countOf = (b: string) => (JSON.parse(b) as { statements: unknown[] }).statements.length
+const published = (s: Samples) => s.rows.find((r) => r.claim === 'published')!
+const pkgOf = (purl: string) => purl.slice(0, purl.lastIndexOf('@'))
+
+/** Statements per second for `batches` POSTs of 1000 valid signed statements, one at a time. */
+async function ingestRate(relay: RunningWorker, payload: Buffer[]): Promise<number> {
+  const client = makeClient(relay.url, 1)
+  try {
+    const { wallMs, responses } = await client.load(payload.map((body) => ({ method: 'POST', path: '/v1/statements', body })), 1)
+    for (const r of responses) {
+      const accepted = (JSON.parse(r.body) as { accepted?: number }).accepted
+      if (r.status !== 200 || accepted !== 1000) throw new Error(`ingest: HTTP ${r.status} ${r.body.slice(0, 200)}`)
+    }
+    return (payload.length * 1000) / (wallMs / 1000)
+  } finally {
+    client.close()
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  const quick = args.includes('--quick')
+  const count = Number(option(args, '--count') ?? (args.includes('--large') ? 10_000_000 : 1_000_000))
+  if (!Number.isSafeInteger(count) || count < 10_000) throw new RangeError('--count must be an integer >= 10000')
+  const reuse = option(args, '--dir')
+  const dir = reuse ?? freshDir('vouch-bench-scale-')
+  const fs = statfsSync(dir)
+  const free = fs.bavail * fs.bsize
+  if (!reuse && free < count * DISK_PER_STATEMENT) throw new Error(`need ~${fmt((count * DISK_PER_STATEMENT) / 1e9)} GB free under ${dir}, have ${fmt(free / 1e9)} GB`)
+  console.error(`scale: ${fmt(count)} statements in ${dir} (${fmt(free / 1e9)} GB free)`)
+  const bindings = { QUOTA_STATEMENTS_PER_DAY: { type: 'plain_text' as const, value: '100000000' } }
+  let relay: RunningWorker | undefined
+  let empty: RunningWorker | undefined
+  try {
+    let built = { seconds: 0 }
+    if (!reuse) {
+      await applyMigrations(dir)
+      built = build(d1File(dir), count)
+      console.error(`  built in ${fmt(built.seconds)} s`)
+    }
+    const slim = args.includes('--no-slim') ? undefined : measureSlim(d1File(dir), dir)
+    const db = new Database(d1File(dir), { readonly: true })
+    let sizes: Sizes, verdicts: PlanVerdict[], samples: Samples
+    try {
+      sizes = measureSizes(db)
+      samples = sampleRows(db, quick ? 40 : 200)
+      verdicts = await plans(db, samples)
+    } finally {
+      db.close()
+    }
+
+    // Valid signed statements for ingest, signed before the clock starts.
+    const keys = await makeKeys(10)
+    const batches = quick ? 4 : 10
+    const time = Date.now() - 3_600_000
+    const payloadFor = async (tag: string) => bodies(await signPool(keys, `${tag}-${Date.now()}`, batches * 1000, time), 1000)
+    relay = await RunningWorker.start('wrangler.toml', dir, '/.well-known/vouch', bindings)
+    const lat = await latencies(relay, samples, quick)
+    empty = await startRelay(bindings)
+    // Warm both, then alternate so that machine noise falls on both sides alike.
+    await ingestRate(empty, await payloadFor('warm-e'))
+    await ingestRate(relay, await payloadFor('warm-f'))
+    const fullRate: number[] = []
+    const emptyRate: number[] = []
+    for (let round = 0; round < 2; round++) {
+      emptyRate.push(await ingestRate(empty, await payloadFor(`e${round}`)))
+      fullRate.push(await ingestRate(relay, await payloadFor(`f${round}`)))
+    }
+    const best = (xs: number[]) => Math.max(...xs)
+
+    const rows = sizes.rows
+    const sizeTable = [
+      ['part', 'bytes', 'bytes/statement'],
+      ...sizes.parts.map((p) => [p.name === 'statements' ? 'statements (rows)' : p.name, fmt(p.bytes), fmt(p.bytes / rows)]),
+      ['whole file', fmt(sizes.fileBytes), fmt(sizes.fileBytes / rows)],
+      ['canonical body (mean length)', fmt(sizes.bodyBytes), fmt(sizes.bodyBytes / rows)],
+    ]
+    if (slim) {
+      const byName = new Map(slim.parts.map((p) => [p.name, p.bytes]))
+      sizeTable[0]!.push('without body: bytes/statement')
+      for (const r of sizeTable.slice(1)) {
+        const name = r[0] === 'statements (rows)' ? 'statements' : r[0]!
+        const b = name === 'whole file' ? slim.fileBytes : byName.get(name)
+        r.push(b === undefined ? '—' : fmt(b / rows))
+      }
+    }
+    const latTable = [['query (HTTP, one at a time)', 'n', 'p50 ms', 'p99 ms', 'mean found'], ...lat.map((l) => [l.name, String(l.n), fmt(l.p50), fmt(l.p99), l.found])]
+    const planTable = [['caller', 'kind', 'plan'], ...verdicts.map((v) => [v.caller, v.kind, v.plan.join('; ')])]
+    const ingestTable = [
+      ['relay', 'statements/s (best of 2 runs of ' + batches + ' x 1000)'],
+      ['empty', fmt(best(emptyRate))],
+      [`holding ${fmt(rows)}`, fmt(best(fullRate))],
+      ['ratio full / empty', ratio(best(fullRate) / best(emptyRate))],
+    ]
+    console.log(`\n## D1 size at ${fmt(rows)} statements${built.seconds ? ` (built in ${fmt(built.seconds)} s)` : ''}\n`)
+    console.log(table(sizeTable))
+    console.log('\n## Query plans\n')
+    console.log(table(planTable, 99))
+    console.log('\n## Latency through the relay\n')
+    console.log(table(latTable))
+    console.log('\n## Ingest\n')
+    console.log(table(ingestTable))
+    if (args.includes('--markdown')) {
+      for (const t of [sizeTable, latTable, ingestTable]) console.log(`\n${markdownTable(t)}`)
+      console.log(`\n${markdownTable(planTable, 99)}`)
+    }
+    const scans = verdicts.filter((v) => v.kind === 'scan')
+    if (scans.length) {
+      console.error(`\nFAIL: ${scans.length} quer${scans.length === 1 ? 'y scans' : 'ies scan'} statements at ${fmt(rows)} rows:`)
+      for (const s of scans) console.error(`  ${s.caller}: ${s.sql}\n    ${s.plan.join('; ')}`)
+      process.exitCode = 1
+    }
+  } finally {
+    await relay?.dispose()
+    if (empty) await empty.dispose(), removeDir(empty.dir)
+    if (!reuse && !args.includes('--keep')) removeDir(dir)
+    else console.error(`state kept in ${dir} (rerun with --dir ${dir})`)
+  }
+}
