@@ -61,10 +61,12 @@ export class Progress {
   constructor(
     private readonly out: NodeJS.WriteStream | undefined,
     private readonly label: string,
-    private readonly total?: number,
+    private total?: number,
   ) {}
 
-  update(done: number, extra = ''): void {
+  /** `total`, when known only once the work started (a download's Content-Length), sets it. */
+  update(done: number, extra = '', total?: number): void {
+    if (total !== undefined && total > 0) this.total = total
     if (!this.out) return
     const now = Date.now()
     if (now - this.last < 100 && done !== this.total) return
