@@ -5,6 +5,7 @@ import { paths, readConfig, type Config, type Paths } from './config.ts'
 import { CliError, EXIT, usageError } from './errors.ts'
 import { loadSigner } from './keys.ts'
 import type { Output } from './output.ts'
+import { terminalSafe } from './safe.ts'
 
 type ContextValues = GlobalValues & { key?: string; agent?: boolean; quorum?: string }
 
@@ -115,5 +116,6 @@ export function fromClientError(e: ClientError): CliError {
     mismatch: 'a relay served data that does not verify; nothing was kept. Try other relays with --relay',
     not_found: undefined,
   }[e.code]
-  return new CliError(exit, e.code, e.message, hint, { cause: e })
+  // One line, whatever a relay put in its error message (output escapes the rest).
+  return new CliError(exit, e.code, terminalSafe(e.message), hint, { cause: e })
 }

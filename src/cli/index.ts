@@ -138,8 +138,11 @@ async function explain(e: unknown): Promise<CliError> {
   return err
 }
 
-function report(e: CliError, json: boolean): number {
-  process.stderr.write(`vouch: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`)
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, ...(e.hint && { hint: e.hint }) } }, null, 2)}\n`)
+async function report(e: CliError, json: boolean): Promise<number> {
+  const { terminalSafe, jsonSafe } = await import('./safe.ts')
+  process.stderr.write(`vouch: ${terminalSafe(e.message, true)}\n${e.hint ? `hint: ${terminalSafe(e.hint, true)}\n` : ''}`)
+  // Per-relay reports, when a client failure caused this: a script must see which relay said what.
+  const reports = (e.cause as { reports?: unknown } | undefined)?.reports
+  if (json) process.stdout.write(`${jsonSafe(JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, hint: e.hint ?? null, ...(Array.isArray(reports) && { relays: reports }) } }, null, 2))}\n`)
   return e.exit
 }
