@@ -100,8 +100,12 @@ export class Context {
       this.warnRelays(result.relays)
       return { result, statements, relays }
     } catch (e) {
-      if (e instanceof ClientError) this.warnRelays(e.reports)
-      throw e
+      if (!(e instanceof ClientError)) throw e
+      this.warnRelays(e.reports)
+      const landed = e.reports.filter((r) => r.ok).map((r) => r.relay)
+      if (e.code !== 'quorum' || landed.length === 0) throw e
+      // Below the quorum is not nowhere: the statement is public on these relays, and gossip spreads it.
+      throw new CliError(EXIT.network, 'quorum', `${e.message}; it landed on ${landed.join(', ')}`, 'it is public there already; run the same command again when the other relays are back (the same claim is signed anew), or lower --quorum', { cause: e })
     }
   }
 }
