@@ -3,7 +3,8 @@ import { RelayProblemError, type RelayReport } from './errors.ts'
 import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
 
 export interface RelayInfo {
-  protocol: string
+  /** The protocol version (PROTOCOL_VERSION, a number today). */
+  protocol: number | string
   /** Largest blob the relay stores (`limits.blobBytes`); undefined if it did not say. */
   blobBytes?: number
 }
@@ -32,7 +33,7 @@ export async function relayInfo(relays: readonly string[], o: RequestOptions = {
       throw notRelay(e.problem.kind === 'http' ? `answered HTTP ${e.problem.status}` : 'is not JSON')
     }
     const j = json as { protocol?: unknown; limits?: { blobBytes?: unknown } } | null
-    if (typeof j?.protocol !== 'string') throw notRelay('names no protocol')
+    if (typeof j?.protocol !== 'number' && typeof j?.protocol !== 'string') throw notRelay('names no protocol')
     const b = j.limits?.blobBytes
     return { protocol: j.protocol, ...(Number.isSafeInteger(b) && (b as number) >= 0 && { blobBytes: b as number }) }
   })

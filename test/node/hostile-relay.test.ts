@@ -273,7 +273,7 @@ describe('publish over a relay’s blob limit', { timeout: 60_000 }, () => {
     const seen: string[] = []
     const limited = (blobBytes: number): Handler => (req, res) => {
       seen.push(`${req.method} ${req.url}`)
-      if (req.url === '/.well-known/vouch') return json(res, 200, { protocol: 'vouch/1', limits: { blobBytes } })
+      if (req.url === '/.well-known/vouch') return json(res, 200, { protocol: 1, limits: { blobBytes } })
       if (req.url?.startsWith('/v1/blobs/')) return json(res, 404, { error: { code: 'not_found', message: 'no' } })
       json(res, 500, { error: { code: 'unexpected', message: 'a test relay got what it must not' } })
     }
