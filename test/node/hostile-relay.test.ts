@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClientError, createStatement, fetchBlobTo, getStatement, keySigner, query, sign } from '../../src/client/index.ts'
 import { narChunks, type NarNode } from '../../src/nar/index.ts'
 import { generateKeyPair, statementId, type Statement } from '../../src/verify/index.ts'
+import { startNetwork } from '../../scripts/network-harness.ts'
 import { ROOT, type Run } from './run-vouch.ts'
 
 /**
@@ -301,5 +302,21 @@ describe('publish over a relay’s blob limit', { timeout: 60_000 }, () => {
     expect(r.json.error).toMatchObject({ code: 'not_a_relay' })
     expect(r.json.error.message).toContain(`${page} is not a vouch relay`)
     expect(seen.filter((s) => s.startsWith('POST') || s.startsWith('PUT'))).toEqual([])
+  })
+
+  it('a real relay reports its limit, and an over-limit publish leaves nothing on it', async () => {
+    const net = await startNetwork({ relays: 1, topology: 'line', vars: { BLOB_MAX_BYTES: '500' } })
+    try {
+      const url = net.relays[0]!.url
+      expect((await vouch(['init'])).code).toBe(0)
+      writeFileSync(join(work, 'big.tgz'), Buffer.alloc(2000, 9))
+      const r = await vouch(['publish', 'mylib@3.0.0', 'big.tgz', '--json'], { VOUCH_RELAYS: url })
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.json.error.message).toContain(`${url} stores (500 bytes)`)
+      const q = await vouch(['query', '--subject', 'mylib@3.0.0', '--json'], { VOUCH_RELAYS: url })
+      expect(q.json.statements).toEqual([])
+    } finally {
+      await net.stop()
+    }
   })
 })
