@@ -1,4 +1,4 @@
-import { ClientError, createStatement, publish, relayBase, sign, type PublishResult, type RelayReport, type Signer, type StatementFields } from '../client/index.ts'
+import { ClientError, createStatement, publish, relayBase, relayInfo, sign, type PublishResult, type RelayReport, type Signer, type StatementFields } from '../client/index.ts'
 import { ProtocolError, type VerifiedStatement } from '../verify/index.ts'
 import type { GlobalValues } from './args.ts'
 import { paths, readConfig, type Config, type Paths } from './config.ts'
@@ -122,4 +122,17 @@ export function fromClientError(e: ClientError): CliError {
   }[e.code]
   // One line, whatever a relay put in its error message (output escapes the rest).
   return new CliError(exit, e.code, terminalSafe(e.message), hint, { cause: e })
+}
+
+/**
+ * Of the relays that answered but not in the protocol (an HTTP error, an answer that is not JSON), those
+ * that are not vouch relays at all, asked at `/.well-known/vouch`: their messages, or none.
+ */
+export async function strangers(reports: readonly RelayReport[]): Promise<string[]> {
+  // A relay that served verifiable data that failed (a bad signature, wrong bytes) is a liar, which
+  // matters more; only answers that were not the protocol's at all raise the question.
+  const odd = reports.filter((r) => r.problem && (r.problem.kind === 'http' || r.problem.code === 'malformed_answer' || r.problem.code === 'bad_answer')).map((r) => r.relay)
+  if (odd.length === 0) return []
+  const infos = await relayInfo(odd, { timeoutMs: 5_000 }).catch(() => [])
+  return infos.filter((i) => i.problem?.code === 'not_a_relay').map((i) => terminalSafe(i.problem!.message))
 }

@@ -296,12 +296,25 @@ describe('publish over a relay’s blob limit', { timeout: 60_000 }, () => {
       seen.push(`${req.method} ${req.url}`)
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>my blog</title>')
     })
+    expect((await vouch(['init'])).code).toBe(0)
     writeFileSync(join(work, 'small.txt'), 'hello')
     const r = await vouch(['publish', 'mylib@2.0.1', 'small.txt', '--json'], { VOUCH_RELAYS: page })
     expect(r.code).toBe(2)
     expect(r.json.error).toMatchObject({ code: 'not_a_relay' })
     expect(r.json.error.message).toContain(`${page} is not a vouch relay`)
     expect(seen.filter((s) => s.startsWith('POST') || s.startsWith('PUT'))).toEqual([])
+  })
+
+  it('show and query name a URL that is not a relay for what it is', async () => {
+    const page = await relay((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>my blog</title>'))
+    const missing = await relay((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'))
+    for (const url of [page, missing]) {
+      for (const args of [['show', `sha256:${'1'.repeat(64)}`], ['query', '--subject', 'x@1']]) {
+        const r = await vouch([...args, '--json'], { VOUCH_RELAYS: url })
+        expect(r.json?.error, `${args[0]} ${url}: ${r.stderr}`).toMatchObject({ code: 'not_a_relay', exit: 2 })
+        expect(r.json.error.message).toContain(`${url} is not a vouch relay`)
+      }
+    }
   })
 
   it('a real relay reports its limit, and an over-limit publish leaves nothing on it', async () => {
