@@ -258,7 +258,7 @@ describe('statements from a relay that forges signatures', { timeout: 60_000 }, 
 describe('what a relay says reaches the terminal escaped', { timeout: 60_000 }, () => {
   it('ESC sequences in a relay error and in statement fields are shown, not obeyed', async () => {
     const attack = '\x1b]0;pwned\x07\x1b[2J\x1b[1A\rpublished: ok \u202Egnp.exe\x9b2J'
-    const evil = await relay((_req, res) => json(res, 500, { error: { code: 'boom', message: attack } }))
+    const evil = await relay((req, res) => (req.url === '/.well-known/vouch' ? json(res, 200, { protocol: 1 }) : json(res, 500, { error: { code: 'boom', message: attack } })))
     for (const args of [['show', `sha256:${'0'.repeat(64)}`], ['show', `sha256:${'0'.repeat(64)}`, '--json'], ['query', '--subject', 'x@1']]) {
       const r = await vouch(args, { VOUCH_RELAYS: evil })
       expect(r.code).not.toBe(0)
