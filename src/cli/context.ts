@@ -1,10 +1,11 @@
-import { ClientError, createStatement, publish, relayBase, sign, type PublishResult, type RelayReport, type Signer, type StatementFields } from '../client/index.ts'
+import { ClientError, createStatement, publish, relayBase, relayInfo, sign, type PublishResult, type RelayReport, type Signer, type StatementFields } from '../client/index.ts'
 import { ProtocolError, type VerifiedStatement } from '../verify/index.ts'
 import type { GlobalValues } from './args.ts'
 import { paths, readConfig, type Config, type Paths } from './config.ts'
 import { CliError, EXIT, usageError } from './errors.ts'
 import { loadSigner } from './keys.ts'
 import type { Output } from './output.ts'
+import { terminalSafe } from './safe.ts'
 
 type ContextValues = GlobalValues & { key?: string; agent?: boolean; quorum?: string }
 
@@ -99,8 +100,12 @@ export class Context {
       this.warnRelays(result.relays)
       return { result, statements, relays }
     } catch (e) {
-      if (e instanceof ClientError) this.warnRelays(e.reports)
-      throw e
+      if (!(e instanceof ClientError)) throw e
+      this.warnRelays(e.reports)
+      const landed = e.reports.filter((r) => r.ok).map((r) => r.relay)
+      if (e.code !== 'quorum' || landed.length === 0) throw e
+      // Below the quorum is not nowhere: the statement is public on these relays, and gossip spreads it.
+      throw new CliError(EXIT.network, 'quorum', `${e.message}; it landed on ${landed.join(', ')}`, 'it is public there already; run the same command again when the other relays are back (the same claim is signed anew), or lower --quorum', { cause: e })
     }
   }
 }
@@ -115,5 +120,19 @@ export function fromClientError(e: ClientError): CliError {
     mismatch: 'a relay served data that does not verify; nothing was kept. Try other relays with --relay',
     not_found: undefined,
   }[e.code]
-  return new CliError(exit, e.code, e.message, hint, { cause: e })
+  // One line, whatever a relay put in its error message (output escapes the rest).
+  return new CliError(exit, e.code, terminalSafe(e.message), hint, { cause: e })
+}
+
+/**
+ * Of the relays that answered but not in the protocol (an HTTP error, an answer that is not JSON), those
+ * that are not vouch relays at all, asked at `/.well-known/vouch`: their messages, or none.
+ */
+export async function strangers(reports: readonly RelayReport[]): Promise<string[]> {
+  // A relay that served verifiable data that failed (a bad signature, wrong bytes) is a liar, which
+  // matters more; only answers that were not the protocol's at all raise the question.
+  const odd = reports.filter((r) => r.problem && (r.problem.kind === 'http' || r.problem.code === 'malformed_answer' || r.problem.code === 'bad_answer')).map((r) => r.relay)
+  if (odd.length === 0) return []
+  const infos = await relayInfo(odd, { timeoutMs: 5_000 }).catch(() => [])
+  return infos.filter((i) => i.problem?.code === 'not_a_relay').map((i) => terminalSafe(i.problem!.message))
 }

@@ -125,7 +125,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 async function explain(e: unknown): Promise<CliError> {
   if (e instanceof CliError) return e
   const name = (e as Error)?.name
-  if (name === 'ClientError') return (await import('./context.ts')).fromClientError(e as import('../client/index.ts').ClientError)
+  if (name === 'ClientError') {
+    const { fromClientError, strangers } = await import('./context.ts')
+    const ce = e as import('../client/index.ts').ClientError
+    const odd = await strangers(ce.reports)
+    // "not found" or "failed verification" from a URL that is no relay at all hides the real mistake.
+    if (odd.length) return new CliError(EXIT.usage, 'not_a_relay', `${odd.join('; ')}`, 'check the URL (`vouch relay list`); a vouch relay answers /.well-known/vouch', { cause: e })
+    return fromClientError(ce)
+  }
   if (name === 'NarFileError') return new CliError(EXIT.local, 'bad_path', (e as Error).message)
   if (name === 'ProtocolError') return new CliError(EXIT.usage, (e as { code: string }).code, (e as Error).message)
   const errno = e as NodeJS.ErrnoException
@@ -138,8 +145,11 @@ async function explain(e: unknown): Promise<CliError> {
   return err
 }
 
-function report(e: CliError, json: boolean): number {
-  process.stderr.write(`vouch: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`)
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, ...(e.hint && { hint: e.hint }) } }, null, 2)}\n`)
+async function report(e: CliError, json: boolean): Promise<number> {
+  const { terminalSafe, jsonSafe } = await import('./safe.ts')
+  process.stderr.write(`vouch: ${terminalSafe(e.message, true)}\n${e.hint ? `hint: ${terminalSafe(e.hint, true)}\n` : ''}`)
+  // Per-relay reports, when a client failure caused this: a script must see which relay said what.
+  const reports = (e.cause as { reports?: unknown } | undefined)?.reports
+  if (json) process.stdout.write(`${jsonSafe(JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, hint: e.hint ?? null, ...(Array.isArray(reports) && { relays: reports }) } }, null, 2))}\n`)
   return e.exit
 }

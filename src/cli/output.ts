@@ -1,3 +1,5 @@
+import { jsonSafe, terminalSafe } from './safe.ts'
+
 /**
  * What the CLI prints. Results go to stdout: text for people, or with --json exactly one JSON
  * document. Warnings and progress go to stderr, so a pipe receives only the result.
@@ -14,20 +16,20 @@ export class Output {
   /** A problem that did not stop the command (a relay down, a relay that lied). */
   warn(message: string): void {
     this.warnings.push(message)
-    this.stderr.write(`warning: ${message}\n`)
+    this.stderr.write(`warning: ${terminalSafe(message)}\n`)
   }
 
   /** A note for a person; silent with --json. */
   note(message: string): void {
-    if (!this.json) this.stderr.write(`${message}\n`)
+    if (!this.json) this.stderr.write(`${terminalSafe(message, true)}\n`)
   }
 
   /** The command's result: `text` for people, `data` (plus any warnings) for --json. */
   result(text: string | string[], data: Record<string, unknown>): void {
-    if (this.json) this.stdout.write(`${JSON.stringify({ ...data, warnings: this.warnings }, null, 2)}\n`)
+    if (this.json) this.stdout.write(`${jsonSafe(JSON.stringify({ ...data, warnings: this.warnings }, null, 2))}\n`)
     else {
       const t = Array.isArray(text) ? text.join('\n') : text
-      if (t) this.stdout.write(`${t}\n`)
+      if (t) this.stdout.write(`${terminalSafe(t, true)}\n`)
     }
   }
 
@@ -37,11 +39,11 @@ export class Output {
   }
 }
 
-/** `key  value` lines with the values aligned. */
+/** `key  value` lines with the values aligned; a value is one line whatever it holds. */
 export function fields(rows: [string, string | undefined][]): string {
   const shown = rows.filter((r): r is [string, string] => r[1] !== undefined)
   const w = Math.max(...shown.map(([k]) => k.length))
-  return shown.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')
+  return shown.map(([k, v]) => `${k.padEnd(w)}  ${terminalSafe(v)}`).join('\n')
 }
 
 export function bytes(n: number): string {
@@ -61,10 +63,12 @@ export class Progress {
   constructor(
     private readonly out: NodeJS.WriteStream | undefined,
     private readonly label: string,
-    private readonly total?: number,
+    private total?: number,
   ) {}
 
-  update(done: number, extra = ''): void {
+  /** `total`, when known only once the work started (a download's Content-Length), sets it. */
+  update(done: number, extra = '', total?: number): void {
+    if (total !== undefined && total > 0) this.total = total
     if (!this.out) return
     const now = Date.now()
     if (now - this.last < 100 && done !== this.total) return
@@ -78,7 +82,7 @@ export class Progress {
       bar = ` [${'#'.repeat(full)}${' '.repeat(width - full)}] ${String(Math.floor(frac * 100)).padStart(3)}%`
     }
     const line = `${this.label}${bar} ${bytes(done)}${this.total ? ` of ${bytes(this.total)}` : ''}  ${bytes(rate)}/s${extra ? `  ${extra}` : ''}`
-    this.out.write(`\r\x1b[2K${line.slice(0, (this.out.columns || 80) - 1)}`)
+    this.out.write(`\r\x1b[2K${terminalSafe(line).slice(0, (this.out.columns || 80) - 1)}`)
     this.shown = true
   }
 

@@ -145,7 +145,14 @@ export async function fetchBlobTo<T>(relays: readonly string[], hash: string, co
           reader.cancel().catch(() => {})
         }
       }
-      const value = await consume(verified(), { relay, ...(total !== undefined && { size: total }) })
+      const stream = verified()
+      let value: T
+      try {
+        value = await consume(stream, { relay, ...(total !== undefined && { size: total }) })
+      } catch (e) {
+        if (e instanceof RelayProblemError || reached || signal.aborted) throw e
+        throw await beforeTheCheck(e, stream, relay, () => reached)
+      }
       if (!reached) throw new TypeError('a BlobConsumer must read the stream to its end (that is where the hash is checked)')
       return { value, relay, size, relays: reports }
     } catch (e) {
@@ -158,6 +165,27 @@ export async function fetchBlobTo<T>(relays: readonly string[], hash: string, co
     }
   }
   throw failureFrom(`blob ${formatSri(d)}`, reports)
+}
+
+/**
+ * The consumer failed before the hash was checked (a hostile NAR of names too long to create, a
+ * full disk, a name that folds onto another): whose fault is that? The rest of the stream is read
+ * (still capped and timed) to find out. Wrong bytes are the relay's problem, reported so the next
+ * relay is tried; the right bytes mean the failure is local and every relay would meet it, so the
+ * consumer's error goes up. If the consumer closed the stream, nobody can tell: the relay is
+ * reported, with the consumer's error, and the next one tried.
+ */
+async function beforeTheCheck(e: unknown, stream: AsyncGenerator<Uint8Array, void, undefined>, relay: string, reached: () => boolean): Promise<unknown> {
+  const why = e instanceof Error ? e.message : String(e)
+  try {
+    while (!(await stream.next()).done);
+  } catch (drained) {
+    if (!(drained instanceof RelayProblemError)) return e
+    const p = drained.problem
+    return new RelayProblemError({ ...p, message: `${p.message} (writing them had failed first: ${why})` }, { cause: e })
+  }
+  if (reached()) return e
+  return new RelayProblemError({ kind: 'invalid', code: 'unverified_failure', message: `${relay}: storing its bytes failed before they could be checked (${why})` }, { cause: e })
 }
 
 /** A whole blob in memory, verified. For large blobs use `fetchBlobTo` and stream to storage. */

@@ -68,7 +68,7 @@ export class RelayProblemError extends Error {
  */
 export function failureFrom(what: string, reports: readonly RelayReport[]): ClientError {
   const problems = reports.filter((r) => r.problem)
-  const detail = problems.map((r) => `${r.relay}: ${r.problem!.message}`).join('; ')
+  const detail = summarise(problems)
   if (problems.some((r) => r.problem!.kind === 'invalid')) {
     return new ClientError('mismatch', `${what}: every answer failed verification (${detail})`, reports)
   }
@@ -77,4 +77,15 @@ export function failureFrom(what: string, reports: readonly RelayReport[]): Clie
   }
   if (problems.length === 0) return new ClientError('unreachable', `${what}: no relays given`, reports)
   return new ClientError('unreachable', `${what}: no relay answered (${detail})`, reports)
+}
+
+/** Relays named in one message, and characters of each problem: a long list stays readable (all are in `reports`). */
+const SHOWN_RELAYS = 5
+const SHOWN_CHARS = 300
+
+function summarise(problems: readonly RelayReport[]): string {
+  const cut = (m: string) => (m.length > SHOWN_CHARS ? `${m.slice(0, SHOWN_CHARS)}…` : m)
+  const shown = problems.slice(0, SHOWN_RELAYS).map((r) => cut(r.problem!.message.includes(r.relay) ? r.problem!.message : `${r.relay}: ${r.problem!.message}`))
+  const more = problems.length - shown.length
+  return shown.join('; ') + (more > 0 ? `; and ${more} more relay${more === 1 ? '' : 's'}` : '')
 }

@@ -25,6 +25,7 @@ export {
   type UploadOptions,
   type UploadReport,
 } from './blobs.ts'
+export { relayInfo, type InfoReport, type RelayInfo } from './info.ts'
 export { liveClaims, packageSubject, type LiveClaim } from './names.ts'
 export { querySource, type QuerySource } from './source.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs'
-import { lstat, mkdir, open, rm, symlink } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, readdir, rm, symlink } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { formatSri, HASH_ALGORITHMS, type HashAlgorithm } from '../verify/hash.ts'
@@ -202,7 +202,45 @@ export async function* narStreamPath(path: string): AsyncGenerator<Uint8Array, v
 export interface UnpackOptions extends NarParseOptions {
   /** Hash of the NAR bytes read, computed while unpacking; default sha256. */
   alg?: HashAlgorithm
+  /** Files, directories and symlinks in all (the root included); default unlimited. */
+  maxEntries?: number
+  /**
+   * Bytes of the longest path created (dest included); default PATH_MAX less one (4095). Checked
+   * before anything is created, so a deep tree of long names is a clear refusal, not ENAMETOOLONG
+   * halfway through.
+   */
+  maxPathBytes?: number
+  /** Refuse a NAR whose root is a symlink (a directory output must not become a link elsewhere). */
+  refuseSymlinkRoot?: boolean
+  /**
+   * Unpack with private modes (files 0600, directories 0700, no execute bit anywhere) and leave
+   * Nix's modes to `UnpackedNar.finish()`, called once the caller has checked the hash: until then
+   * nothing unpacked is executable or readable by others.
+   */
+  staged?: boolean
 }
+
+/** A NAR the caller's bounds refuse: what it is is named, and nothing of it is left on disk. */
+export class NarUnpackError extends Error {
+  override readonly name = 'NarUnpackError'
+  constructor(
+    readonly code: 'too_many_entries' | 'path_too_long' | 'symlink_root',
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface UnpackedNar extends NarHash {
+  /** What the NAR's root is: `dest` became a directory, a file or a symlink (to `target`). */
+  root: 'directory' | 'regular' | 'symlink'
+  target?: string
+  entries: number
+  /** Staged unpacks: gives the tree Nix's modes (umask applied). Otherwise does nothing. */
+  finish(): Promise<void>
+}
+
+const PATH_MAX = 4095
 
 /**
  * Unpacks a NAR stream to `dest`, which must not exist yet (as `nix-store --restore`). Returns
@@ -215,12 +253,18 @@ export interface UnpackOptions extends NarParseOptions {
  * case-insensitive file system two names that fold together fail instead of merging. Another
  * process racing to change `dest` while it is unpacked is not defended against.
  *
- * Modes are Nix's: files 0666, directories 0777 (less the umask), executables get every x bit.
- * On failure whatever was unpacked is removed and the error rethrown.
+ * Modes are Nix's: files 0666, directories 0777 (less the umask), executables get every x bit;
+ * with `staged`, only after `finish()`. On failure whatever was unpacked is removed and the
+ * error rethrown.
  */
-export async function unpackNar(stream: AsyncIterable<Uint8Array>, dest: string, options: UnpackOptions = {}): Promise<NarHash> {
+export async function unpackNar(stream: AsyncIterable<Uint8Array>, dest: string, options: UnpackOptions = {}): Promise<UnpackedNar> {
   const alg = checkAlg(options.alg ?? 'sha256')
   const root = toPath(dest, 'dest')
+  const maxEntries = options.maxEntries ?? Infinity
+  const maxPathBytes = options.maxPathBytes ?? PATH_MAX
+  if (!(maxEntries >= 1)) throw new RangeError(`maxEntries must be >= 1, got ${maxEntries}`)
+  if (!(maxPathBytes >= root.length)) throw new RangeError(`maxPathBytes (${maxPathBytes}) must hold dest (${root.length} bytes)`)
+  const staged = options.staged === true
   const existing = await lstat(root).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)))
   if (existing) throw new NarFileError(`${shown(root)} already exists; unpackNar creates it`, shown(root))
 
@@ -237,24 +281,64 @@ export async function unpackNar(stream: AsyncIterable<Uint8Array>, dest: string,
   }
 
   let created = false
+  let entries = 0
+  let rootType: UnpackedNar['root'] | undefined
+  let target: string | undefined
+  const executables: Buffer[] = []
   try {
     for await (const entry of parseNar(tap(), options)) {
+      if (++entries > maxEntries) throw new NarUnpackError('too_many_entries', `the NAR holds more than ${maxEntries} entries`)
+      // Names are at most 255 bytes each; the sum is what a file system refuses (ENAMETOOLONG).
+      const length = entry.path.reduce((n, name) => n + 1 + name.length, root.length)
+      if (length > maxPathBytes) throw new NarUnpackError('path_too_long', `the NAR holds a path of ${length - root.length} bytes below the root, longer than this file system allows here (${maxPathBytes - root.length})`)
+      if (entry.path.length === 0) {
+        rootType = entry.type
+        if (entry.type === 'symlink') {
+          target = new TextDecoder().decode(entry.target)
+          if (options.refuseSymlinkRoot) throw new NarUnpackError('symlink_root', `the NAR's root is a symlink (to ${JSON.stringify(target)}), not a directory`)
+        }
+      }
       const path = entry.path.reduce(join, root)
       created = true
-      if (entry.type === 'directory') await mkdir(path, { mode: 0o777 })
+      if (entry.type === 'directory') await mkdir(path, { mode: staged ? 0o700 : 0o777 })
       else if (entry.type === 'symlink') await symlink(Buffer.from(entry.target), path)
-      else await writeFile(path, entry.executable, entry.contents)
+      else {
+        await writeFile(path, entry.executable && !staged, entry.contents, staged ? 0o600 : 0o666)
+        if (staged && entry.executable) executables.push(path)
+      }
     }
   } catch (e) {
     if (created) await rm(root, { recursive: true, force: true })
     throw e
   }
-  return { sri: formatSri({ alg, bytes: hash.digest() }), narSize }
+  return {
+    sri: formatSri({ alg, bytes: hash.digest() }),
+    narSize,
+    root: rootType!,
+    ...(target !== undefined && { target }),
+    entries,
+    finish: staged ? () => nixModes(root, new Set(executables.map((b) => b.toString('latin1')))) : async () => {},
+  }
 }
 
-async function writeFile(path: Buffer, executable: boolean, contents: AsyncIterable<Uint8Array>): Promise<void> {
+/** Nix's modes for a staged tree: 0777 for directories and executables, 0666 for files, less the umask. */
+async function nixModes(root: Buffer, executables: Set<string>): Promise<void> {
+  const umask = process.umask()
+  const walk = async (path: Buffer): Promise<void> => {
+    const st = await lstat(path)
+    if (st.isSymbolicLink()) return
+    if (st.isDirectory()) {
+      for (const name of await readdir(path, { encoding: 'buffer' })) await walk(join(path, name))
+      return chmod(path, 0o777 & ~umask)
+    }
+    return chmod(path, (executables.has(path.toString('latin1')) ? 0o777 : 0o666) & ~umask)
+  }
+  await walk(root)
+}
+
+async function writeFile(path: Buffer, executable: boolean, contents: AsyncIterable<Uint8Array>, mode: number): Promise<void> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
-  const fh = await open(path, flags, 0o666)
+  const fh = await open(path, flags, mode)
   try {
     for await (const chunk of contents) {
       for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten

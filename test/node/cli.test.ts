@@ -137,6 +137,19 @@ describe('vouch CLI', { timeout: 30_000 }, () => {
       expect(r.json.statement).toMatchObject({ actor: did, ...expected })
       expect((await verifyStatement(r.json.statement, { now: Date.now() })).id).toBe(r.json.id)
     }
+    // A statement id where a content hash belongs (publish prints both) is refused, by name.
+    for (const args of [['yank', 'mylib@1.2.3', published.id], ['review', published.id, '--verdict', 'pass']]) {
+      const wrong = await vouch([...args, '--json'])
+      expect(wrong.code, wrong.stderr).toBe(4)
+      expect(wrong.json.error).toMatchObject({ code: 'statement_id' })
+    }
+    expect((await vouch(['yank', 'mylib@1.2.3', pub.json.hash, '--json'])).json.error).toMatchObject({ code: 'unclaimed_hash' })
+    expect((await vouch(['review', published.id, '--verdict', 'pass', '--force'])).code).toBe(0)
+    // Without a hash: your own standing source claims for the version.
+    const all = await vouch(['yank', 'pkg:npm/tool@1.0.0', '--json'])
+    expect(all.code, all.stderr).toBe(0)
+    expect(all.json.statement).toMatchObject({ subject: 'pkg:npm/tool@1.0.0', object: pub.json.hash, not: true })
+    expect((await vouch(['yank', 'pkg:npm/tool@1.0.0', '--json'])).json.error).toMatchObject({ code: 'not_found' })
     const yank = await vouch(['yank', 'mylib@1.2.3', published.hash, '--json'])
     expect(yank.json.statement).toMatchObject({ subject: 'pkg:generic/mylib@1.2.3', claim: 'source', object: published.hash, not: true })
     const gone = await vouch(['fetch', 'mylib@1.2.3', '-o', 'yanked'])

@@ -1,15 +1,22 @@
-import { randomBytes } from 'node:crypto'
-import { constants, rmSync } from 'node:fs'
-import { lstat, open, rename, rm, stat } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { constants } from 'node:fs'
+import { chmod, lstat, open, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
 import { DEFAULT_BLOB_MAX_BYTES, fetchBlobTo, liveClaims, query } from '../../client/index.ts'
 import { looksLikeHash } from '../../verify/index.ts'
-import { unpackNar } from '../../nar/fs.ts'
+import { NarUnpackError, unpackNar } from '../../nar/fs.ts'
+import { createStage, removeStaleStages } from '../staging.ts'
 import { defineCommand, positiveInt } from '../args.ts'
 import type { Context } from '../context.ts'
 import { CliError, EXIT, localError, usageError } from '../errors.ts'
 import { bytes, fields } from '../output.ts'
 import { did, hash, pkg } from '../terms.ts'
+
+/**
+ * Entries a fetched NAR may hold unless --max-entries says otherwise. A NAR of empty directories
+ * costs ~100 bytes an entry, so the size cap alone let a hostile relay make a million
+ * directories before its hash was found wrong; a large real tree (a node_modules) has ~100,000.
+ */
+const DEFAULT_MAX_ENTRIES = 250_000
 
 /** The first 24 bytes of every NAR: the length-prefixed, padded string "nix-archive-1". */
 const NAR_MAGIC = Uint8Array.from([13, 0, 0, 0, 0, 0, 0, 0, ...new TextEncoder().encode('nix-archive-1'), 0, 0, 0])
@@ -18,9 +25,13 @@ export default defineCommand({
   usage: ['fetch HASH -o OUT [--raw]', 'fetch NAME@VERSION -o OUT [--actor DID …] [--raw]', 'fetch NAME@VERSION --policy FILE [--build SYSTEM] -o OUT [--raw]'],
   summary: 'Download content by hash or NAME@VERSION, verified, written atomically',
   description: `Downloads from the relays' blob caches (in order; one that serves wrong bytes is reported and
-the next one tried), hashing while it streams. The bytes go to a temporary name next to OUT
-and are renamed to OUT only once the hash matched; on a mismatch nothing is kept. A directory
-(a NAR) is unpacked into the new directory OUT; --raw keeps the NAR as a file. OUT must not exist.
+the next one tried), hashing while it streams. A relay whose content cannot be written before
+its hash is checked is treated the same way. The bytes go to a private (0700) directory next to
+OUT, with no execute bit, and become OUT, with their modes, only once the hash matched; on any
+failure, Ctrl-C or SIGTERM nothing is kept, and a run killed outright is cleaned up by the next
+fetch into the same directory. A directory (a NAR) is unpacked into the new directory OUT, at
+most --max-entries entries; a NAR whose root is a symlink is refused; --raw keeps the NAR as a
+file. OUT must not exist.
 
 NAME@VERSION is looked up as \`source\` claims (skipping yanked ones). Without a policy, if
 different keys claim different hashes it refuses (exit 1) and lists them; --actor follows only
@@ -33,6 +44,7 @@ for builds attested without a system).`,
     actor: { type: 'string', multiple: true, value: 'DID', description: 'NAME@VERSION: follow only claims by DID (repeatable)' },
     raw: { type: 'boolean', description: 'write the blob as it is; do not unpack a NAR' },
     'max-size': { type: 'string', value: 'BYTES', description: `refuse blobs larger than this (default ${DEFAULT_BLOB_MAX_BYTES})` },
+    'max-entries': { type: 'string', value: 'N', description: `refuse a NAR of more files, directories and symlinks than this (default ${DEFAULT_MAX_ENTRIES})` },
     policy: { type: 'string', value: 'FILE', description: 'NAME@VERSION: fetch only what this trust policy accepts (`vouch verify`)' },
     build: { type: 'string', value: 'SYSTEM', description: 'with --policy: fetch the accepted build output for SYSTEM, not the source' },
   },
@@ -53,6 +65,7 @@ for builds attested without a system).`,
     if (!parent?.isDirectory()) throw localError('no_dir', `${dirname(out)} is not a directory`)
     const relays = await ctx.relays()
     const maxBytes = positiveInt('max-size', values['max-size']) ?? DEFAULT_BLOB_MAX_BYTES
+    const maxEntries = positiveInt('max-entries', values['max-entries']) ?? DEFAULT_MAX_ENTRIES
 
     let blob: string
     let format: string | undefined
@@ -73,26 +86,35 @@ for builds attested without a system).`,
       resolved = r
     }
 
-    const tmp = join(dirname(dest), `.${basename(dest)}.vouch-${randomBytes(4).toString('hex')}`)
-    const cleanup = () => rmSync(tmp, { recursive: true, force: true })
-    const onSignal = () => (cleanup(), process.exit(130))
+    // Leftovers of a download that was killed (kill -9 cannot be caught) go before a new one starts.
+    await removeStaleStages(dirname(dest))
+    const stage = await createStage(dest)
+    const tmp = stage.path
+    const onSignal = () => (stage.remove(), process.exit(130))
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
+    const mode = values.raw ? 'file' : format === 'nar' ? 'nar' : format === undefined ? 'sniff' : 'file'
     const bar = ctx.out.progress('downloading')
     try {
       const r = await fetchBlobTo(
         relays,
         blob,
-        (chunks) => writeVerified(chunks, tmp, values.raw ? 'file' : format === 'nar' ? 'nar' : format === undefined ? 'sniff' : 'file'),
-        { timeoutMs: Math.max(ctx.timeoutMs, 30_000), maxBytes, onProgress: (p) => bar.update(p.bytes) },
-      ).finally(() => bar.done())
+        async (chunks) => {
+          await rm(tmp, { recursive: true, force: true }) // a previous relay's failed attempt
+          return writeVerified(chunks, tmp, mode, { maxEntries, maxPathBytes: pathRoom(dest) })
+        },
+        { timeoutMs: Math.max(ctx.timeoutMs, 30_000), maxBytes, onProgress: (p) => bar.update(p.bytes, '', p.total) },
+      )
+        .catch((e: unknown) => Promise.reject(unpackRefusal(e, blob)))
+        .finally(() => bar.done())
+      await r.value.finish()
       ctx.warnRelays(r.relays)
       await rename(tmp, dest)
-      const kind = r.value
+      const kind = r.value.kind
       ctx.out.result(
         fields([
           ['fetched', `${blob}${resolved ? ` (${resolved.subject})` : ''}`],
-          ['wrote', `${out}${kind === 'nar' ? ' (directory, unpacked from a NAR)' : ''}, ${bytes(r.size)} verified`],
+          ['wrote', `${out}${kind === 'nar' ? ' (directory, unpacked from a NAR)' : kind === 'file' ? '' : ' (a file: the NAR holds one file)'}, ${bytes(r.size)} verified`],
           ['relay', r.relay],
           ['claimed by', resolved?.actors.join(' ')],
           ['policy', resolved?.verdict && `${resolved.verdict}${resolved.build !== undefined ? `, build for ${resolved.build || '(any system)'}` : ''}`],
@@ -100,7 +122,7 @@ for builds attested without a system).`,
         {
           hash: blob,
           path: dest,
-          type: kind,
+          type: kind === 'nar' ? 'nar' : 'file',
           size: r.size,
           relay: r.relay,
           ...(resolved && { subject: resolved.subject, actors: resolved.actors, statements: resolved.ids }),
@@ -110,7 +132,7 @@ for builds attested without a system).`,
     } finally {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
-      await rm(tmp, { recursive: true, force: true })
+      stage.remove()
     }
   },
 })
@@ -170,7 +192,7 @@ async function resolveByPolicy(ctx: Context, subject: string, policyFile: string
  * If the stream throws (wrong bytes, relay gone), whatever was written is removed and the error
  * goes up, so the caller tries the next relay. `sniff` looks at the first bytes for NAR's magic.
  */
-async function writeVerified(chunks: AsyncIterable<Uint8Array>, tmp: string, mode: 'nar' | 'file' | 'sniff'): Promise<'nar' | 'file'> {
+async function writeVerified(chunks: AsyncIterable<Uint8Array>, tmp: string, mode: 'nar' | 'file' | 'sniff', bounds: { maxEntries: number; maxPathBytes: number }): Promise<Written> {
   // One iterator shared by the peek, the writer and the drain below, never closed early by a
   // consumer that gives up: the hash check at its end must still be reachable.
   const it = chunks[Symbol.asyncIterator]()
@@ -199,7 +221,8 @@ async function writeVerified(chunks: AsyncIterable<Uint8Array>, tmp: string, mod
     }
   }
   if (mode === 'file') {
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666)
+    // 0600 until verified; `finish` gives it the mode a new file gets (0666 less the umask).
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
     try {
       for await (const c of replay()) for (let off = 0; off < c.length; ) off += (await fh.write(c, off)).bytesWritten
       await fh.sync()
@@ -209,10 +232,11 @@ async function writeVerified(chunks: AsyncIterable<Uint8Array>, tmp: string, mod
       throw e
     }
     await fh.close()
-    return 'file'
+    return { kind: 'file', finish: () => chmod(tmp, 0o666 & ~process.umask()) }
   }
+  let unpacked
   try {
-    await unpackNar(replay(), tmp)
+    unpacked = await unpackNar(replay(), tmp, { staged: true, refuseSymlinkRoot: true, ...bounds })
   } catch (e) {
     if ((e as Error).name !== 'NarParseError') throw e
     // Not a NAR, or the relay sent garbage: finish reading, so the hash decides which.
@@ -220,5 +244,25 @@ async function writeVerified(chunks: AsyncIterable<Uint8Array>, tmp: string, mod
     throw new CliError(EXIT.verification, 'bad_nar', `the content has the right hash but is not a valid NAR (${(e as Error).message})`, 'fetch it with --raw to keep the bytes as a file')
   }
   if (!ended) while (!(await it.next()).done);
-  return 'nar'
+  return { kind: unpacked.root === 'regular' ? 'file (from a NAR)' : 'nar', finish: unpacked.finish }
+}
+
+interface Written {
+  /** `nar`: OUT is a directory unpacked from a NAR; `file`: the bytes; a NAR of one file is that file. */
+  kind: 'nar' | 'file' | 'file (from a NAR)'
+  /** Gives what was written its final modes; called only after the hash matched. */
+  finish: () => Promise<void>
+}
+
+/** Bytes a path below OUT may take so that the same path below the stage still fits (PATH_MAX 4095). */
+const pathRoom = (dest: string) => 4095 - (Buffer.byteLength(dest) + Buffer.byteLength('.vouch-partial-4294967295-XXXXXX/out/') - Buffer.byteLength(basename(dest)))
+
+/**
+ * A NAR with the right hash that the bounds refuse: it is what was asked for, so no relay would
+ * do better; say what it is and what to run instead.
+ */
+function unpackRefusal(e: unknown, blob: string): unknown {
+  if (!(e instanceof NarUnpackError)) return e
+  const hint = e.code === 'too_many_entries' ? 'raise --max-entries if you expect that many, or fetch it with --raw to keep the NAR as one file' : 'fetch it with --raw to keep the NAR as one file'
+  return new CliError(EXIT.verification, e.code, `${blob} has the right hash, but ${e.message}; nothing was written`, hint)
 }

@@ -1,15 +1,16 @@
 import { packageSubject } from '../../client/index.ts'
 import { defineCommand, SIGNING_OPTIONS } from '../args.ts'
-import { hashContent, presence, uploadContent } from '../content.ts'
+import { hashContent, readyToPublish, uploadContent } from '../content.ts'
 import { usageError } from '../errors.ts'
 import { bytes, fields } from '../output.ts'
 
 export default defineCommand({
   usage: ['publish NAME@VERSION PATH [--no-upload] [--key NAME] [--quorum N]'],
   summary: 'Publish NAME@VERSION as the content at PATH, and upload the content',
-  description: `Hashes PATH (a directory as its NAR, a file as its bytes), signs "NAME@VERSION is <hash>"
-(a \`source\` claim), posts it to every relay, then uploads the content to the relays' blob
-caches, so \`vouch fetch NAME@VERSION\` works anywhere. NAME@VERSION means the purl
+  description: `Hashes PATH (a directory as its NAR, a file as its bytes), checks that every relay stores
+content that large (its advertised blob limit; if one does not, nothing is sent), signs
+"NAME@VERSION is <hash>" (a \`source\` claim), posts it to every relay, then uploads the content
+to the relays' blob caches, so \`vouch fetch NAME@VERSION\` works anywhere. NAME@VERSION means the purl
 pkg:generic/NAME@VERSION; other ecosystems' purls (pkg:npm/left-pad@1.3.0) pass through.
 Publishing again is harmless: it signs the same fact anew and skips relays that hold the content.`,
   options: {
@@ -34,7 +35,8 @@ Publishing again is harmless: it signs the same fact anew and skips relays that 
     await ctx.relays()
     await ctx.signer()
     const content = await hashContent(ctx, path!)
-    const present = values['no-upload'] ? [] : await presence(ctx, await ctx.relays(), content)
+    const relays = await ctx.relays()
+    const present = values['no-upload'] ? [] : await readyToPublish(ctx, relays, content)
     const { statements, result } = await ctx.publishStatements([{ subject, claim: 'source', object: content.hash, meta: { format: content.format } }])
     const took = result.relays.filter((r) => r.ok).map((r) => r.relay)
     const uploads = values['no-upload'] ? [] : await uploadContent(ctx, took, content, present)

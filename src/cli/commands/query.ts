@@ -1,6 +1,7 @@
 import { query, type Filter } from '../../client/index.ts'
 import { defineCommand, positiveInt } from '../args.ts'
-import { EXIT, usageError } from '../errors.ts'
+import { CliError, EXIT, usageError } from '../errors.ts'
+import { strangers } from '../context.ts'
 import { did, term } from '../terms.ts'
 
 export default defineCommand({
@@ -33,6 +34,11 @@ Exits 1 if no relay gave a clean answer because one sent statements that do not 
     }
     if (Object.keys(filter).length === 0) throw usageError('give at least one of --subject, --claim, --object, --actor')
     const r = await query(await ctx.relays(), filter, { timeoutMs: ctx.timeoutMs, limit: positiveInt('limit', values.limit) ?? 1000 })
+    if (r.statements.length === 0) {
+      // "no statements match" from a URL that is no relay at all (an HTML page, a 404) would mislead.
+      const odd = await strangers(r.relays)
+      if (odd.length) throw new CliError(EXIT.usage, 'not_a_relay', odd.join('; '), 'check the URL (`vouch relay list`); a vouch relay answers /.well-known/vouch')
+    }
     ctx.warnRelays(r.relays)
     for (const rep of r.relays) if (rep.truncated) ctx.out.warn(`${rep.relay} has more than --limit matching statements; raise --limit to see them all`)
     if (r.statements.length === 0) ctx.out.note('no statements match')
