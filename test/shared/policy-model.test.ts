@@ -83,7 +83,8 @@ function model(all: Statement[], policy: Policy, subject: string): { verdict: st
   if (policy.reviews.required > 0) {
     const from = new Set(policy.reviews.from === 'roots' ? roots : policy.reviews.from)
     const rs = source ? S.filter((s) => s.subject === source && s.claim === 'review' && !s.not && inForce(s) && from.has(s.actor)) : []
-    reviewsOk = rs.filter((s) => s.object === 'pass').length >= policy.reviews.required && !rs.some((s) => s.object === 'fail')
+    // Distinct reviewers: one key's repeated reviews of a hash are one review (POLICY.md rule 8).
+    reviewsOk = new Set(rs.filter((s) => s.object === 'pass').map((s) => s.actor)).size >= policy.reviews.required && !rs.some((s) => s.object === 'fail')
   }
   const verdict = conflict ? 'conflict' : source && buildsOk && reviewsOk ? 'trusted' : 'untrusted'
   return { verdict, source, builds: builds.sort() }
