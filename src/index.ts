@@ -2,11 +2,13 @@ import { Hono } from 'hono'
 import type { AppEnv } from './app.ts'
 import { ConfigError, configOf, type RelayEnv } from './config.ts'
 import { pullAll } from './gossip/index.ts'
+import { integrateLog, LOG_PREFIX } from './log/index.ts'
 import { ApiError, notFound, onError } from './http/errors.ts'
 import { peerAuth } from './gossip/peer-auth.ts'
 import { admin } from './routes/admin.ts'
 import { blobs } from './routes/blobs.ts'
 import { feed } from './routes/feed.ts'
+import { log } from './routes/log.ts'
 import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
 import { statements } from './routes/statements.ts'
@@ -31,6 +33,7 @@ export const app = new Hono<AppEnv>()
   .use('/v1/*', peerAuth)
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
+  .route(LOG_PREFIX, log)
   .route('/v1/blobs', blobs)
   .route('/v1/admin', admin)
   .route('/.well-known', wellKnown)
@@ -42,7 +45,7 @@ app.notFound(notFound)
 
 export default {
   fetch: app.fetch,
-  /** Cron: pull from every peer, repairing whatever push lost. */
+  /** Cron: pull from every peer, repairing whatever push lost; integrate the log's backlog. */
   async scheduled(_controller, env, ctx) {
     let config
     try {
@@ -53,5 +56,6 @@ export default {
       return
     }
     ctx.waitUntil(pullAll(env, config.relayUrl))
+    ctx.waitUntil(integrateLog(env).catch((e) => console.error('log integration failed', e)))
   },
 } satisfies ExportedHandler<RelayEnv>
