@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { execFile, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -23,6 +25,12 @@ import { makeStatement, testKey } from '../helpers.ts'
  * verifies a running relay's checkpoints, recomputes its tree from its tiles and accepts proofs our
  * TypeScript computed. Without Go this skips with a warning, except under CI, where it fails.
  */
+/** Runs the Go checker without blocking this process's event loop (it may be serving the files). */
+const logcheck = (bin: string, args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(bin, args, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }))
+  })
+
 const haveGo = spawnSync('go', ['version']).status === 0
 if (!haveGo) {
   if (process.env.CI) throw new Error('Go is required under CI: apt-get install golang-go golang-golang-x-mod-dev')
@@ -96,9 +104,41 @@ describe.skipIf(!haveGo)('Go sumdb/tlog and sumdb/note verify our log', () => {
     const consistency = (await consistencyProof(old.cp.size, cur.cp.size, h)).map((x) => base64.encode(x))
     const cases = join(dir, 'cases.json')
     writeFileSync(cases, JSON.stringify({ old: old.note, new: cur.note, inclusion, consistency }))
-    const run = spawnSync(bin, [prefix, log.verifierKey, cases], { encoding: 'utf8', timeout: 60_000 })
+    const run = await logcheck(bin, [prefix, log.verifierKey, cases])
     expect(run.stderr).toBe('')
     expect(run.status).toBe(0)
     expect(run.stdout).toMatch(/^ok: .*sizes 300, 1100, 1100; 8 inclusion proofs; consistency 300 -> 1100/)
+  })
+
+  it('accepts the committed test vectors (test/vectors/log) served as static files', async () => {
+    const root = new URL('../vectors/log/', import.meta.url).pathname
+    const server = createServer((req, res) => {
+      try {
+        const body = readFileSync(join(root, decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/log\//, '').replaceAll('..', '')))
+        res.writeHead(200).end(body)
+      } catch {
+        res.writeHead(404).end()
+      }
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const p = JSON.parse(readFileSync(join(root, 'proofs.json'), 'utf8')) as { verifierKey: string; inclusion: { index: number; leafHash: string; proof: string[] }[]; consistency: { proof: string[] }[] }
+      const cases = join(dir, 'vectors.json')
+      writeFileSync(
+        cases,
+        JSON.stringify({
+          old: readFileSync(join(root, 'checkpoint.100'), 'utf8'),
+          new: readFileSync(join(root, 'checkpoint.300'), 'utf8'),
+          inclusion: p.inclusion.map((i) => ({ index: i.index, leaf: i.leafHash, proof: i.proof })),
+          consistency: p.consistency[0]!.proof,
+        }),
+      )
+      const prefix = `http://127.0.0.1:${(server.address() as AddressInfo).port}/log`
+      const run = await logcheck(bin, [prefix, p.verifierKey, cases])
+      expect(run.stderr).toBe('')
+      expect(run.stdout).toMatch(/sizes 100, 300, 300; 5 inclusion proofs; consistency 100 -> 300/)
+    } finally {
+      server.close()
+    }
   })
 })
