@@ -46,6 +46,11 @@ BENCHMARKS.hostile = {
   load: () => import('./hostile.ts'),
 }
 
+BENCHMARKS.log = {
+  description: 'the feed as a log: integration CPU per statement vs ingest, R2 writes per 1,000 statements, checkpoint delay (--quick)',
+  load: () => import('./log.ts'),
+}
+
 const usage = () =>
   [
     'usage: npm run bench -- <name> [options]',

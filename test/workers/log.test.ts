@@ -103,8 +103,11 @@ describe('the feed as a log', () => {
     }
     expect(decodeBundle(await bytesOf('tile/entries/002.p/88'))).toEqual(entries.slice(512, 600))
 
-    // Full tiles are in R2, written once at integration.
+    // Full tiles are in R2, written once at integration: 3 objects per 256 leaves and the mark.
     expect(await integratedTiles(env.BLOBS)).toBe(2)
+    expect((await env.BLOBS.list({ prefix: 'log/' })).objects.map((o) => o.key).sort()).toEqual(
+      ['log/integrated', 'log/tile/0/000', 'log/tile/0/001', 'log/tile/1/000.p/1', 'log/tile/1/000.p/2', 'log/tile/entries/000', 'log/tile/entries/001'],
+    )
     for (const key of ['log/tile/0/000', 'log/tile/0/001', 'log/tile/entries/000', 'log/tile/1/000.p/1', 'log/tile/1/000.p/2']) expect(await env.BLOBS.head(key), key).not.toBeNull()
     const full = await call('/v1/log/tile/0/001')
     expect(full.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
