@@ -23,7 +23,7 @@ log.get('/checkpoint', async (c) => {
   return c.body(note, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'public, max-age=1' })
 })
 
-log.get('/tile/*', async (c) => {
+log.get('/tile/:path{.+}', async (c) => {
   const path = new URL(c.req.url).pathname
   const rest = path.slice(path.indexOf('/tile/') + 1)
   // The longest canonical path (`tile/entries/` + six groups + `.p/255`) is under 60 characters.

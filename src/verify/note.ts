@@ -1,4 +1,4 @@
-import { sha256 } from '@noble/hashes/sha2'
+import { createHash } from 'node:crypto'
 import { base64, concat, decodeBase64, equalBytes, hex, utf8 } from './bytes.ts'
 import { sign, verify } from './ed25519.ts'
 import { HASH_SIZE } from './tlog.ts'
@@ -22,7 +22,7 @@ export interface NoteVerifier {
 export function noteKeyHash(name: string, publicKey: Uint8Array): Uint8Array {
   if (!NAME.test(name)) throw new RangeError(`note key name must be non-empty without spaces or '+', got ${JSON.stringify(name)}`)
   if (publicKey.length !== 32) throw new RangeError('publicKey must be 32 bytes')
-  return sha256(concat(utf8(name), Uint8Array.of(0x0a, ED25519), publicKey)).slice(0, 4)
+  return new Uint8Array(createHash('sha256').update(concat(utf8(name), Uint8Array.of(0x0a, ED25519), publicKey)).digest()).slice(0, 4)
 }
 
 /** `<name>+<8 hex key hash>+<base64(0x01 ‖ public key)>`, the form sumdb/note and witnesses take. */

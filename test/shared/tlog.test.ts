@@ -110,12 +110,12 @@ describe('tiles', () => {
       }),
       { numRuns: 60 },
     )
-  })
+  }, 60_000)
 
   it('reach level 2 (65,536 leaves and more)', async () => {
     const leaves = leavesOf(66_000, 1)
     expect(await treeRoot(66_000, readerOf(leaves, 66_000))).toEqual(naiveRoot(leaves))
-  })
+  }, 60_000)
 
   it('have one spelling per path', () => {
     expect(encodeTileIndex(1234067)).toBe('x001/x234/067')
