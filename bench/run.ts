@@ -51,6 +51,11 @@ BENCHMARKS.scale = {
   load: () => import('./scale.ts'),
 }
 
+BENCHMARKS.log = {
+  description: 'the feed as a log: integration CPU per statement vs ingest, R2 writes per 1,000 statements, checkpoint delay (--quick)',
+  load: () => import('./log.ts'),
+}
+
 const usage = () =>
   [
     'usage: npm run bench -- <name> [options]',

@@ -2,12 +2,14 @@ import { Hono } from 'hono'
 import type { AppEnv } from './app.ts'
 import { ConfigError, configOf, type RelayEnv } from './config.ts'
 import { pullAll } from './gossip/index.ts'
+import { integrateLog, LOG_PREFIX } from './log/index.ts'
 import { ApiError, notFound, onError } from './http/errors.ts'
 import { peerAuth } from './gossip/peer-auth.ts'
 import { rateLimit } from './http/limits.ts'
 import { admin } from './routes/admin.ts'
 import { blobs } from './routes/blobs.ts'
 import { feed } from './routes/feed.ts'
+import { log } from './routes/log.ts'
 import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
 import { statements } from './routes/statements.ts'
@@ -35,6 +37,7 @@ export const app = new Hono<AppEnv>()
   .use(rateLimit)
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
+  .route(LOG_PREFIX, log)
   .route('/v1/blobs', blobs)
   .route('/v1/admin', admin)
   .route('/.well-known', wellKnown)
@@ -46,7 +49,7 @@ app.notFound(notFound)
 
 export default {
   fetch: app.fetch,
-  /** Cron: pull from every peer, repairing whatever push lost. */
+  /** Cron: pull from every peer, repairing whatever push lost; integrate the log's backlog. */
   async scheduled(_controller, env, ctx) {
     let config
     try {
@@ -59,5 +62,6 @@ export default {
     ctx.waitUntil(pullAll(env, config.relayUrl))
     // Quotas read only today; yesterday's row is kept for the day boundary's stragglers.
     ctx.waitUntil(pruneUsage(env.DB, dayOf(Date.now()) - 1))
+    ctx.waitUntil(integrateLog(env).catch((e) => console.error('log integration failed', e)))
   },
 } satisfies ExportedHandler<RelayEnv>

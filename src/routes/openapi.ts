@@ -1,5 +1,6 @@
 import { createRouter } from '../app.ts'
 import { EXPLORER_PATHS } from '../explorer/openapi.ts'
+import { LOG_PATHS } from '../log/openapi.ts'
 import { LIMITS } from '../verify/index.ts'
 import { SOFTWARE } from '../version.ts'
 
@@ -118,6 +119,7 @@ export const OPENAPI = {
     '/.well-known/vouch': { get: { summary: 'Relay information: protocol version, software, limits', responses: { '200': { description: 'Relay information' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     ...EXPLORER_PATHS,
+    ...LOG_PATHS,
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret' } },

@@ -3,12 +3,14 @@ import { listPeers, selfUrl, stats } from '../gossip/index.ts'
 import { relayIdentity } from '../gossip/identity.ts'
 import { RATE_LIMITS } from '../http/limits.ts'
 import { LIMITS } from '../verify/index.ts'
+import { logIdentity, LOG_PREFIX } from '../log/index.ts'
 import { PROTOCOL_VERSION, SOFTWARE } from '../version.ts'
 
 export const wellKnown = createRouter()
 
-wellKnown.get('/vouch', async (c) =>
-  c.json({
+wellKnown.get('/vouch', async (c) => {
+  const logId = await logIdentity(c.env, c.req.url)
+  return c.json({
     protocol: PROTOCOL_VERSION,
     software: SOFTWARE,
     // Every limit in force (PROTOCOL §7), the configured ones included.
@@ -33,5 +35,7 @@ wellKnown.get('/vouch', async (c) =>
     peers: await listPeers(c.env),
     gossip: stats,
     endpoints: { statements: '/v1/statements', feed: '/v1/feed', openapi: '/openapi.json' },
-  }),
-)
+    // The feed as a transparency log (PROTOCOL "Log"); null without RELAY_KEY.
+    log: logId ? { origin: logId.origin, verifierKey: logId.verifierKey, prefix: LOG_PREFIX } : null,
+  })
+})

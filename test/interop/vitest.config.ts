@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config'
+
+/** Checks by independent implementations (Go's sumdb/tlog and sumdb/note): `npm run test:interop`, run by .ci/run. */
+export default defineConfig({
+  test: {
+    name: 'interop',
+    root: new URL('../..', import.meta.url).pathname,
+    include: ['test/interop/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+  },
+})
