@@ -14,7 +14,7 @@
  */
 import { readdirSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import type BetterSqlite3 from 'better-sqlite3'
 import { corpus, corpusKeys } from './lib/corpus.ts'
 import { makeClient, type Req } from './lib/load.ts'
 import { captureQueries, explainAll, type PlanVerdict, type Sample } from './lib/query-plans.ts'
@@ -81,7 +81,7 @@ interface Sizes {
   fileBytes: number
 }
 
-function measureSizes(db: Database.Database, withBody = true): Sizes {
+function measureSizes(db: BetterSqlite3.Database, withBody = true): Sizes {
   const rows = (db.prepare('SELECT count(*) AS n FROM statements').get() as { n: number }).n
   const bodyBytes = withBody ? (db.prepare('SELECT sum(length(body)) AS b FROM statements').get() as { b: number }).b : 0
   const parts = db
@@ -124,7 +124,7 @@ interface Samples {
   maxSeq: number
 }
 
-function sampleRows(db: Database.Database, n: number): Samples {
+function sampleRows(db: BetterSqlite3.Database, n: number): Samples {
   const maxSeq = (db.prepare('SELECT max(seq) AS m FROM statements').get() as { m: number }).m
   const seqs = Array.from({ length: n }, () => 1 + Math.floor(Math.random() * maxSeq))
   const get = db.prepare('SELECT seq, id, subject, object, actor, claim FROM statements WHERE seq = ?')
@@ -133,7 +133,7 @@ function sampleRows(db: Database.Database, n: number): Samples {
   return { rows, bridge, maxSeq }
 }
 
-async function plans(db: Database.Database, s: Samples): Promise<PlanVerdict[]> {
+async function plans(db: BetterSqlite3.Database, s: Samples): Promise<PlanVerdict[]> {
   const published = s.rows.find((r) => r.claim === 'published')!
   const sample: Sample = { purl: published.subject, hash: published.object!, actor: s.bridge, id: published.id, claim: 'review' }
   const queries = await captureQueries(sqliteAsD1(db), sample)
@@ -204,7 +204,21 @@ async function ingestRate(relay: RunningWorker, payload: Buffer[]): Promise<numb
   }
 }
 
+/**
+ * better-sqlite3 is a native module (a C++ build of ~1 min): not a dependency of the project, so
+ * `npm ci` and users' installs never build it. This benchmark installs it on first use.
+ */
+let Database: typeof BetterSqlite3
+async function loadSqlite(): Promise<void> {
+  try {
+    Database = (await import('better-sqlite3')).default
+  } catch {
+    throw new Error('the scale benchmark needs better-sqlite3 (a native SQLite build): run `npm install --no-save better-sqlite3@12.11.1` once (version 13 needs Node 22)')
+  }
+}
+
 export async function main(args: string[]): Promise<void> {
+  await loadSqlite()
   const quick = args.includes('--quick')
   const count = Number(option(args, '--count') ?? (args.includes('--large') ? 10_000_000 : 1_000_000))
   if (!Number.isSafeInteger(count) || count < 10_000) throw new RangeError('--count must be an integer >= 10000')
