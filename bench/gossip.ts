@@ -7,18 +7,19 @@
  */
 import { edgesOf, startNetwork, type Topology } from '../scripts/network-harness.ts'
 import { signStatement, type Statement } from '../src/verify/index.ts'
+import { benchFetch } from './lib/client-ip.ts'
 import { makeKeys } from './lib/statements.ts'
 import { fmt, percentile, ratio, table } from './lib/stats.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function post(url: string, body: unknown): Promise<string[]> {
-  const res = await fetch(`${url}/v1/statements`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  const res = await benchFetch(`${url}/v1/statements`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
   if (res.status !== 200) throw new Error(`POST ${url}: HTTP ${res.status} ${await res.text()}`)
   return ((await res.json()) as { results: { id: string }[] }).results.map((r) => r.id)
 }
-const has = async (url: string, id: string) => (await fetch(`${url}/v1/statements/${encodeURIComponent(id)}`)).status === 200
-const pushReceived = async (url: string) => ((await (await fetch(`${url}/.well-known/vouch`)).json()) as { gossip: { pushReceived: number } }).gossip.pushReceived
+const has = async (url: string, id: string) => (await benchFetch(`${url}/v1/statements/${encodeURIComponent(id)}`)).status === 200
+const pushReceived = async (url: string) => ((await (await benchFetch(`${url}/.well-known/vouch`)).json()) as { gossip: { pushReceived: number } }).gossip.pushReceived
 
 async function runNetwork(n: number, topology: Topology, o: { probes: number; missed: number }) {
   const edges = edgesOf(n, topology).length
