@@ -19,6 +19,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { cpus } from 'node:os'
+import { clientIpHeader } from './lib/client-ip.ts'
 import { HttpError } from './lib/load.ts'
 import { CpuMeter, loadAverage, selfCpuMs } from './lib/proc.ts'
 import { fmt, markdownTable, median, percentile, ratio, table } from './lib/stats.ts'
@@ -159,7 +160,7 @@ function makeClient(base: URL) {
   const send = (method: 'PUT' | 'GET', path: string, headers: Record<string, string | number>, body?: Buffer, hash = false): Promise<Answer> =>
     new Promise((resolve, reject) => {
       const t0 = performance.now()
-      const req = request(new URL(path, base), { method, agent, headers }, (res) => {
+      const req = request(new URL(path, base), { method, agent, headers: { ...clientIpHeader(), ...headers } }, (res) => {
         let bytes = 0
         const head: Buffer[] = []
         const h = hash ? createHash('sha256') : undefined

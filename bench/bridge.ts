@@ -21,6 +21,7 @@ import { startNetwork } from '../scripts/network-harness.ts'
 import { bridgeNpm, npmClaim, readPackument, signAndPublish } from '../src/bridges/index.ts'
 import { createStatement, keySigner, sign } from '../src/client/index.ts'
 import { encodeDidKey, keyPairFromSeed, type Statement } from '../src/verify/index.ts'
+import { benchFetch } from './lib/client-ip.ts'
 import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
 
 const REGISTRY = 'https://registry.example'
@@ -85,7 +86,7 @@ export async function main(args: string[]): Promise<void> {
   const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`
   const mapped: typeof fetch = (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-    return fetch(url.replace(REGISTRY, origin), init)
+    return benchFetch(url.replace(REGISTRY, origin), init)
   }
 
   console.error(`packument: ${versions} versions, ${fmt(doc.length / 1024)} KiB; starting one local relay…`)
@@ -127,7 +128,7 @@ export async function main(args: string[]): Promise<void> {
       let posted = 0
       t0 = performance.now()
       for (let i = 0; i < pre.length; i += 1000) {
-        const res = await fetch(`${relays[0]}/v1/statements`, { method: 'POST', body: JSON.stringify(pre.slice(i, i + 1000)), headers: { 'content-type': 'application/json' } })
+        const res = await benchFetch(`${relays[0]}/v1/statements`, { method: 'POST', body: JSON.stringify(pre.slice(i, i + 1000)), headers: { 'content-type': 'application/json' } })
         const body = (await res.json()) as { accepted: number }
         posted += body.accepted
       }

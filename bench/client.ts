@@ -5,6 +5,10 @@
  * with `curl -T`: PUT /v1/blobs with the operator token). Also the startup time of `vouch --help` (median of 20),
  * which must stay under 150 ms.
  *
+ * The CLI and curl send their requests from 127.0.0.1 (they cannot take bench/lib/client-ip.ts's
+ * addresses), a handful a round, far under the relay's 600 a minute per address; the NAR is
+ * charged to the publishing key's daily blob quota (1 GiB), 3 rounds of 99 MiB at most.
+ *
  * `npm run bench -- client [--quick] [--markdown]`; docs/PERFORMANCE.md records results.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process'

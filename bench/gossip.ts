@@ -7,22 +7,27 @@
  */
 import { edgesOf, startNetwork, type Topology } from '../scripts/network-harness.ts'
 import { signStatement, type Statement } from '../src/verify/index.ts'
+import { benchFetch } from './lib/client-ip.ts'
 import { makeKeys } from './lib/statements.ts'
 import { fmt, percentile, ratio, table } from './lib/stats.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function post(url: string, body: unknown): Promise<string[]> {
-  const res = await fetch(`${url}/v1/statements`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  const res = await benchFetch(`${url}/v1/statements`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
   if (res.status !== 200) throw new Error(`POST ${url}: HTTP ${res.status} ${await res.text()}`)
   return ((await res.json()) as { results: { id: string }[] }).results.map((r) => r.id)
 }
-const has = async (url: string, id: string) => (await fetch(`${url}/v1/statements/${encodeURIComponent(id)}`)).status === 200
-const pushReceived = async (url: string) => ((await (await fetch(`${url}/.well-known/vouch`)).json()) as { gossip: { pushReceived: number } }).gossip.pushReceived
+const has = async (url: string, id: string) => (await benchFetch(`${url}/v1/statements/${encodeURIComponent(id)}`)).status === 200
+const gossipStats = async (url: string) => ((await (await benchFetch(`${url}/.well-known/vouch`)).json()) as { gossip: { pushReceived: number; peerRequests: number } }).gossip
+const pushReceived = async (url: string) => (await gossipStats(url)).pushReceived
+/** RATE_PEERS in wrangler.toml: signed requests per minute from one peer. */
+const PEER_BUDGET_PER_MIN = 6000
 
 async function runNetwork(n: number, topology: Topology, o: { probes: number; missed: number }) {
   const edges = edgesOf(n, topology).length
   const net = await startNetwork({ relays: n, topology, peerTimeoutMs: 5000 })
+  const started = performance.now()
   try {
     const keys = await makeKeys(8)
     const urls = net.relays.map((r) => r.url)
@@ -70,7 +75,11 @@ async function runNetwork(n: number, topology: Topology, o: { probes: number; mi
     }
     const catchUpMs = performance.now() - t0
     const missingBytes = missed.reduce((s, m) => s + JSON.stringify(m).length, 0)
-    return { n, topology, edges, times, deliveries, catchUpMs, bytes, missingBytes, stored, missed: o.missed }
+    // Relays sign their requests to peers and draw on the peer budget, not the per-IP one: the
+    // most any relay received from all its peers together over the run bounds what one peer sent.
+    const peerRequests = Math.max(...(await Promise.all(urls.map(async (u) => (await gossipStats(u)).peerRequests))))
+    const minutes = (performance.now() - started) / 60_000
+    return { n, topology, edges, times, deliveries, catchUpMs, bytes, missingBytes, stored, missed: o.missed, peerRequests, minutes }
   } finally {
     await net.stop()
   }
@@ -86,7 +95,8 @@ export async function main(args: string[]): Promise<void> {
   const topology = opt('topology', 'ring') as Topology
   const probes = quick ? 20 : 100
   const missed = quick ? 2000 : 10_000
-  const rows = [['relays', 'edges', 'push p50 ms', 'push p99 ms', 'deliveries/stmt', 'vs edges', 'catch-up s', 'stored', 'bytes moved / missing']]
+  const rows = [['relays', 'edges', 'push p50 ms', 'push p99 ms', 'deliveries/stmt', 'vs edges', 'catch-up s', 'stored', 'bytes moved / missing', 'peer requests to one relay']]
+  const budget: string[] = []
   for (const n of sizes) {
     const r = await runNetwork(n, topology, { probes, missed })
     rows.push([
@@ -99,9 +109,12 @@ export async function main(args: string[]): Promise<void> {
       fmt(r.catchUpMs / 1000),
       `${r.stored}/${r.missed}`,
       ratio(r.bytes / r.missingBytes),
+      `${r.peerRequests} in ${fmt(r.minutes)} min`,
     ])
+    budget.push(`${n} relays: ${fmt(r.peerRequests / Math.max(1, r.minutes))}/min at most (${r.peerRequests >= PEER_BUDGET_PER_MIN ? 'REACHED' : 'under'} the ${PEER_BUDGET_PER_MIN}/min one peer may send)`)
     console.log(`relays=${n}: done`)
   }
   console.log(`\nGossip, ${probes} probes posted one at a time, ${missed} statements missed by one relay (targets: p99 < 1000 ms, deliveries <= edges, bytes <= 1.5x)\n`)
   console.log(table(rows))
+  console.log(`\nSigned peer requests received by the busiest relay, from all its peers together: ${budget.join('; ')}`)
 }

@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { verifyStatement, type Statement, type VerifiedStatement } from '../src/verify/index.ts'
-import { measureStore, type StoreReport } from './lib/d1.ts'
+import { measureStore, type GatedPool, type StoreReport } from './lib/d1.ts'
 import { HttpError, makeClient, type Req } from './lib/load.ts'
 import { CpuMeter, loadAverage, selfCpuMs } from './lib/proc.ts'
 import { prepareStages, profileInNode } from './lib/stages.ts'
@@ -122,6 +122,11 @@ export async function main(args: string[]): Promise<void> {
   const noObject = await Promise.all(
     (await signPool(keys, 'd1-no-object', 1000, time, false)).map((s) => verifyStatement(s, { now: Date.now() })),
   )
+  // For the rows an operator pays for at each batch size: the whole ingest path, usage ledger included.
+  const gatedPools: GatedPool[] = []
+  for (const batch of [...new Set(plan.runs.map(([b]) => b))]) {
+    gatedPools.push({ batch, statements: await signPool(keys, `d1-gated-${batch}`, Math.max(2 * batch, 200), time) })
+  }
   const signing = await timeSigning(keys, time)
   log(`signing in Node: ${fmt(signing)} statements/s`)
 
@@ -132,7 +137,7 @@ export async function main(args: string[]): Promise<void> {
 
   const relay = await startRelay()
   try {
-    return await benchmarkRelay(relay, { quick, markdown: args.includes('--markdown'), plan, keys, time, sanity, d1Fresh, noObject, stages, signing, started })
+    return await benchmarkRelay(relay, { quick, markdown: args.includes('--markdown'), plan, keys, time, sanity, d1Fresh, noObject, gatedPools, stages, signing, started })
   } finally {
     removeDir(relay.dir)
   }
@@ -147,13 +152,14 @@ interface Prepared {
   sanity: Statement
   d1Fresh: VerifiedStatement[][]
   noObject: VerifiedStatement[]
+  gatedPools: GatedPool[]
   stages: StageRow[]
   signing: number
   started: number
 }
 
 async function benchmarkRelay(relay: RunningWorker, p: Prepared): Promise<void> {
-  const { quick, plan, keys, time, sanity, d1Fresh, noObject, stages, signing, started } = p
+  const { quick, plan, keys, time, sanity, d1Fresh, noObject, gatedPools, stages, signing, started } = p
   const verifyDir = freshDir('vouch-bench-verify-')
   let verifier: RunningWorker | undefined
   const runs: Run[] = []
@@ -229,7 +235,7 @@ async function benchmarkRelay(relay: RunningWorker, p: Prepared): Promise<void> 
     removeDir(verifyDir)
   }
 
-  const store: StoreReport = await measureStore(relay.dir, d1Fresh, noObject)
+  const store: StoreReport = await measureStore(relay.dir, d1Fresh, noObject, gatedPools)
   const accepted = 1 + runs.reduce((n, r) => n + r.accepted, 0)
   if (store.storedRows < accepted || store.storedRows > posted) {
     throw new Error(`D1 holds ${store.storedRows} statements; expected between ${accepted} and ${posted}`)
@@ -491,11 +497,12 @@ function render(r: ReportInput): { text: string; markdown: string } {
     ['batch', 'D1 rows written/stmt', 'KV writes/stmt', 'CPU ms/stmt', 'D1 $/M stmts', 'CPU $/M', 'requests $/M', 'total $/M stmts'],
     ...fresh.filter((run, i) => fresh.findIndex((o) => o.batch === run.batch) === i).map((run) => {
       const cpuMs = cpuPerStatement(run)
-      const d1 = store.rowsWrittenPerStatement * PRICE.d1RowWritten * 1e6
+      const rows = store.gated.find((g) => g.batch === run.batch)?.rowsWrittenPerStatement ?? store.rowsWrittenPerStatement
+      const d1 = rows * PRICE.d1RowWritten * 1e6
       const kv = 0 * PRICE.kvWrite * 1e6
       const cpu = cpuMs * PRICE.workerCpuMs * 1e6
       const reqs = (PRICE.workerRequest * 1e6) / run.batch
-      return [String(run.batch), fmt(store.rowsWrittenPerStatement), '0', fmt(cpuMs), money(d1), money(cpu), money(reqs), money(d1 + kv + cpu + reqs)]
+      return [String(run.batch), fmt(rows), '0', fmt(cpuMs), money(d1), money(cpu), money(reqs), money(d1 + kv + cpu + reqs)]
     }),
   ]
 
@@ -563,6 +570,8 @@ function render(r: ReportInput): { text: string; markdown: string } {
     `D1 per statement (meta of the relay's insertStatements on ${fmt(store.inserted)} statements with an object): ${fmt(store.rowsWrittenPerStatement)} rows written ` +
       `(schema: table + UNIQUE(id) + subject, object, actor indexes = 5), ${fmt(store.rowsReadPerStatement)} rows read; ` +
       `${fmt(store.rowsWrittenNoObject)} rows written without an object (the object index is partial)`,
+    `D1 per statement through the whole ingest path (relay config, gate on; ${KEYS} keys in turn as in the runs, so a batch has min(batch, ${KEYS}) actors and ` +
+      `upserts that many usage-ledger rows): ${store.gated.map((g) => `batch ${g.batch} ${fmt(g.rowsWrittenPerStatement)}`).join(', ')} rows written; the cost table uses these`,
     dup ? `duplicates (the same batches again, nothing written): ${us(cpuPerStatement(dup))} µs/stmt vs ${fmt(bigUs)} fresh` : '',
     `KV: ${store.kvKeys} keys after ingest (0 writes per statement by design; GET by id fills the cache); D1 holds ${fmt(store.storedRows)} statements`,
     reloadCount()

@@ -1,7 +1,9 @@
 import { join } from 'node:path'
 import { getPlatformProxy } from 'wrangler'
+import { configOf, type RelayEnv } from '../../src/config.ts'
+import { ingest } from '../../src/store/ingest.ts'
 import { insertStatements } from '../../src/store/statements.ts'
-import type { VerifiedStatement } from '../../src/verify/index.ts'
+import type { Json, Statement, VerifiedStatement } from '../../src/verify/index.ts'
 
 export interface StoreReport {
   /** Rows in `statements` after the run. */
@@ -14,6 +16,48 @@ export interface StoreReport {
   inserted: number
   /** The same for statements without `object` (the object index is partial). */
   rowsWrittenNoObject: number
+  /** Rows written per accepted statement through the relay's whole ingest path, gate included, by batch size. */
+  gated: GatedRows[]
+}
+
+export interface GatedRows {
+  batch: number
+  statements: number
+  /** `meta.rows_written` of every query ingest made (insert, usage ledger), per accepted statement. */
+  rowsWrittenPerStatement: number
+}
+
+/** Statements posted `batch` at a time, as a run posts them (the keys in turn). */
+export interface GatedPool {
+  batch: number
+  statements: Statement[]
+}
+
+/** Sums `meta.rows_written` (and rows read) of every query and batch D1 answers; binds pass through. */
+function counting(db: D1Database) {
+  const n = { written: 0, read: 0 }
+  const add = <T extends D1Result | D1Result[]>(r: T) => {
+    for (const x of [r].flat()) (n.written += x.meta.rows_written ?? 0), (n.read += x.meta.rows_read ?? 0)
+    return r
+  }
+  const wrapStmt = (s: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(s, {
+      get(t, p) {
+        if (p === 'bind') return (...a: unknown[]) => wrapStmt(t.bind(...a))
+        if (p === 'run' || p === 'all') return async () => add(await t[p]())
+        const v = Reflect.get(t, p, t)
+        return typeof v === 'function' ? v.bind(t) : v
+      },
+    })
+  const db_ = new Proxy(db, {
+    get(t, p) {
+      if (p === 'prepare') return (sql: string) => wrapStmt(t.prepare(sql))
+      if (p === 'batch') return async (stmts: D1PreparedStatement[]) => add(await t.batch(stmts))
+      const v = Reflect.get(t, p, t)
+      return typeof v === 'function' ? v.bind(t) : v
+    },
+  })
+  return { db: db_, n }
 }
 
 /**
@@ -21,8 +65,13 @@ export interface StoreReport {
  * counts what ingest left there, and runs the relay's own `insertStatements` on fresh verified
  * statements, reading D1's `meta.rows_written` from every batch result. `wrangler d1 execute --local --json` would be the
  * other way in, but locally it reports only `duration`, not rows written.
+ *
+ * The insert alone is the schema's cost; what an operator pays is the whole ingest path, which
+ * since the gate also upserts one usage-ledger row per actor per request. So each `gated` pool
+ * also goes through the relay's `ingest` (with the relay's own configuration from wrangler.toml,
+ * as a client sends it), `batch` statements a call, and every query's rows written are summed.
  */
-export async function measureStore(dir: string, fresh: VerifiedStatement[][], noObject: VerifiedStatement[]): Promise<StoreReport> {
+export async function measureStore(dir: string, fresh: VerifiedStatement[][], noObject: VerifiedStatement[], gatedPools: GatedPool[] = []): Promise<StoreReport> {
   const proxy = await getPlatformProxy<Env>({ configPath: 'wrangler.toml', persist: { path: join(dir, 'v3') } })
   try {
     const { DB: db, CACHE: kv } = proxy.env
@@ -49,6 +98,21 @@ export async function measureStore(dir: string, fresh: VerifiedStatement[][], no
     const withObject = { rowsWritten, rowsRead }
     rowsWritten = 0
     await insertStatements(recording, noObject)
+
+    const gate = configOf(proxy.env as unknown as RelayEnv)
+    const gated: GatedRows[] = []
+    for (const pool of gatedPools) {
+      const c = counting(db)
+      let accepted = 0
+      for (let i = 0; i < pool.statements.length; i += pool.batch) {
+        // As the relay gets them: parsed from JSON.
+        const items = JSON.parse(JSON.stringify(pool.statements.slice(i, i + pool.batch))) as Json[]
+        const r = await ingest(c.db, items, { now: Date.now(), origin: { kind: 'client' }, gate })
+        if (r.accepted !== Math.min(pool.batch, pool.statements.length - i)) throw new Error(`gated ingest, batch ${pool.batch}: ${JSON.stringify(r.results.find((x) => x.status !== 'accepted'))}`)
+        accepted += r.accepted
+      }
+      gated.push({ batch: pool.batch, statements: accepted, rowsWrittenPerStatement: c.n.written / accepted })
+    }
     return {
       storedRows,
       kvKeys,
@@ -56,6 +120,7 @@ export async function measureStore(dir: string, fresh: VerifiedStatement[][], no
       rowsReadPerStatement: withObject.rowsRead / inserted,
       inserted,
       rowsWrittenNoObject: rowsWritten / noObject.length,
+      gated,
     }
   } finally {
     await proxy.dispose()

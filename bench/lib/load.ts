@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http'
+import { clientIpHeader } from './client-ip.ts'
 
 /**
  * A small closed-loop load generator on node:http with keep-alive: `concurrency` workers each
@@ -37,7 +38,7 @@ export function makeClient(base: URL, maxSockets: number) {
   const agent = new Agent({ keepAlive: true, maxSockets })
   const send = (r: Req): Promise<Res> =>
     new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = {}
+      const headers: Record<string, string | number> = clientIpHeader()
       if (r.body) headers['content-type'] = 'application/json', headers['content-length'] = r.body.length
       const req = request(new URL(r.path, base), { method: r.method, agent, headers }, (res) => {
         const chunks: Buffer[] = []

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { unstable_startWorker, type Binding } from 'wrangler'
+import { benchFetch } from './client-ip.ts'
 import { HttpError } from './load.ts'
 import { childProcesses, openFilesUnder, pidListeningOn, running } from './proc.ts'
 
@@ -59,7 +60,7 @@ export class RunningWorker {
     const url = await worker.url
     await worker.ready
     // The runtime process starts with the first reload; one request makes sure it is up.
-    await (await fetch(new URL(probePath, url))).arrayBuffer()
+    await (await benchFetch(new URL(probePath, url))).arrayBuffer()
     const fresh = childProcesses().filter((p) => !before.has(p))
     const proxy = pidListeningOn(Number(url.port), fresh)
     const others = fresh.filter((p) => p !== proxy)
@@ -81,7 +82,7 @@ export class RunningWorker {
   async refresh(): Promise<boolean> {
     if (this.alive()) return false
     for (let i = 0; i < 50; i++) {
-      await (await fetch(new URL(this.probePath, this.url))).arrayBuffer()
+      await (await benchFetch(new URL(this.probePath, this.url))).arrayBuffer()
       const taken = new Set([...live].flatMap((w) => (w === this ? [w.pids.proxy] : [w.pids.runtime, w.pids.proxy])))
       const candidates = childProcesses().filter((p) => !taken.has(p))
       if (candidates.length === 1) {
