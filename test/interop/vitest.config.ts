@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-/** Checks by independent implementations (Go's sumdb/tlog and sumdb/note): `npm run test:interop`, run by .ci/run. */
+/** Checks from outside: Go's sumdb/tlog and sumdb/note against the log, and `npm pack` giving a CLI that runs (`npm run test:interop`, run by .ci/run). */
 export default defineConfig({
   test: {
     name: 'interop',
