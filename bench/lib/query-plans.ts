@@ -7,6 +7,7 @@ import {
   getStatement,
   heldIds,
   isNamed,
+  queryBySubjects,
   queryStatements,
   subjectsWithPrefix,
 } from '../../src/store/statements.ts'
@@ -80,6 +81,8 @@ export async function captureQueries(db: D1Database, s: Sample): Promise<Capture
     ['isNamed (blob admission)', () => isNamed(rec, s.hash)],
     ['heldIds (gossip pull)', () => heldIds(rec, [s.id])],
     ['bodiesOf (lookup)', () => bodiesOf(rec, [s.id])],
+    ['bulk by subjects', () => queryBySubjects(rec, [s.purl, `${s.purl}-absent`, 'pkg:npm/none@0.0.0'], undefined, 0, 100)],
+    ['bulk by subjects+claims', () => queryBySubjects(rec, [s.purl, 'pkg:npm/none@0.0.0'], ['published', 'source'], 0, 100)],
     ['count (status page)', () => countStatements(rec)],
     ['versions of a package', () => subjectsWithPrefix(rec, `${s.purl.slice(0, s.purl.lastIndexOf('@'))}@`, 200)],
     ['admission grants', () => loadAdmitGrants(rec, [s.actor], 1)],

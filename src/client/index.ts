@@ -28,5 +28,6 @@ export {
 export { relayInfo, type InfoReport, type RelayInfo } from './info.ts'
 export { liveClaims, packageSubject, type LiveClaim } from './names.ts'
 export { querySource, type QuerySource } from './source.ts'
+export { BULK_SUBJECTS, bulkQuery, type BulkOptions, type BulkResult } from './bulk.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
 export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'

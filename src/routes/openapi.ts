@@ -58,6 +58,34 @@ export const OPENAPI = {
         responses: { '200': { description: 'The statements held, in arrival order; cursor is null', content: { 'application/json': { schema: page } } }, '400': errorResponse('Malformed body or id'), '413': errorResponse('Too many ids') },
       },
     },
+    '/v1/statements/bulk': {
+      post: {
+        summary: 'Statements about any of up to 1000 subjects (a lockfile), optionally only some claims, in arrival order, paginated',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['subjects'],
+                properties: {
+                  subjects: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', minLength: 1 } },
+                  claims: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', minLength: 1, maxLength: LIMITS.claimLength } },
+                  limit: { type: 'integer', minimum: 1, maximum: LIMITS.pageMax, default: LIMITS.pageDefault },
+                  cursor: { type: ['string', 'null'], description: 'Opaque; from the previous page' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'A page ({statements, cursor, truncated}); cursor is null on the last page, else send it back with the same subjects and claims', content: { 'application/json': { schema: page } } },
+          '400': errorResponse('Malformed body, subject, claim, limit or cursor'),
+          '413': errorResponse('More than 1000 subjects'),
+        },
+      },
+    },
     '/v1/statements/{id}': {
       get: {
         summary: 'One statement by id (immutable)',

@@ -4,9 +4,10 @@ import { createRouter } from '../app.ts'
 import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, stats } from '../gossip/index.ts'
 import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
 import { ingest } from '../store/ingest.ts'
-import { bodiesOf, getStatement, queryStatements } from '../store/statements.ts'
+import { bodiesOf, getStatement, queryBySubjects, queryStatements } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
 import { jsonResponse, pageJson } from './json.ts'
+import { parseBulkQuery } from './bulk.ts'
 import { checkKnownParams, parseActorParam, pageLimit, parseCursor, parseStatementId, parseTermParam } from './params.ts'
 
 export const statements = createRouter()
@@ -72,6 +73,14 @@ statements.post('/lookup', async (c) => {
   })
   const rows = await bodiesOf(c.env.DB, [...new Set(ids)])
   return jsonResponse(pageJson(rows, null))
+})
+
+/** Statements about many subjects at once (a lockfile): one indexed query, paged like §6.3. */
+statements.post('/bulk', async (c) => {
+  const q = parseBulkQuery(await readJsonBody(c, LIMITS.bodyBytes, 3, LIMITS.bodyMembers), c.var.config.pageMax)
+  const page = await queryBySubjects(c.env.DB, q.subjects, q.claims, q.after, q.limit)
+  const cursor = page.next === undefined ? null : String(page.next)
+  return jsonResponse(pageJson(page.rows, cursor, `,"truncated":${cursor !== null}`))
 })
 
 statements.get('/', async (c) => {

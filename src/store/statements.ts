@@ -180,3 +180,25 @@ export async function subjectsWithPrefix(db: D1Database, prefix: string, limit: 
   const more = results.length > limit
   return { subjects: more ? results.slice(0, limit) : results, more }
 }
+
+/**
+ * Statements about any of `subjects` (optionally only the given claims), in arrival order after
+ * `after`: a lockfile's worth of packages in one request. One query per shard: subjects and claims
+ * travel as JSON parameters read by `json_each` (D1 binds at most 100 parameters), and each subject
+ * is one seek on `statements_subject (subject, seq)`. There is one shard today; when the index is
+ * sharded by subject (docs/SCALE.md) the subjects are grouped by shard here, each group is one
+ * such query, and the pages merge by seq, so callers do not change. Bodies are read by the same
+ * row lookup as every other query, so they move with the store when bodies leave D1.
+ * Reads `limit + 1` rows so that a cut page always says so.
+ */
+export async function queryBySubjects(db: D1Database, subjects: readonly string[], claims: readonly string[] | undefined, after: number, limit: number): Promise<Page> {
+  if (!subjects.length) return { rows: [], next: undefined }
+  const claimFilter = claims?.length ? ' AND claim IN (SELECT value FROM json_each(?4))' : ''
+  const stmt = db
+    .prepare(`SELECT seq, id, body FROM statements WHERE subject IN (SELECT value FROM json_each(?1)) AND seq > ?2${claimFilter} ORDER BY seq LIMIT ?3`)
+    .bind(...[JSON.stringify([...new Set(subjects)]), after, limit + 1, ...(claims?.length ? [JSON.stringify(claims)] : [])])
+  const { results } = await stmt.all<StoredRow>()
+  const more = results.length > limit
+  const rows = more ? results.slice(0, limit) : results
+  return { rows, next: more ? rows[rows.length - 1]!.seq : undefined }
+}

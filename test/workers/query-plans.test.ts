@@ -48,6 +48,8 @@ describe('query plans (small database after ANALYZE)', () => {
     expect(planOf('query object')).toMatch(/USING INDEX statements_object/)
     expect(planOf('query actor')).toMatch(/USING INDEX statements_actor/)
     expect(planOf('statement by id')).toMatch(/USING INDEX sqlite_autoindex_statements_1/)
+    expect(planOf('bulk by subjects')).toMatch(/USING INDEX statements_subject/)
+    expect(planOf('bulk by subjects+claims')).toMatch(/USING INDEX statements_subject/)
   })
 
   it('the status count reads the last seq, and it equals count(*) (rows are never deleted)', async () => {

@@ -1,0 +1,79 @@
+import { access, readFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { defineCommand } from '../args.ts'
+import { checkLocked, type Outcome } from '../check.ts'
+import { EXIT, localError, usageError } from '../errors.ts'
+import { LockfileError, readLockfile } from '../lockfile.ts'
+import { loadPolicy } from '../verdict.ts'
+
+const DEFAULT_LOCKFILES = ['package-lock.json', 'npm-shrinkwrap.json', 'flake.lock']
+const exists = (p: string) => access(p).then(() => true, () => false)
+
+export default defineCommand({
+  usage: ['check [LOCKFILE] [--policy FILE] [--only-fail]'],
+  summary: 'Judge every package a lockfile pins under your policy',
+  description: `Reads LOCKFILE (default: package-lock.json, npm-shrinkwrap.json or flake.lock in the current
+folder; npm lockfile versions 1, 2 and 3), asks the relays about every locked version at once
+(POST /v1/statements/bulk, 1000 subjects a request), verifies every statement, and judges each
+package with your trust policy (docs/POLICY.md): "verified" when the digest the lockfile pins is
+the hash the policy accepts, else "no trusted claim", "hash differs", "yanked", "conflict" or
+"unpinned" (the lockfile pins no digest). Claims in another algorithm than the locked digest's
+are another form of the version and are set aside (docs/POLICY.md, "Lockfiles").
+
+The policy is --policy FILE, else .vouch/policy.json next to the lockfile, else <config dir>/policy.json.
+
+Exit codes: 0 every package verified, 1 any package not verified (and the usual 2, 3, 5).`,
+  options: {
+    policy: { type: 'string', value: 'FILE', description: 'the trust policy (default: .vouch/policy.json next to the lockfile, else <config dir>/policy.json)' },
+    'only-fail': { type: 'boolean', description: 'list only the packages that are not verified' },
+  },
+  args: [0, 1],
+  examples: ['vouch check                              # ./package-lock.json', 'vouch check flake.lock --only-fail', 'vouch check --json | jq .summary'],
+  async run(ctx, values, [file]) {
+    let path = file === undefined ? undefined : resolve(file)
+    if (path === undefined) {
+      for (const name of DEFAULT_LOCKFILES) if (await exists(resolve(name))) (path ??= resolve(name))
+      if (path === undefined) throw usageError('no lockfile here (package-lock.json, npm-shrinkwrap.json, flake.lock)', 'name one: vouch check path/to/package-lock.json')
+    }
+    let text: string
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (e) {
+      throw usageError(`cannot read ${path}: ${(e as Error).message}`)
+    }
+    let lock
+    try {
+      lock = readLockfile(path, text)
+    } catch (e) {
+      if (e instanceof LockfileError) throw localError('bad_lockfile', e.message)
+      throw e
+    }
+    const projectPolicy = join(dirname(path), '.vouch', 'policy.json')
+    const { policy, path: policyPath } = await loadPolicy(ctx, values.policy ?? ((await exists(projectPolicy)) ? projectPolicy : undefined))
+    const started = Date.now()
+    const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs })
+    for (const p of run.problems) ctx.out.warn(p)
+    const outcomes: Outcome[] = ['verified', 'no trusted claim', 'hash differs', 'yanked', 'conflict', 'unpinned']
+    const summary = Object.fromEntries(outcomes.map((o) => [o, run.results.filter((r) => r.outcome === o).length]))
+    const failing = run.results.filter((r) => r.outcome !== 'verified')
+    const shown = values['only-fail'] ? failing : run.results
+    const text2 = [
+      `${lock.packages.length} packages in ${path} (${lock.kind} lockfile v${lock.version}), policy ${policyPath}`,
+      outcomes.filter((o) => summary[o]).map((o) => `${o}: ${summary[o]}`).join(', ') || 'nothing locked',
+      ...shown.map((r) => (r.outcome === 'verified' ? `  ok    ${r.subject}` : `  FAIL  ${r.subject}: ${r.outcome}${r.rule ? ` [${r.rule}] ${r.reason}` : ''}`)),
+    ]
+    ctx.out.result(text2, {
+      lockfile: path,
+      kind: lock.kind,
+      lockfileVersion: lock.version,
+      policy: policyPath,
+      summary,
+      packages: shown,
+      skipped: lock.skipped,
+      requests: run.requests,
+      statements: run.statements,
+      ms: Date.now() - started,
+    })
+    if (failing.length) process.exitCode = EXIT.verification
+  },
+})

@@ -1,0 +1,107 @@
+/** Bulk reading (PROTOCOL §6.4b): a lockfile's subjects from several relays at once, every statement verified here. */
+import { LIMITS, ProtocolError, verifyStatement, type VerifiedStatement } from '../verify/index.ts'
+import { failureFrom, RelayProblemError } from './errors.ts'
+import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
+import type { Dropped, QueriedStatement, QueryReport } from './query.ts'
+
+/** Subjects per request: the protocol's cap, so 2,000 packages are two requests per relay. */
+export const BULK_SUBJECTS = 1000
+const PAGE_BYTES = LIMITS.pageMax * LIMITS.statementBytes + 64 * 1024
+
+export interface BulkOptions extends RequestOptions {
+  /** Only statements with these claims (e.g. `source`, `published`). */
+  claims?: readonly string[]
+  /** Pages followed per request of 1000 subjects at most, per relay; default 50. */
+  maxPages?: number
+}
+
+export interface BulkResult {
+  /** De-duplicated by id (computed here), oldest first. */
+  statements: QueriedStatement[]
+  relays: (QueryReport & { requests: number })[]
+  /** Subjects some relay may hold more statements about than it sent (a page limit was hit). */
+  truncated: Set<string>
+}
+
+/**
+ * Asks every relay about all `subjects` (split into requests of 1000, each following its cursor),
+ * verifies every statement (signature, shape, clock, and that its subject and claim were asked
+ * for), and merges by id. A relay that fails or lies is reported; throws ClientError only when no
+ * relay answered.
+ */
+export async function bulkQuery(relays: readonly string[], subjects: readonly string[], o: BulkOptions = {}): Promise<BulkResult> {
+  const targets = checkRelays(relays)
+  if (!Array.isArray(subjects) || subjects.some((s) => typeof s !== 'string' || s === '')) throw new TypeError('subjects must be an array of non-empty strings')
+  const wanted = new Set(subjects)
+  const claims = o.claims?.length ? new Set(o.claims) : undefined
+  const maxPages = o.maxPages ?? 50
+  const unique = [...wanted]
+  const chunks: string[][] = []
+  for (let i = 0; i < unique.length; i += BULK_SUBJECTS) chunks.push(unique.slice(i, i + BULK_SUBJECTS))
+  const truncated = new Set<string>()
+
+  const answers = await eachRelay(targets, async (relay) => {
+    const good: VerifiedStatement[] = []
+    const dropped: Dropped[] = []
+    let requests = 0
+    let cut = false
+    for (const chunk of chunks) {
+      let cursor: string | null = null
+      let pages = 0
+      do {
+        const url = `${relay}/v1/statements/bulk`
+        const body = JSON.stringify({ subjects: chunk, ...(claims && { claims: [...claims] }), limit: LIMITS.pageMax, ...(cursor !== null && { cursor }) })
+        requests++
+        const { json } = await requestJson(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } }, { ...o, maxBytes: PAGE_BYTES, maxDepth: 8 })
+        const page = json as { statements?: unknown; cursor?: unknown }
+        if (!Array.isArray(page?.statements) || !(page.cursor === null || typeof page.cursor === 'string') || page.statements.length > LIMITS.pageMax) {
+          throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} did not answer with {statements, cursor} of at most ${LIMITS.pageMax}` })
+        }
+        for (const raw of page.statements) {
+          const v = await verifyAsked(raw, wanted, claims)
+          if ('code' in v) dropped.push(v)
+          else good.push(v)
+        }
+        if (page.cursor !== null && page.cursor === cursor) break
+        cursor = page.cursor
+      } while (cursor !== null && ++pages < maxPages)
+      if (cursor !== null) {
+        cut = true
+        for (const s of chunk) truncated.add(s)
+      }
+    }
+    return { good, dropped, requests, cut }
+  })
+  o.signal?.throwIfAborted()
+
+  const merged = new Map<string, QueriedStatement>()
+  const reports = answers.map((a) => {
+    if (!a.ok) return { relay: a.relay, ok: false, problem: a.problem, received: 0, dropped: [], truncated: false, requests: 0 }
+    for (const v of a.value.good) {
+      const seen = merged.get(v.id)
+      if (seen) {
+        if (!seen.relays.includes(a.relay)) seen.relays.push(a.relay)
+      } else merged.set(v.id, { ...v, relays: [a.relay] })
+    }
+    const { dropped } = a.value
+    const problem = dropped.length
+      ? { kind: 'invalid' as const, code: dropped[0]!.code, message: `${a.relay} sent ${dropped.length} statement${dropped.length === 1 ? '' : 's'} that failed verification (${dropped[0]!.code}: ${dropped[0]!.message}); dropped` }
+      : undefined
+    return { relay: a.relay, ok: !problem, received: a.value.good.length, dropped, truncated: a.value.cut, requests: a.value.requests, ...(problem && { problem }) }
+  })
+  if (!reports.some((r) => r.problem?.kind !== 'network' && r.problem?.kind !== 'http')) throw failureFrom('bulk query', reports)
+  const statements = [...merged.values()].sort((a, b) => a.statement.time - b.statement.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return { statements, relays: reports, truncated }
+}
+
+async function verifyAsked(raw: unknown, subjects: Set<string>, claims: Set<string> | undefined): Promise<VerifiedStatement | Dropped> {
+  let v: VerifiedStatement
+  try {
+    v = await verifyStatement(raw, { now: Date.now() })
+  } catch (e) {
+    if (e instanceof ProtocolError) return { code: e.code, message: e.message }
+    throw e
+  }
+  if (!subjects.has(v.statement.subject) || (claims && !claims.has(v.statement.claim))) return { id: v.id, code: 'not_matching', message: 'the statement is not about a subject or claim that was asked for' }
+  return v
+}
