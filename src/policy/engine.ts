@@ -1,5 +1,6 @@
 import { authority, type Standing } from './authority.ts'
 import { inForce, packageOf, purlType, type Fact, type FactIndex } from './facts.ts'
+import { gitCorroboration, type GitId } from './git.ts'
 import type { Policy } from './schema.ts'
 import type { AliasProof } from '../identity/types.ts'
 
@@ -23,6 +24,8 @@ export interface Verdict {
   source?: string
   /** Accepted build outputs, by system ("" when the builders did not say). */
   builds: { system: string; output: string; builders: string[] }[]
+  /** Git ids that corroborate the version (POLICY.md rule 6a); never a source of conflict. */
+  git: GitId[]
   explanation: Explanation
 }
 
@@ -131,6 +134,7 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
   }
   const source = hashes.size === 1 ? [...hashes.keys()][0] : undefined
   const conflicts: string[] = hashes.size > 1 ? ['source'] : []
+  const git = gitCorroboration(index, subject, (f) => bridges.has(f.statement.actor) || counts(publishers.get(f.statement.actor), f.statement.time, policy), policy, horizon)
 
   // 3. Builds of the accepted source.
   const builds: Verdict['builds'] = []
@@ -191,17 +195,18 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
     }
   }
 
-  const verdict: VerdictKind = conflicts.length ? 'conflict' : source && buildNode.ok && reviewsOk ? 'trusted' : 'untrusted'
+  const verdict: VerdictKind = conflicts.length ? 'conflict' : source && git.ok && buildNode.ok && reviewsOk ? 'trusted' : 'untrusted'
   return {
     verdict,
     subject,
     source,
     builds,
+    git: git.accepted,
     explanation: {
       rule: 'verdict',
       ok: verdict === 'trusted',
       text: `${subject}: ${verdict}${conflicts.length ? ` (${conflicts.join(', ')})` : ''}`,
-      children: [{ rule: 'roots', ok: root.keys.size > 0, text: `${root.keys.size} trusted root key${root.keys.size === 1 ? '' : 's'}`, children: root.why }, sourceNode, buildNode, ...(reviewNode ? [reviewNode] : [])],
+      children: [{ rule: 'roots', ok: root.keys.size > 0, text: `${root.keys.size} trusted root key${root.keys.size === 1 ? '' : 's'}`, children: root.why }, sourceNode, ...(git.accepted.length || git.node.children!.length || !git.ok ? [git.node] : []), buildNode, ...(reviewNode ? [reviewNode] : [])],
     },
   }
 }

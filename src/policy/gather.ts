@@ -2,7 +2,10 @@ import type { AliasProof } from '../identity/types.ts'
 import { isDidKey } from '../verify/index.ts'
 import { evaluate } from './engine.ts'
 import { FactIndex, inForce, packageOf, purlType, type Fact } from './facts.ts'
+import { GIT_CLAIMS, type GitClaim } from './git.ts'
 import type { Policy } from './schema.ts'
+
+const GIT_CLAIM_NAMES = Object.keys(GIT_CLAIMS) as GitClaim[]
 
 /**
  * Gathering for a verdict: asks a statement source for every statement the policy engine
@@ -22,7 +25,8 @@ import type { Policy } from './schema.ts'
  *    answer was cut short (more than `perQuery` statements, e.g. spam), the graph is walked
  *    instead from the roots, one `{actor, claim: author, object: PKG}` query per key reached,
  *    `authorDepth` grants deep, and the source claims are re-read per reached key; so statements
- *    by strangers cannot push a trusted key's statements out of the answer.
+ *    by strangers cannot push a trusted key's statements out of the answer. The version's
+ *    `git-tree` and `git-commit` claims are read alike (`{subject, claim}`, per key when cut short).
  * 3. The accepted source: the engine is run on what step 2 found; if it accepts a source hash,
  *    its `build` claims and (when the policy requires reviews) its `review` claims are read, and
  *    the trusted-builder graph is walked from the roots (`{actor, claim: trusted-builder}` per
@@ -258,15 +262,18 @@ export async function gatherForVerdict(source: StatementSource, subject: string,
   // 2. The version's source claims and the package's authorship graph.
   const type = purlType(subject)
   const bridges = policy.bridges.filter((b) => type !== undefined && b.ecosystems.includes(type)).map((b) => b.key)
-  const [sources, published, grants] = await Promise.all([
+  const [sources, published, grants, ...gits] = await Promise.all([
     g.ask({ subject, claim: 'source' }, true),
     bridges.length ? g.ask({ subject, claim: 'published' }, true) : Promise.resolve(none),
     g.ask({ claim: 'author', object: parsed.pkg }, true),
+    ...GIT_CLAIM_NAMES.map((claim) => g.ask({ subject, claim }, true)),
   ])
   const authors = grants.truncated ? await g.walk('author', parsed.pkg, rootList, policy.sources.authorDepth) : reachable(grants.facts, 'author', parsed.pkg, rootList, policy.sources.authorDepth)
   await Promise.all([
     ...(sources.truncated ? [...authors].sort().map((actor) => g.ask({ subject, claim: 'source', actor })) : []),
     ...(published.truncated ? [...new Set(bridges)].map((actor) => g.ask({ subject, claim: 'published', actor })) : []),
+    // Git claims (POLICY.md rule 6a) count from the same keys as source claims.
+    ...GIT_CLAIM_NAMES.flatMap((claim, i) => (gits[i]!.truncated ? [...new Set([...authors, ...bridges])].sort().map((actor) => g.ask({ subject, claim, actor })) : [])),
   ])
 
   // 3. Builds and reviews of the source the policy accepts, and who the trusted builders are.

@@ -25,8 +25,10 @@ export const PolicySchema = z.strictObject({
       rootsMayPublish: z.boolean().default(true),
       /** How far authorship flows: 1 = only keys a root calls an author; 2 = also keys those authors call authors; … */
       authorDepth: z.int().min(0).max(16).default(2),
+      /** A git claim the verdict needs beside the source (POLICY.md rule 6a): false, "tree" or "commit". */
+      requireGit: z.union([z.literal(false), z.enum(['tree', 'commit'])]).default(false),
     })
-    .default({ rootsMayPublish: true, authorDepth: 2 }),
+    .default({ rootsMayPublish: true, authorDepth: 2, requireGit: false }),
   builds: z
     .strictObject({
       /** Whether a trusted build output is needed for a "trusted" verdict. */

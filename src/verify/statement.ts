@@ -2,6 +2,7 @@ import { base64url, decodeBase64url, utf8 } from './bytes.ts'
 import { decodeDidKey } from './did-key.ts'
 import { sign, verify, weakKeyReason, weakSignatureReason } from './ed25519.ts'
 import { ProtocolError } from './errors.ts'
+import { isGitoid, looksLikeGitoid } from './gitoid.ts'
 import { formatSri, looksLikeHash, parseSri, sha256 } from './hash.ts'
 import { canonicalize, type Json, type JsonObject } from './json.ts'
 import { LIMITS } from './limits.ts'
@@ -58,6 +59,9 @@ function checkTerm(name: 'subject' | 'object', value: unknown): string {
   if (!value.isWellFormed()) return refuse(`bad_${name}`, `${name} contains a lone surrogate`)
   if (looksLikeHash(value) && !parseSri(value)) {
     return refuse('bad_hash', `${name} looks like a hash but is not a canonical SRI string (sha256-<base64>)`)
+  }
+  if (looksLikeGitoid(value) && !isGitoid(value)) {
+    return refuse('bad_hash', `${name} looks like a git object id but is not a canonical gitoid (gitoid:<blob|tree|commit|tag>:<sha1|sha256>:<lowercase hex>)`)
   }
   if (value.startsWith('did:') && !decodeDidKey(value)) {
     return refuse('bad_did', `${name} names a DID that is not an Ed25519 did:key`)

@@ -81,6 +81,7 @@ const RULES: readonly Rule[] = [
   { from: 'src/identity/', never: ['src/policy/'], why: 'identity produces proofs; policy consumes them' },
   { from: 'src/cli/', never: RELAY, why: 'the CLI reaches relays over HTTP through the client, like any other user' },
   { from: 'src/nar/', only: ['src/nar/', 'src/verify/'], why: 'the NAR codec is a leaf the client and CLI share' },
+  { from: 'src/git/', only: ['src/git/', 'src/verify/'], why: 'git object hashing is a leaf like the NAR codec' },
   { from: 'src/gossip/', never: ['src/routes/'], why: 'a pulled statement takes the same ingest path as a POST, not a route' },
   ...RELAY.map((from) => ({ from, never: CLIENT_SIDE, why: 'none of the client side runs in the relay' })),
   { to: 'src/http/', onlyFrom: RELAY, why: 'src/http/ is the inbound side of the relay only; outbound requests go through src/net/' },

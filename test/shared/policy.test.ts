@@ -124,6 +124,39 @@ describe('policy scenarios from the seed', () => {
     expect(texts(v.explanation).some((t) => t.includes('disagree'))).toBe(true)
   })
 
+  it('git claims beside a source claim corroborate it: never a conflict, and required only when the policy says so', () => {
+    const TREE = 'gitoid:tree:sha1:4b825dc642cb6eb9a060e54bf8d69288fbee4904'
+    const TREE2 = `gitoid:tree:sha1:${'1'.repeat(40)}`
+    const TREE256 = `gitoid:tree:sha256:${'2'.repeat(64)}`
+    const COMMIT = `gitoid:commit:sha1:${'3'.repeat(40)}`
+    const base = [fact(ME, ALICE, 'author', PKG), fact(ME, BOB, 'author', PKG), fact(ALICE, V, 'source', SRC)]
+    const v = judge([...base, fact(ALICE, V, 'git-tree', TREE), fact(BOB, V, 'git-tree', TREE), fact(ALICE, V, 'git-tree', TREE256), fact(BOB, V, 'git-commit', COMMIT)])
+    expect(v.verdict).toBe('trusted')
+    expect(v.source).toBe(SRC)
+    expect(v.git).toEqual([{ claim: 'git-tree', format: 'sha1', id: TREE }, { claim: 'git-tree', format: 'sha256', id: TREE256 }, { claim: 'git-commit', format: 'sha1', id: COMMIT }])
+
+    // Authors disagreeing on the tree is reported, not a conflict; a stranger's tree and a
+    // commit id under git-tree are not read at all.
+    const split = judge([...base, fact(ALICE, V, 'git-tree', TREE), fact(BOB, V, 'git-tree', TREE2), fact(MALLORY, V, 'git-tree', TREE2), fact(ALICE, V, 'git-tree', COMMIT)])
+    expect(split.verdict).toBe('trusted')
+    expect(split.git).toEqual([])
+    expect(texts(split.explanation).some((t) => t.includes('disagree on the sha1 tree'))).toBe(true)
+    expect(texts(split.explanation).some((t) => t.includes(MALLORY.slice(0, 16)))).toBe(false)
+
+    const needTree = policy({ sources: { requireGit: 'tree' } })
+    expect(judge(base, needTree).verdict).toBe('untrusted')
+    expect(judge([...base, fact(ALICE, V, 'git-tree', TREE), fact(BOB, V, 'git-tree', TREE2)], needTree).verdict).toBe('untrusted')
+    expect(judge([...base, fact(BOB, V, 'git-tree', TREE)], needTree).verdict).toBe('trusted')
+    expect(judge([...base, fact(BOB, V, 'git-commit', COMMIT)], needTree).verdict).toBe('untrusted')
+    expect(judge([...base, fact(BOB, V, 'git-commit', COMMIT)], policy({ sources: { requireGit: 'commit' } })).verdict).toBe('trusted')
+    // A yank of the tree, by any key that may speak for the package, removes it.
+    const yanked = judge([...base, fact(BOB, V, 'git-tree', TREE), fact(ALICE, V, 'git-tree', TREE, { not: true })], needTree)
+    expect(yanked.verdict).toBe('untrusted')
+    expect(renderExplanation(yanked.explanation)).toContain(`IS NOT ${TREE}`)
+    // The tree never stands in for a source.
+    expect(judge([fact(ME, ALICE, 'author', PKG), fact(ALICE, V, 'git-tree', TREE)], needTree).verdict).toBe('untrusted')
+  })
+
   it('statements dated beyond the clock-skew window are ignored', () => {
     const facts = [fact(ME, V, 'source', SRC, { time: NOW - 1000 }), fact(ME, V, 'source', SRC, { time: NOW + 10 * 60_000, not: true })]
     expect(judge(facts).verdict).toBe('trusted')

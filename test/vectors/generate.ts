@@ -332,6 +332,59 @@ await addValid(
   },
 )
 
+// Git objects (PROTOCOL §2.2, "Git objects"): ids recomputed here from the object bytes, so the
+// vectors also pin git's object hashing ("<type> <size>\0<body>").
+async function gitObjectHex(alg: 'SHA-1' | 'SHA-256', type: string, body: Uint8Array): Promise<string> {
+  const head = utf8(`${type} ${body.length}\0`)
+  const all = new Uint8Array(head.length + body.length)
+  all.set(head)
+  all.set(body, head.length)
+  return hex.encode(new Uint8Array(await crypto.subtle.digest(alg, all)))
+}
+const EMPTY_TREE_SHA1 = await gitObjectHex('SHA-1', 'tree', new Uint8Array())
+const EMPTY_TREE_SHA256 = await gitObjectHex('SHA-256', 'tree', new Uint8Array())
+if (EMPTY_TREE_SHA1 !== '4b825dc642cb6eb9a060e54bf8d69288fbee4904') throw new Error('git object hashing is wrong')
+const COMMIT_BODY = `tree ${EMPTY_TREE_SHA1}\nauthor vouch <vouch@example.org> 1777895712 +0000\ncommitter vouch <vouch@example.org> 1777895712 +0000\n\nmylib 1.2.3\n`
+const COMMIT_SHA1 = await gitObjectHex('SHA-1', 'commit', utf8(COMMIT_BODY))
+
+await addValid('git-tree', `Workflow "git tree": mylib@1.2.3 is the git tree ${EMPTY_TREE_SHA1} (git's empty tree, object format sha1), corroborating its NAR source claim.`, alice, {
+  subject: 'pkg:generic/mylib@1.2.3',
+  claim: 'git-tree',
+  object: `gitoid:tree:sha1:${EMPTY_TREE_SHA1}`,
+  time: T0 + 19 * MINUTE,
+})
+
+await addValid('git-tree-sha256', `Workflow "git tree" in a repository of object format sha256: git's empty tree is ${EMPTY_TREE_SHA256} there.`, alice, {
+  subject: 'pkg:generic/mylib@1.2.3',
+  claim: 'git-tree',
+  object: `gitoid:tree:sha256:${EMPTY_TREE_SHA256}`,
+  time: T0 + 20 * MINUTE,
+})
+
+await addValid(
+  'git-commit',
+  `Workflow "git commit": tag v1.2.3 of mylib points to commit ${COMMIT_SHA1}, the SHA-1 of "commit ${utf8(COMMIT_BODY).length}\\0" and the commit text ${JSON.stringify(COMMIT_BODY)}.`,
+  alice,
+  {
+    subject: 'pkg:generic/mylib@1.2.3',
+    claim: 'git-commit',
+    object: `gitoid:commit:sha1:${COMMIT_SHA1}`,
+    time: T0 + 21 * MINUTE,
+    meta: { tag: 'v1.2.3' },
+  },
+)
+
+{
+  const MANIFEST_TEXT = 'vouch test vector: OCI image index of mylib 1.2.3'
+  const digestBytes = await digest('SHA-256', MANIFEST_TEXT)
+  await addValid(
+    'oci-source',
+    `An OCI image's source claim: its index digest sha256:${hex.encode(digestBytes)} (the SHA-256 of the ASCII string "${MANIFEST_TEXT}", standing in for the manifest bytes) is written as SRI inside the statement, like every hash; the hex form is for URLs and the CLI only.`,
+    alice,
+    { subject: 'pkg:oci/mylib@1.2.3', claim: 'source', object: sri('sha256', digestBytes), time: T0 + 22 * MINUTE, meta: { format: 'oci-index' } },
+  )
+}
+
 /** The largest statement: canonical form exactly 4096 bytes, subject exactly 1024, meta exactly 2048. */
 {
   const subject = `pkg:generic/${'é'.repeat(500)}${'a'.repeat(1024 - 12 - 1000)}`
@@ -496,6 +549,14 @@ addInvalid('bad-hash-unpadded', 'object is SRI in the standard alphabet with its
   addInvalid('bad-hash-non-canonical-bits', `object is ${object}: it decodes to the same digest as ${EMPTY} but sets a padding bit, so it is a second spelling.`, text(await variant({ object })), 'bad_hash')
 }
 addInvalid('bad-hash-in-subject', 'subject is a hex hash (the build workflow, written wrongly).', text(await variant({ subject: `sha256:${hex.encode(EMPTY_BYTES)}`, claim: 'build', object: OUTPUT })), 'bad_hash')
+
+const GIT_TREE = 'gitoid:tree:sha1:4b825dc642cb6eb9a060e54bf8d69288fbee4904'
+addInvalid('bad-gitoid-uppercase', 'object is a gitoid with uppercase hex (git accepts it; a statement must have one spelling).', text(await variant({ claim: 'git-tree', object: GIT_TREE.toUpperCase().replace('GITOID:TREE:SHA1:', 'gitoid:tree:sha1:') })), 'bad_hash')
+addInvalid('bad-gitoid-abbreviated', 'object is a gitoid with an abbreviated id (7 hex digits, as git log prints).', text(await variant({ claim: 'git-tree', object: GIT_TREE.slice(0, 24) })), 'bad_hash')
+addInvalid('bad-gitoid-length-for-format', 'object is a gitoid naming format sha256 with a 40-digit (sha1) id.', text(await variant({ claim: 'git-tree', object: GIT_TREE.replace(':sha1:', ':sha256:') })), 'bad_hash')
+addInvalid('bad-gitoid-type', 'object is a gitoid of the unknown type "dir".', text(await variant({ claim: 'git-tree', object: GIT_TREE.replace(':tree:', ':dir:') })), 'bad_hash')
+addInvalid('bad-gitoid-uppercase-type', 'object is a gitoid whose type is written "Tree".', text(await variant({ claim: 'git-tree', object: GIT_TREE.replace(':tree:', ':Tree:') })), 'bad_hash')
+addInvalid('bad-gitoid-in-subject', 'subject is a gitoid with an extra segment (gitoid:tree:sha1:<hex>:x).', text(await variant({ subject: `${GIT_TREE}:x`, claim: 'review', object: 'pass' })), 'bad_hash')
 
 // bad_did
 addInvalid('bad-did-subject-did-web', 'subject is a did:web (trusted-builder claim about a non-key DID).', text(await variant({ subject: 'did:web:example.org', claim: 'trusted-builder', object: undefined })), 'bad_did')
