@@ -8,10 +8,13 @@ import {
   aliasClaims,
   checkAndStore,
   ErrorPage,
+  FindResults,
+  findNames,
   HashPage,
   hashData,
   HomePage,
   isEmptyActor,
+  isEmptyFind,
   isEmptyHash,
   isEmptyPackage,
   latest,
@@ -70,6 +73,10 @@ async function search(c: C, q: string): Promise<Response> {
     case 'alias': {
       const rows = await aliasClaims(c.env.DB, target.alias)
       return render(c, rows.items.length ? 200 : 404, target.alias, <AliasResults alias={target.alias} rows={rows} now={Date.now()} />, { q })
+    }
+    case 'find': {
+      const r = await findNames(c.env.DB, target.query)
+      return render(c, isEmptyFind(r) ? 404 : 200, `search: ${target.query.name}`, <FindResults r={r} now={Date.now()} />, { q })
     }
   }
 }
