@@ -90,6 +90,7 @@ export async function captureQueries(db: D1Database, s: Sample): Promise<Capture
     ['admission grants', () => loadAdmitGrants(rec, [s.actor], 1)],
     ['explorer latest', () => latest(rec)],
     ['explorer package page', () => packageData(rec, s.purl)],
+    ['explorer package page (all versions)', () => packageData(rec, s.purl.slice(0, s.purl.lastIndexOf('@')))],
     ['explorer actor page', () => actorData(rec, s.actor)],
     ['explorer alias claims', () => aliasClaims(rec, 'dns:example.org')],
     ['search names by prefix', () => namesWithPrefix(rec, nameOf(s.purl).slice(0, 3), 50)],

@@ -88,8 +88,10 @@ pages.get('/package/:purl{[\\s\\S]+}', async (c) => {
     throw new ApiError(400, 'bad_parameter', 'a package is named by its package URL: pkg:<type>/<name>[@<version>] (search for mylib@1.2.3 to get pkg:generic/mylib@1.2.3)')
   }
   if (utf8(purl).length > LIMITS.termBytes) throw new ApiError(400, 'bad_parameter', `a subject is at most ${LIMITS.termBytes} bytes`)
-  const d = await packageData(c.env.DB, purl)
-  return render(c, isEmptyPackage(d) ? 404 : 200, purl, <PackagePage d={d} now={Date.now()} />, { q: purl })
+  // The explorer's marks trust the relay's admission roots (none when the relay has none).
+  const trusted = c.var.config.operatorKeys
+  const d = await packageData(c.env.DB, purl, trusted)
+  return render(c, isEmptyPackage(d) ? 404 : 200, purl, <PackagePage d={d} now={Date.now()} trusted={trusted} />, { q: purl })
 })
 
 pages.get('/hash/:hash{.+}', async (c) => {
