@@ -10,11 +10,13 @@ import {
   ErrorPage,
   FindResults,
   findNames,
+  type FindResult,
   HashPage,
   hashData,
   HomePage,
   isEmptyActor,
   isEmptyFind,
+  packageHref,
   isEmptyHash,
   isEmptyPackage,
   latest,
@@ -76,9 +78,19 @@ async function search(c: C, q: string): Promise<Response> {
     }
     case 'find': {
       const r = await findNames(c.env.DB, target.query)
+      // `name@1.2.3` that names exactly one version held here goes straight to it, as before.
+      const only = exactVersion(r)
+      if (only) return c.redirect(packageHref(only), 303)
       return render(c, isEmptyFind(r) ? 404 : 200, `search: ${target.query.name}`, <FindResults r={r} now={Date.now()} />, { q })
     }
   }
+}
+
+function exactVersion(r: FindResult): string | undefined {
+  const { version } = r.query
+  if (!version || r.aliases.length) return undefined
+  const exact = r.packages.items.flatMap((p) => (p.versions?.items ?? []).filter((v) => v.subject === `${p.pkg}@${version}`))
+  return exact.length === 1 ? exact[0]!.subject : undefined
 }
 
 // [\s\S], not `.`: a subject may hold line terminators (\n, U+2028), which `.` does not match.

@@ -172,6 +172,17 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     const download = await page.locator('#blob a[download]').getAttribute('href')
     expect(await (await fetch(`${base}${download}`)).text()).toBe('mylib 1.2.3 source')
     await shot('hash')
+
+    // A name prefix lists the package with its kind and counts; a version prefix lists versions.
+    await page.locator('header input[name=q]').fill('myl')
+    await page.locator('header button').click()
+    await page.waitForURL(`${base}/search?q=myl`)
+    await expect(page.locator('#packages').textContent()).resolves.toContain('pkg:generic/mylib')
+    await page.locator('header input[name=q]').fill('mylib 1.2')
+    await page.locator('header button').click()
+    await page.waitForURL(`${base}/search?q=mylib+1.2`)
+    expect(await page.locator('#packages li').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('1.2.2'), expect.stringContaining('1.2.3')]))
+    await shot('search')
     await clean()
   })
 

@@ -72,6 +72,10 @@ describe('search finds packages by name', () => {
     const scoped = await page(await search(`@acme/${name}`), 200)
     expect(scoped).toContain(`pkg:npm/%40acme/${name}`)
     expect(scoped).not.toContain(`pkg:generic/${name}`)
+    // A full version that exactly one package holds goes straight to its page.
+    const res = await search(`@acme/${name}@1.0.1`)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe(`/package/pkg:npm/%2540acme/${name}@1.0.1`)
     const none = await page(await search(`${name} 9`), 200)
     expect(none).toContain('no version starting so')
   })
