@@ -152,11 +152,15 @@ interface Latency {
   found: string
 }
 
+/** The names index key (search): the last path segment without version. */
+const nameOfPurl = (purl: string) => purl.slice(purl.lastIndexOf('/') + 1).replace(/@[^@]*$/, '')
+
 async function latencies(relay: RunningWorker, s: Samples, quick: boolean): Promise<Latency[]> {
   const client = makeClient(relay.url, 1)
   const n = quick ? 40 : 200
   const rows = s.rows.slice(0, n)
   const q = encodeURIComponent
+  const purlOf = (r: (typeof rows)[number]) => (r.subject.startsWith('pkg:') ? r.subject : published(s).subject)
   const kinds: [string, Req[], (body: string) => number][] = [
     ['by subject (a version)', rows.map((r) => ({ method: 'GET', path: `/v1/statements?subject=${q(r.subject)}` })), countOf],
     ['by object (a hash)', rows.filter((r) => r.object?.startsWith('sha')).map((r) => ({ method: 'GET', path: `/v1/statements?object=${q(r.object!)}` })), countOf],
@@ -169,6 +173,8 @@ async function latencies(relay: RunningWorker, s: Samples, quick: boolean): Prom
     ['statement by id', rows.map((r) => ({ method: 'GET', path: `/v1/statements/${q(r.id)}` })), () => 1],
     ['explorer package page (a version)', rows.map((r) => ({ method: 'GET', path: `/package/${q(r.subject.startsWith('pkg:') ? r.subject : published(s).subject)}` })), (b) => b.length],
     ['explorer package page (all versions)', rows.map((r) => ({ method: 'GET', path: `/package/${q(pkgOf(r.subject.startsWith('pkg:') ? r.subject : published(s).subject))}` })), (b) => b.length],
+    ['explorer search (name prefix)', rows.map((r) => ({ method: 'GET', path: `/search?q=${q(nameOfPurl(purlOf(r)).slice(0, 4))}` })), (b) => b.length],
+    ['explorer search (name and version)', rows.map((r) => ({ method: 'GET', path: `/search?q=${q(`${nameOfPurl(purlOf(r))} ${purlOf(r).slice(purlOf(r).lastIndexOf('@') + 1, purlOf(r).lastIndexOf('@') + 2)}`)}` })), (b) => b.length],
     ['explorer status page (count)', rows.slice(0, 20).map(() => ({ method: 'GET', path: '/status' })), (b) => b.length],
   ]
   const out: Latency[] = []

@@ -1,5 +1,7 @@
 import { actorData, aliasClaims, latest, packageData } from '../../src/explorer/data.ts'
+import { findNames } from '../../src/explorer/find.ts'
 import { loadAdmitGrants } from '../../src/store/admission.ts'
+import { namesWithPrefix, nearNames } from '../../src/store/names.ts'
 import {
   bodiesOf,
   countStatements,
@@ -59,6 +61,9 @@ function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): 
   } as unknown as D1Database
 }
 
+/** The names index key of a purl: its last path segment without version, lower case. */
+const nameOf = (purl: string) => purl.slice(purl.lastIndexOf('/') + 1).replace(/@[^@]*$/, '').toLowerCase()
+
 /** A KV that never hits: getStatement then always reads D1, the path whose plan matters. */
 const emptyKv = { get: async () => null, put: async () => {} } as unknown as KVNamespace
 
@@ -88,8 +93,13 @@ export async function captureQueries(db: D1Database, s: Sample): Promise<Capture
     ['admission grants', () => loadAdmitGrants(rec, [s.actor], 1)],
     ['explorer latest', () => latest(rec)],
     ['explorer package page', () => packageData(rec, s.purl)],
+    ['explorer package page (all versions)', () => packageData(rec, s.purl.slice(0, s.purl.lastIndexOf('@')))],
     ['explorer actor page', () => actorData(rec, s.actor)],
     ['explorer alias claims', () => aliasClaims(rec, 'dns:example.org')],
+    ['search names by prefix', () => namesWithPrefix(rec, nameOf(s.purl).slice(0, 3), 50)],
+    ['search near names', () => nearNames(rec, nameOf(s.purl), 20)],
+    ['search name with version', () => findNames(rec, { name: nameOf(s.purl), version: '1' })],
+    ['search word (names, aliases)', () => findNames(rec, { name: nameOf(s.purl) })],
   ]
   for (const [name, call] of calls) {
     current = name
@@ -115,6 +125,8 @@ export interface PlanVerdict extends CapturedQuery {
  * unless the query is a plain `ORDER BY seq [DESC] LIMIT` with no WHERE, which stops after LIMIT rows.
  */
 export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] {
+  // The names index (search) is one row per package: a scan of it reads millions of rows too.
+  if (plan.some((d) => /^SCAN names\b/.test(d))) return 'scan'
   const onStatements = plan.filter((d) => /\bstatements\b/.test(d))
   const unfiltered = !/\bWHERE\b/i.test(q.sql) && /ORDER BY seq( DESC)? LIMIT/i.test(q.sql)
   if (onStatements.some((d) => /^SCAN statements\b/.test(d))) return unfiltered ? 'bounded' : 'scan'

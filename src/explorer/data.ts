@@ -4,7 +4,9 @@ import { getPeerState, listPeers } from '../gossip/index.ts'
 import type { PeerState } from '../gossip/peers.ts'
 import { inForce } from '../policy/index.ts'
 import { countStatements, getStatement, latestStatements, queryStatements, subjectsWithPrefix, type Filter, type StoredRow, type SubjectSummary } from '../store/statements.ts'
+import { statementsWithPrefix } from '../store/versions.ts'
 import { LIMITS, parseJson, parseSri, type Statement } from '../verify/index.ts'
+import { versionMarks, type VersionMarks } from './marks.ts'
 
 /**
  * What the explorer pages read, all of it through src/store (the API's query code) and the same
@@ -55,7 +57,7 @@ export async function readStatements(db: D1Database, filter: Filter, max: number
 }
 
 /** How many statements of each kind the pages read at most (each is one bounded D1 query or a few). */
-export const READ_MAX = { section: 500, actor: 300, versions: 200, hashes: 20, latest: 15 } as const
+export const READ_MAX = { section: 500, actor: 300, versions: 200, hashes: 20, latest: 15, versionRows: 2000 } as const
 
 export async function latest(db: D1Database): Promise<Row[]> {
   return toRows(await latestStatements(db, READ_MAX.latest))
@@ -75,6 +77,10 @@ export interface PackageData {
   /** For each source hash claimed for the version: every statement about that hash. */
   hashes: { hash: string; about: Bounded<Row> }[]
   hashesTruncated: boolean
+  /** Yanked, revoked, conflicting, trusted: per version subject (src/explorer/marks.ts). */
+  marks: Map<string, VersionMarks>
+  /** On a package page: every version's statements read for the marks (bounded). */
+  versionRows: Bounded<Row>
 }
 
 /** The version follows the last `@` after the last `/` (docs/POLICY.md); `@scope` in a name is not a version. */
@@ -84,16 +90,23 @@ export function splitPurl(purl: string): { pkg: string; version?: string } {
   return at > slash && at < purl.length - 1 ? { pkg: purl.slice(0, at), version: purl.slice(at + 1) } : { pkg: purl.replace(/@$/, '') }
 }
 
-export async function packageData(db: D1Database, purl: string): Promise<PackageData> {
+/**
+ * `trusted`: the keys the explorer's marks trust (the operator's choice; by default the relay's
+ * admission roots). On a package page every version's statements are read in one index range for
+ * the marks; on a version page its own statements are enough.
+ */
+export async function packageData(db: D1Database, purl: string, trusted: readonly string[] = [], now = Date.now()): Promise<PackageData> {
   const { pkg, version } = splitPurl(purl)
-  const [versions, about, authors] = await Promise.all([
+  const [versions, about, authors, versionRows] = await Promise.all([
     subjectsWithPrefix(db, `${pkg}@`, READ_MAX.versions).then((r) => ({ items: r.subjects, truncated: r.more })),
     readStatements(db, { subject: purl }, READ_MAX.section),
     readStatements(db, { claim: 'author', object: pkg }, READ_MAX.section),
+    version ? { items: [], truncated: false } : statementsWithPrefix(db, `${pkg}@`, READ_MAX.versionRows).then((r) => ({ items: toRows(r.rows), truncated: r.more })),
   ])
+  const marks = versionMarks(version ? about.items : versionRows.items, now, new Set(trusted))
   const claimed = [...new Set(about.items.filter((r) => ['source', 'published'].includes(r.statement.claim) && r.statement.object && parseSri(r.statement.object)).map((r) => r.statement.object!))]
   const hashes = await Promise.all(claimed.slice(0, READ_MAX.hashes).map(async (hash) => ({ hash, about: await readStatements(db, { subject: hash }, READ_MAX.section) })))
-  return { purl, pkg, version, versions, about, authors, hashes, hashesTruncated: claimed.length > READ_MAX.hashes }
+  return { purl, pkg, version, versions, about, authors, hashes, hashesTruncated: claimed.length > READ_MAX.hashes, marks, versionRows }
 }
 
 export interface HashData {

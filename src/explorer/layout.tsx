@@ -29,7 +29,8 @@ export const CSS = [
   'h1{font-size:1.45rem;margin:.6rem 0 .3rem;overflow-wrap:anywhere}',
   'h2{font-size:1.15rem;margin:1.6rem 0 .5rem;border-bottom:1px solid var(--line);padding-bottom:.2rem}',
   'h3{font-size:1rem;margin:1rem 0 .4rem}',
-  'input,textarea,button,select{font:inherit;padding:.35rem .5rem;border:1px solid #aab4bb;border-radius:4px}',
+  // max-width: a sized input (size=60) must not push a phone-width page sideways.
+  'input,textarea,button,select{font:inherit;padding:.35rem .5rem;border:1px solid #aab4bb;border-radius:4px;max-width:100%;box-sizing:border-box}',
   'button{background:#15202b;color:#fff;border-color:#15202b;cursor:pointer}',
   'textarea{width:100%;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:13px}',
   'code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em}',
@@ -41,6 +42,8 @@ export const CSS = [
   'th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}',
   'th{font-weight:600;color:var(--muted);font-size:.82rem;text-transform:uppercase;letter-spacing:.03em}',
   'td.meta{max-width:22rem}',
+  // A phone (390 px): times may wrap, and a table still too wide scrolls inside itself, not the page.
+  '@media (max-width:600px){time.nw{white-space:normal}table{display:block;overflow-x:auto}}',
   '.badge{display:inline-block;padding:0 .45em;border-radius:999px;font-size:.78rem;font-weight:600;border:1px solid transparent;white-space:nowrap}',
   '.b-ok{background:var(--okbg);color:var(--ok);border-color:#b7dfc0}',
   '.b-bad{background:var(--badbg);color:var(--bad);border-color:#f3b9b3}',
@@ -73,7 +76,8 @@ export const CSS = [
   'svg.graph .verdict-untrusted rect{fill:#b3261e;stroke:#b3261e}',
   'svg.graph .verdict-conflict rect{fill:#b86e00;stroke:#b86e00}',
   'svg.graph g[class*=verdict-] text{fill:#fff}',
-  'pre.tree{background:var(--soft);padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:12.5px;line-height:1.45}',
+  // pre-wrap: a long subject or hash in the text tree wraps instead of running off a phone's screen.
+  'pre.tree{background:var(--soft);padding:.6rem .8rem;border-radius:6px;overflow-x:auto;font-size:12.5px;line-height:1.45;white-space:pre-wrap;overflow-wrap:anywhere}',
   '.legend{display:flex;gap:.8rem;font-size:.85rem;color:var(--muted);flex-wrap:wrap}',
   '.grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}',
   '.big{font-size:1.6rem;font-weight:700}',

@@ -1,6 +1,7 @@
 import { Builds, Reviews } from './builds.tsx'
 import { Actor, Badge, Claim, col, MetaText, metaString, None, Section, StatementLink, StatementTable, Term, Time, Truncated } from './components.tsx'
 import { inForceRows, type PackageData, type Row } from './data.ts'
+import { MarkBadges, Marks } from './marks-view.tsx'
 import { cut, packageHref, visible } from './text.ts'
 
 /**
@@ -14,7 +15,8 @@ const api = (q: Record<string, string>) => `/v1/statements?${new URLSearchParams
 
 export const isEmptyPackage = (d: PackageData) => !d.versions.items.length && !d.about.items.length && !d.authors.items.length
 
-export function PackagePage({ d, now }: { d: PackageData; now: number }) {
+/** `trusted`: the keys whose source claims mark a version trusted (the relay's admission roots by default). */
+export function PackagePage({ d, now, trusted = [] }: { d: PackageData; now: number; trusted?: readonly string[] }) {
   const empty = isEmptyPackage(d)
   return (
     <>
@@ -33,6 +35,7 @@ export function PackagePage({ d, now }: { d: PackageData; now: number }) {
         </div>
       )}
       <Versions d={d} />
+      {!empty && <Marks d={d} trusted={trusted} />}
       {d.version ? <VersionDetails d={d} now={now} /> : null}
       <Authors d={d} now={now} />
       <Negatives d={d} />
@@ -78,6 +81,7 @@ function Versions({ d }: { d: PackageData }) {
           <thead>
             <tr>
               <th>version</th>
+              <th>marks</th>
               <th>statements</th>
               <th>latest</th>
             </tr>
@@ -89,6 +93,9 @@ function Versions({ d }: { d: PackageData }) {
                   <a href={packageHref(v.subject)} class="u">
                     {cut(visible(v.subject.slice(d.pkg.length + 1)), 80)}
                   </a>
+                </td>
+                <td>
+                  <MarkBadges m={d.marks.get(v.subject)} />
                 </td>
                 <td>{v.count}</td>
                 <td>
@@ -108,20 +115,22 @@ interface HashClaims {
   hash: string
   claims: Row[]
   yanks: Row[]
+  /** Positive claims no longer in force (their key later yanked the hash): who claimed it once. */
+  earlier: Row[]
 }
 
 /** Source claims in force, by hash: who claims it, who yanked it. */
 function sourceClaims(rows: readonly Row[], now: number): HashClaims[] {
-  const current = inForceRows(
-    rows.filter((r) => (r.statement.claim === 'source' || r.statement.claim === 'published') && r.statement.object !== undefined),
-    now,
-  )
+  const all = rows.filter((r) => (r.statement.claim === 'source' || r.statement.claim === 'published') && r.statement.object !== undefined)
+  const current = inForceRows(all, now)
+  const inForce = new Set(current.map((r) => r.id))
   const by = new Map<string, HashClaims>()
+  const entry = (h: string) => by.get(h) ?? by.set(h, { hash: h, claims: [], yanks: [], earlier: [] }).get(h)!
   for (const r of current) {
-    const h = r.statement.object!
-    const e = by.get(h) ?? by.set(h, { hash: h, claims: [], yanks: [] }).get(h)!
+    const e = entry(r.statement.object!)
     ;(r.statement.not ? e.yanks : e.claims).push(r)
   }
+  for (const r of all) if (!r.statement.not && !inForce.has(r.id)) entry(r.statement.object!).earlier.push(r)
   return [...by.values()].sort((a, b) => b.claims.length - a.claims.length || a.hash.localeCompare(b.hash))
 }
 
@@ -162,6 +171,12 @@ function VersionDetails({ d, now }: { d: PackageData; now: number }) {
                   </td>
                   <td>
                     <ClaimList rows={h.claims} />
+                    {h.earlier.length > 0 && (
+                      <>
+                        <p class="muted">earlier, since withdrawn:</p>
+                        <ClaimList rows={h.earlier} />
+                      </>
+                    )}
                   </td>
                   <td>{h.yanks.length ? <ClaimList rows={h.yanks} reason /> : <None />}</td>
                 </tr>
@@ -217,7 +232,7 @@ function Authors({ d, now }: { d: PackageData; now: number }) {
 
 /** Every negative statement on the page (yanks, revocations, withdrawn builds and reviews), newest first. */
 function Negatives({ d }: { d: PackageData }) {
-  const rows = [...d.about.items, ...d.authors.items, ...d.hashes.flatMap((h) => h.about.items)].filter((r) => r.statement.not)
+  const rows = [...d.about.items, ...d.versionRows.items, ...d.authors.items, ...d.hashes.flatMap((h) => h.about.items)].filter((r) => r.statement.not)
   return (
     <Section title="Yanks and revocations" id="negatives">
       <StatementTable
@@ -235,6 +250,7 @@ function Negatives({ d }: { d: PackageData }) {
             ),
           },
           { head: 'reason', class: 'meta', cell: (r) => <MetaText row={r} field="reason" max={200} /> },
+          col.id,
         ]}
       />
     </Section>

@@ -17,6 +17,8 @@ export function TrustPage({ input, result }: { input: Partial<TrustInput>; resul
   return (
     <>
       <h1>Trust view</h1>
+      {/* The verdict first: it is what the reader came for, and the form below still holds the inputs. */}
+      {result?.ok && <Result result={result} />}
       <p>
         Paste (or upload) a policy and name a package version: the relay runs the policy engine over
         the statements it holds and shows the verdict with the rules and statements it rests on. The policy format is in
@@ -42,7 +44,6 @@ export function TrustPage({ input, result }: { input: Partial<TrustInput>; resul
         </p>
         <button type="submit">Evaluate</button>
       </form>
-      {result?.ok && <Result result={result} />}
     </>
   )
 }

@@ -8,10 +8,15 @@ import {
   aliasClaims,
   checkAndStore,
   ErrorPage,
+  FindResults,
+  findNames,
+  type FindResult,
   HashPage,
   hashData,
   HomePage,
   isEmptyActor,
+  isEmptyFind,
+  packageHref,
   isEmptyHash,
   isEmptyPackage,
   latest,
@@ -71,7 +76,21 @@ async function search(c: C, q: string): Promise<Response> {
       const rows = await aliasClaims(c.env.DB, target.alias)
       return render(c, rows.items.length ? 200 : 404, target.alias, <AliasResults alias={target.alias} rows={rows} now={Date.now()} />, { q })
     }
+    case 'find': {
+      const r = await findNames(c.env.DB, target.query)
+      // `name@1.2.3` that names exactly one version held here goes straight to it, as before.
+      const only = exactVersion(r)
+      if (only) return c.redirect(packageHref(only), 303)
+      return render(c, isEmptyFind(r) ? 404 : 200, `search: ${target.query.name}`, <FindResults r={r} now={Date.now()} />, { q })
+    }
   }
+}
+
+function exactVersion(r: FindResult): string | undefined {
+  const { version } = r.query
+  if (!version || r.aliases.length) return undefined
+  const exact = r.packages.items.flatMap((p) => (p.versions?.items ?? []).filter((v) => v.subject === `${p.pkg}@${version}`))
+  return exact.length === 1 ? exact[0]!.subject : undefined
 }
 
 // [\s\S], not `.`: a subject may hold line terminators (\n, U+2028), which `.` does not match.
@@ -81,8 +100,10 @@ pages.get('/package/:purl{[\\s\\S]+}', async (c) => {
     throw new ApiError(400, 'bad_parameter', 'a package is named by its package URL: pkg:<type>/<name>[@<version>] (search for mylib@1.2.3 to get pkg:generic/mylib@1.2.3)')
   }
   if (utf8(purl).length > LIMITS.termBytes) throw new ApiError(400, 'bad_parameter', `a subject is at most ${LIMITS.termBytes} bytes`)
-  const d = await packageData(c.env.DB, purl)
-  return render(c, isEmptyPackage(d) ? 404 : 200, purl, <PackagePage d={d} now={Date.now()} />, { q: purl })
+  // The explorer's marks trust the relay's admission roots (none when the relay has none).
+  const trusted = c.var.config.operatorKeys
+  const d = await packageData(c.env.DB, purl, trusted)
+  return render(c, isEmptyPackage(d) ? 404 : 200, purl, <PackagePage d={d} now={Date.now()} trusted={trusted} />, { q: purl })
 })
 
 pages.get('/hash/:hash{.+}', async (c) => {

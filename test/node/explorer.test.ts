@@ -130,6 +130,13 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await mkdir(SHOTS, { recursive: true })
     await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true })
   }
+  /** How far the page scrolls sideways at this width (0 or less: it fits); the viewport is put back after. */
+  const overflowAt = async (width: number) => {
+    await page.setViewportSize({ width, height: width < 800 ? 844 : 900 })
+    const px = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'))
+    await page.setViewportSize({ width: 1280, height: 900 })
+    return px
+  }
   const clean = async () => {
     expect(dialogs).toEqual([])
     expect(consoleErrors).toEqual([])
@@ -172,6 +179,18 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     const download = await page.locator('#blob a[download]').getAttribute('href')
     expect(await (await fetch(`${base}${download}`)).text()).toBe('mylib 1.2.3 source')
     await shot('hash')
+
+    // A name prefix lists the package with its kind and counts; a version prefix lists versions.
+    await page.locator('header input[name=q]').fill('myl')
+    await page.locator('header button').click()
+    await page.waitForURL(`${base}/search?q=myl`)
+    await expect(page.locator('#packages').textContent()).resolves.toContain('pkg:generic/mylib')
+    await page.locator('header input[name=q]').fill('mylib 1.2')
+    await page.locator('header button').click()
+    await page.waitForURL(`${base}/search?q=mylib+1.2`)
+    expect(await page.locator('#packages li').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('1.2.2'), expect.stringContaining('1.2.3')]))
+    expect(await overflowAt(390)).toBeLessThanOrEqual(0)
+    await shot('search')
     await clean()
   })
 
@@ -193,6 +212,11 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await expect(page.locator('#reviews').textContent()).resolves.toContain('no new network or file access')
     await expect(page.locator('#authors').textContent()).resolves.toContain('revoked')
     await shot('package')
+
+    await page.goto(`${base}/package/pkg:generic/mylib`)
+    expect(await page.locator('#versions tr', { hasText: '1.2.2' }).textContent()).toContain('yanked')
+    await expect(page.locator('#marks').textContent()).resolves.toContain('CVE-2026-0001')
+    expect(await overflowAt(390)).toBeLessThanOrEqual(0)
 
     await page.goto(`${base}/package/pkg:generic/mylib@1.2.2`)
     await expect(page.locator('#negatives').textContent()).resolves.toContain('CVE-2026-0001')
@@ -253,6 +277,10 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     expect(await svg.locator('g.node-bad').count()).toBeGreaterThan(0) // mallory's claim and the odd build are shown as not counted
     expect(await svg.locator('path.edge').count()).toBe((await svg.locator('g.node').count()) - 1)
     await expect(page.locator('pre.tree').textContent()).resolves.toContain('✓ pkg:generic/mylib@1.2.3: trusted')
+    // The verdict is above the fold at 1280x900, and neither width scrolls the page sideways.
+    expect((await page.locator('[data-verdict]').boundingBox())!.y + 40).toBeLessThan(900)
+    expect(await overflowAt(1280)).toBeLessThanOrEqual(0)
+    expect(await overflowAt(390)).toBeLessThanOrEqual(0)
     await shot('trust')
     await clean()
   })

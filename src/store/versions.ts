@@ -1,0 +1,19 @@
+import type { StoredRow } from './statements.ts'
+
+/**
+ * Statements whose subject starts with `prefix` (every version of a package: `pkg:npm/x@`), in
+ * subject then arrival order, at most `limit`: one range of the subject index, so a package page
+ * can mark each version (yanked, conflicting, trusted) without a query per version. Bounded
+ * because a package may have thousands of versions; `more` says the marks are partial.
+ */
+export async function statementsWithPrefix(db: D1Database, prefix: string, limit: number): Promise<{ rows: StoredRow[]; more: boolean }> {
+  const last = prefix.charCodeAt(prefix.length - 1)
+  if (!(last >= 0x20 && last < 0x7f)) throw new RangeError('prefix must be non-empty and end in a printable ASCII character')
+  const upper = prefix.slice(0, -1) + String.fromCharCode(last + 1)
+  const { results } = await db
+    .prepare('SELECT seq, id, body FROM statements WHERE subject >= ?1 AND subject < ?2 ORDER BY subject, seq LIMIT ?3')
+    .bind(prefix, upper, limit + 1)
+    .all<StoredRow>()
+  const more = results.length > limit
+  return { rows: more ? results.slice(0, limit) : results, more }
+}
