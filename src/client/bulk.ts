@@ -1,8 +1,8 @@
 /** Bulk reading (PROTOCOL §6.4b): a lockfile's subjects from several relays at once, every statement verified here. */
-import { LIMITS, ProtocolError, verifyStatement, type VerifiedStatement } from '../verify/index.ts'
-import { failureFrom, RelayProblemError } from './errors.ts'
+import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
+import { RelayProblemError } from './errors.ts'
 import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
-import type { Dropped, QueriedStatement, QueryReport } from './query.ts'
+import { mergeAnswers, verifyAnswer, type Dropped, type QueriedStatement, type QueryReport } from './query.ts'
 
 /** Subjects per request: the protocol's cap, so 2,000 packages are two requests per relay. */
 export const BULK_SUBJECTS = 1000
@@ -74,34 +74,9 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
   })
   o.signal?.throwIfAborted()
 
-  const merged = new Map<string, QueriedStatement>()
-  const reports = answers.map((a) => {
-    if (!a.ok) return { relay: a.relay, ok: false, problem: a.problem, received: 0, dropped: [], truncated: false, requests: 0 }
-    for (const v of a.value.good) {
-      const seen = merged.get(v.id)
-      if (seen) {
-        if (!seen.relays.includes(a.relay)) seen.relays.push(a.relay)
-      } else merged.set(v.id, { ...v, relays: [a.relay] })
-    }
-    const { dropped } = a.value
-    const problem = dropped.length
-      ? { kind: 'invalid' as const, code: dropped[0]!.code, message: `${a.relay} sent ${dropped.length} statement${dropped.length === 1 ? '' : 's'} that failed verification (${dropped[0]!.code}: ${dropped[0]!.message}); dropped` }
-      : undefined
-    return { relay: a.relay, ok: !problem, received: a.value.good.length, dropped, truncated: a.value.cut, requests: a.value.requests, ...(problem && { problem }) }
-  })
-  if (!reports.some((r) => r.problem?.kind !== 'network' && r.problem?.kind !== 'http')) throw failureFrom('bulk query', reports)
-  const statements = [...merged.values()].sort((a, b) => a.statement.time - b.statement.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const { statements, reports } = mergeAnswers(answers, 'bulk query', (a) => ({ truncated: a?.cut ?? false, requests: a?.requests ?? 0 }))
   return { statements, relays: reports, truncated }
 }
 
-async function verifyAsked(raw: unknown, subjects: Set<string>, claims: Set<string> | undefined): Promise<VerifiedStatement | Dropped> {
-  let v: VerifiedStatement
-  try {
-    v = await verifyStatement(raw, { now: Date.now() })
-  } catch (e) {
-    if (e instanceof ProtocolError) return { code: e.code, message: e.message }
-    throw e
-  }
-  if (!subjects.has(v.statement.subject) || (claims && !claims.has(v.statement.claim))) return { id: v.id, code: 'not_matching', message: 'the statement is not about a subject or claim that was asked for' }
-  return v
-}
+const verifyAsked = (raw: unknown, subjects: Set<string>, claims: Set<string> | undefined) =>
+  verifyAnswer(raw, (st) => subjects.has(st.subject) && (!claims || claims.has(st.claim)), 'the statement is not about a subject or claim that was asked for')

@@ -78,8 +78,6 @@ export async function query(relays: readonly string[], filter: Filter, o: QueryO
   const f = checkFilter(filter)
   const limit = o.limit ?? 1000
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`)
-  const merged = new Map<string, QueriedStatement>()
-
   const answers = await eachRelay(targets, async (relay) => {
     const dropped: Dropped[] = []
     const good: VerifiedStatement[] = []
@@ -110,8 +108,31 @@ export async function query(relays: readonly string[], filter: Filter, o: QueryO
   })
   o.signal?.throwIfAborted()
 
-  const reports: QueryReport[] = answers.map((a) => {
-    if (!a.ok) return { relay: a.relay, ok: false, problem: a.problem, received: 0, dropped: [], truncated: false }
+  const { statements, reports } = mergeAnswers(answers, 'query', (a) => ({ truncated: a?.truncated ?? false }))
+  return { statements, relays: reports }
+}
+
+/** What one relay answered: the statements that verified and the ones dropped. */
+export interface Answered {
+  good: VerifiedStatement[]
+  dropped: Dropped[]
+}
+
+type Answer<A> = { relay: string; ok: true; value: A } | { relay: string; ok: false; problem: RelayReport['problem'] & object }
+
+/**
+ * Merges the relays' verified answers by id (remembering every relay that served each statement),
+ * oldest first, and reports each relay: a relay that sent statements failing verification is
+ * named for it. Throws when no relay answered at all. `extra` adds a caller's own report fields.
+ */
+export function mergeAnswers<A extends Answered, X extends { truncated: boolean }>(
+  answers: Answer<A>[],
+  what: string,
+  extra: (a: A | undefined) => X,
+): { statements: QueriedStatement[]; reports: (QueryReport & X)[] } {
+  const merged = new Map<string, QueriedStatement>()
+  const reports = answers.map((a): QueryReport & X => {
+    if (!a.ok) return { relay: a.relay, ok: false, problem: a.problem, received: 0, dropped: [], ...extra(undefined), truncated: false }
     for (const v of a.value.good) {
       const seen = merged.get(v.id)
       if (seen) {
@@ -122,14 +143,18 @@ export async function query(relays: readonly string[], filter: Filter, o: QueryO
     const problem = dropped.length
       ? { kind: 'invalid' as const, code: dropped[0]!.code, message: `${a.relay} sent ${dropped.length} statement${dropped.length === 1 ? '' : 's'} that failed verification (${dropped[0]!.code}: ${dropped[0]!.message}); dropped` }
       : undefined
-    return { relay: a.relay, ok: !problem, received: a.value.good.length, dropped, truncated: a.value.truncated, ...(problem && { problem }) }
+    return { relay: a.relay, ok: !problem, received: a.value.good.length, dropped, ...extra(a.value), ...(problem && { problem }) }
   })
-  if (!reports.some((r) => r.problem?.kind !== 'network' && r.problem?.kind !== 'http')) throw failureFrom('query', reports)
+  if (!reports.some((r) => r.problem?.kind !== 'network' && r.problem?.kind !== 'http')) throw failureFrom(what, reports)
   const statements = [...merged.values()].sort((a, b) => a.statement.time - b.statement.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  return { statements, relays: reports }
+  return { statements, reports }
 }
 
-async function verifyOne(raw: unknown, f: Filter): Promise<VerifiedStatement | Dropped> {
+/**
+ * Verifies one statement a relay sent (ids are recomputed, never believed) and checks that it is
+ * one that was asked for: a relay that answers with other statements is named for it.
+ */
+export async function verifyAnswer(raw: unknown, asked: (s: Statement) => boolean, notAsked: string): Promise<VerifiedStatement | Dropped> {
   let v: VerifiedStatement
   try {
     v = await verifyStatement(raw, { now: Date.now() })
@@ -137,9 +162,11 @@ async function verifyOne(raw: unknown, f: Filter): Promise<VerifiedStatement | D
     if (e instanceof ProtocolError) return { code: e.code, message: e.message }
     throw e
   }
-  if (!matches(v.statement, f)) return { id: v.id, code: 'not_matching', message: 'the statement does not match the query' }
+  if (!asked(v.statement)) return { id: v.id, code: 'not_matching', message: notAsked }
   return v
 }
+
+const verifyOne = (raw: unknown, f: Filter) => verifyAnswer(raw, (st) => matches(st, f), 'the statement does not match the query')
 export interface GetResult extends VerifiedStatement {
   /** The relay that served it. */
   relay: string
