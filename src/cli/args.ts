@@ -58,7 +58,9 @@ export function parse<O extends Options>(name: string, command: CommandSpec<O>, 
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option')
-    throw usageError(msg, `run \`vouch ${name} --help\` for the options`)
+    const typo = /^unknown option '--([^'=]+)/.exec(msg)?.[1]
+    const near = typo === undefined ? undefined : closest(typo, Object.keys(options))
+    throw usageError(msg, near ? `did you mean \`--${near}\`? (\`vouch ${name} --help\` lists the options)` : `run \`vouch ${name} --help\` for the options`)
   }
   const values = parsed.values as Values<O> & GlobalValues
   if (values.help) return { values, positionals: parsed.positionals }
@@ -67,6 +69,24 @@ export function parse<O extends Options>(name: string, command: CommandSpec<O>, 
   if (n < min) throw usageError(`missing argument${min - n > 1 ? 's' : ''}: vouch ${command.usage[0]}`, `run \`vouch ${name} --help\` for examples`)
   if (n > max) throw usageError(`unexpected argument ${JSON.stringify(parsed.positionals[max])}`, `usage: vouch ${command.usage[0]}`)
   return { values, positionals: parsed.positionals }
+}
+
+/** The candidate within two edits of `word` (Levenshtein), for "did you mean" hints. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    return d[a.length]![b.length]!
+  }
+  let best: string | undefined
+  let bestD = 3
+  for (const c of candidates) {
+    const d = dist(c, word)
+    if (d < bestD) (best = c), (bestD = d)
+  }
+  return best
 }
 
 export function helpText(name: string, c: CommandSpec<Options>): string {

@@ -77,16 +77,6 @@ function splitCommand(argv: string[]): { name?: string; rest: string[] } {
   return { rest: argv }
 }
 
-function closest(name: string): string | undefined {
-  const dist = (a: string, b: string) => {
-    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
-    for (let j = 1; j <= b.length; j++) d[0]![j] = j
-    for (let i = 1; i <= a.length; i++)
-      for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
-    return d[a.length]![b.length]!
-  }
-  return Object.keys(COMMANDS).find((c) => dist(c, name) <= 2)
-}
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const json = argv.includes('--json')
@@ -101,9 +91,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       process.stdout.write(`${HELP}\n`)
       return EXIT.ok
     }
+    if (name === 'version') {
+      process.stdout.write(json ? `${JSON.stringify({ version: SOFTWARE.version })}\n` : `vouch ${SOFTWARE.version}\n`)
+      return EXIT.ok
+    }
+    if (name === 'help') {
+      // `vouch help CMD` is `vouch CMD --help`; `vouch help` is `vouch --help`.
+      const topic = rest.find((a) => !a.startsWith('-'))
+      return topic === undefined ? main(['--help'], env) : main([topic, '--help'], env)
+    }
     const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
     if (!entry) {
-      const near = closest(name)
+      const { closest } = await import('./args.ts')
+      const near = closest(name, Object.keys(COMMANDS))
       throw usageError(`unknown command ${JSON.stringify(name)}`, near ? `did you mean \`vouch ${near}\`?` : 'run `vouch --help` for the commands')
     }
     const command = (await entry.load()).default
