@@ -113,7 +113,8 @@ export interface PlanVerdict extends CapturedQuery {
   plan: string[]
   /**
    * `scan`: reads the whole table or a whole index (fails the check);
-   * `bounded`: walks rowid order under a LIMIT and no filter (reads only what it returns);
+   * `bounded`: walks rowid order under a LIMIT and no filter (reads only what it returns), or a
+   *   claim alone within a bounded seq range (at most CLAIM_WALK_SEQS rows read);
    * `walk`: walks rowid order filtering rows (a claim alone): rows read grow with the table;
    * `search`: every step uses an index to find its rows.
    */
@@ -131,6 +132,8 @@ export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] 
   const unfiltered = !/\bWHERE\b/i.test(q.sql) && /ORDER BY seq( DESC)? LIMIT/i.test(q.sql)
   if (onStatements.some((d) => /^SCAN statements\b/.test(d))) return unfiltered ? 'bounded' : 'scan'
   if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\?\)/.test(d)) && /\bclaim = /.test(q.sql)) return 'walk'
+  // A claim alone walks a bounded seq range (CLAIM_WALK_SEQS): it reads at most that many rows.
+  if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/.test(d)) && /\bclaim = /.test(q.sql)) return 'bounded'
   return 'search'
 }
 

@@ -58,22 +58,36 @@ export interface Filter {
 }
 
 /**
+ * How many seqs a query by `claim` alone may walk per request. No index has the claim first (one
+ * more written row per statement for a query no client needs fast: docs/SCALE.md), so such a
+ * query filters arrival order; without a bound a rare claim would read every row after the cursor
+ * (1 s at 1M statements). The page then ends early with a cursor (PROTOCOL §6.3 allows short pages).
+ */
+export const CLAIM_WALK_SEQS = 10_000
+
+/**
  * Statements matching every given field, in arrival order after `after`. Reads `limit + 1` rows
  * to know whether another page exists, so a result is never silently truncated.
  */
-export async function queryStatements(db: D1Database, filter: Filter, after: number, limit: number): Promise<Page> {
+export async function queryStatements(db: D1Database, filter: Filter, after: number, limit: number, walkSeqs = CLAIM_WALK_SEQS): Promise<Page> {
   const where = ['seq > ?1']
   const params: (string | number)[] = [after]
   for (const field of ['subject', 'claim', 'object', 'actor'] as const) {
     const v = filter[field]
     if (v !== undefined) params.push(v), where.push(`${field} = ?${params.length}`)
   }
+  const walkOnly = filter.subject === undefined && filter.object === undefined && filter.actor === undefined
+  const walkEnd = after + walkSeqs
+  if (walkOnly) params.push(walkEnd), where.push(`seq <= ?${params.length}`)
   params.push(limit + 1)
   const sql = `SELECT seq, id, body FROM statements WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?${params.length}`
   const { results } = await db.prepare(sql).bind(...params).all<StoredRow>()
   const more = results.length > limit
   const rows = more ? results.slice(0, limit) : results
-  return { rows, next: more ? rows[rows.length - 1]!.seq : undefined }
+  if (more) return { rows, next: rows[rows.length - 1]!.seq }
+  // A bounded walk that stopped at its end while later rows exist continues from there.
+  if (walkOnly && walkEnd < (await countStatements(db))) return { rows, next: walkEnd }
+  return { rows, next: undefined }
 }
 
 /**
