@@ -4,6 +4,7 @@ import { configOf, type RelayEnv } from '../../src/config.ts'
 import { ingest } from '../../src/store/ingest.ts'
 import { insertStatements } from '../../src/store/statements.ts'
 import type { Json, Statement, VerifiedStatement } from '../../src/verify/index.ts'
+import { countingD1 } from './d1-counting.ts'
 
 export interface StoreReport {
   /** Rows in `statements` after the run. */
@@ -33,32 +34,7 @@ export interface GatedPool {
   statements: Statement[]
 }
 
-/** Sums `meta.rows_written` (and rows read) of every query and batch D1 answers; binds pass through. */
-function counting(db: D1Database) {
-  const n = { written: 0, read: 0 }
-  const add = <T extends D1Result | D1Result[]>(r: T) => {
-    for (const x of [r].flat()) (n.written += x.meta.rows_written ?? 0), (n.read += x.meta.rows_read ?? 0)
-    return r
-  }
-  const wrapStmt = (s: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(s, {
-      get(t, p) {
-        if (p === 'bind') return (...a: unknown[]) => wrapStmt(t.bind(...a))
-        if (p === 'run' || p === 'all') return async () => add(await t[p]())
-        const v = Reflect.get(t, p, t)
-        return typeof v === 'function' ? v.bind(t) : v
-      },
-    })
-  const db_ = new Proxy(db, {
-    get(t, p) {
-      if (p === 'prepare') return (sql: string) => wrapStmt(t.prepare(sql))
-      if (p === 'batch') return async (stmts: D1PreparedStatement[]) => add(await t.batch(stmts))
-      const v = Reflect.get(t, p, t)
-      return typeof v === 'function' ? v.bind(t) : v
-    },
-  })
-  return { db: db_, n }
-}
+const counting = countingD1
 
 /**
  * Opens the relay's local D1 and KV (after the relay has stopped) with `getPlatformProxy`,

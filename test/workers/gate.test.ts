@@ -8,6 +8,7 @@ import { insertStatements } from '../../src/store/statements.ts'
 import { dayOf, usageOf } from '../../src/store/usage.ts'
 import { signStatement, verifyStatement, type Json, type Statement } from '../../src/verify/index.ts'
 import { makeStatement, testKey } from '../helpers.ts'
+import { countingD1 } from '../../bench/lib/d1-counting.ts'
 
 const BASE = 'http://relay.test'
 const relayEnv = env as unknown as RelayEnv
@@ -202,28 +203,9 @@ describe('rate limits (a real Workers rate-limit binding with a limit of 5 a min
 })
 
 describe('cost: D1 rows written per accepted statement', () => {
-  /** Sums `meta.rows_written` of every write the real D1 reports; reads and binds pass through. */
-  function counting(db: D1Database) {
-    let written = 0
-    const add = <T extends D1Result | D1Result[]>(r: T) => ((written += [r].flat().reduce((n, x) => n + (x.meta.rows_written ?? 0), 0)), r)
-    const wrapStmt = (s: D1PreparedStatement): D1PreparedStatement =>
-      new Proxy(s, {
-        get(t, p) {
-          if (p === 'bind') return (...a: unknown[]) => wrapStmt(t.bind(...a))
-          if (p === 'run' || p === 'all') return async () => add(await t[p]())
-          const v = Reflect.get(t, p, t)
-          return typeof v === 'function' ? v.bind(t) : v
-        },
-      })
-    const wrapped = new Proxy(db, {
-      get(t, p) {
-        if (p === 'prepare') return (sql: string) => wrapStmt(t.prepare(sql))
-        if (p === 'batch') return async (stmts: D1PreparedStatement[]) => add(await t.batch(stmts))
-        const v = Reflect.get(t, p, t)
-        return typeof v === 'function' ? v.bind(t) : v
-      },
-    })
-    return { db: wrapped, written: () => written }
+  const counting = (db: D1Database) => {
+    const c = countingD1(db)
+    return { db: c.db, written: () => c.n.written }
   }
 
   it('batches of 100 statements from 10 actors: the gate adds at most 0.1 rows per statement', async () => {
