@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../app.ts'
 import { configuredPeerOf } from './identity.ts'
 import { stats } from './stats.ts'
-import { LIMITS, ProtocolError, verifyRequest } from '../verify/index.ts'
+import { LIMITS, ProtocolError, signatureKeyId, verifyRequest } from '../verify/index.ts'
 import { readBodyBytes } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
 
@@ -11,11 +11,12 @@ import { ApiError } from '../http/errors.ts'
  * §6.7) whose key belongs to one of this relay's configured peers sets `c.var.peer` to that key;
  * peers get their own budget and, on a closed relay, the right to bring others' statements.
  *
- * - No signature: an anonymous request, `peer` undefined.
- * - A signature that is malformed, stale or does not verify: 401 `bad_request_signature`, so a
- *   request that claims to be a relay and is not is refused, never served as anonymous.
- * - A valid signature by a key that is not a configured peer's: anonymous (another relay that lists
- *   us but that we do not list is an ordinary client).
+ * - No signature, or one whose `keyid` is not a configured peer's key: an anonymous request,
+ *   `peer` undefined, and the signature is not checked (another relay that lists us but that we
+ *   do not list is an ordinary client).
+ * - A signature naming a configured peer's key that is malformed, stale or does not verify: 401
+ *   `bad_request_signature`, so a request that claims to be a peer and is not is refused, never
+ *   served as anonymous.
  *
  * A signed body is read here (at most the statement body limit) to check its Content-Digest, and
  * handed on to the route as the request's body.
@@ -23,7 +24,11 @@ import { ApiError } from '../http/errors.ts'
 export const peerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('peer', undefined)
   const raw = c.req.raw
-  if (!raw.headers.has('signature-input') && !raw.headers.has('signature')) return next()
+  // Only a request that names a configured peer's key is worth a body read and a signature check:
+  // anything else is anonymous whatever it carries, so a stranger's (or a forger's) signature
+  // headers cost one header parse and are then rate limited like any client.
+  const keyid = signatureKeyId(raw.headers)
+  if (keyid === undefined || !(await configuredPeerOf(c.env, keyid))) return next()
   let body: Uint8Array | undefined
   if (raw.body) {
     body = await readBodyBytes(c, LIMITS.bodyBytes)
@@ -39,6 +44,6 @@ export const peerAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
     throw e
   }
-  if (did && (await configuredPeerOf(c.env, did))) c.set('peer', did), stats.peerRequests++
+  if (did === keyid) c.set('peer', did), stats.peerRequests++
   return next()
 }

@@ -93,6 +93,24 @@ export async function signRequest(
   return headers
 }
 
+/**
+ * The `keyid` a request's `vouch` signature names, read without checking anything else, or
+ * undefined when there is none or the header does not parse. A receiver uses it to decide, before
+ * reading a body or verifying a signature, whether the request even claims to be from a key it
+ * would treat differently (PROTOCOL §6.7): checking a stranger's signature would buy nothing.
+ */
+export function signatureKeyId(headers: Headers): string | undefined {
+  const input = headers.get('signature-input')
+  if (input === null) return undefined
+  try {
+    const entry = parseDictionary(input).get(SIGNATURE_LABEL)
+    const keyid = entry && isInnerList(entry) ? entry[1].get('keyid') : undefined
+    return typeof keyid === 'string' ? keyid : undefined
+  } catch {
+    return undefined
+  }
+}
+
 const refuse = (message: string): never => {
   throw new ProtocolError('bad_request_signature', message)
 }

@@ -57,6 +57,13 @@ describe('relays authenticate each other (RFC 9421)', () => {
     const url = `${net.relays[0]!.url}/v1/statements`
     expect((await post(net.relays[0]!.url, body, await signRequest({ method: 'POST', url, body: utf8(body) }, await testKey(42)))).status).toBe(200)
     expect((await info(net.relays[0]!.url)).gossip.peerRequests).toBe(mid.gossip.peerRequests)
+    // A stranger's signature is not even checked: a broken one is served as anonymous too.
+    const broken = await signRequest({ method: 'POST', url, body: utf8(body) }, await testKey(42))
+    broken.signature = broken.signature!.replace(/^vouch=:(.)/, (_, c: string) => `vouch=:${c === 'A' ? 'B' : 'A'}`)
+    expect((await post(net.relays[0]!.url, body, broken)).status).toBe(200)
+    const after = await info(net.relays[0]!.url)
+    expect(after.gossip.peerRequests).toBe(mid.gossip.peerRequests)
+    expect(after.gossip.badSignatures).toBe(mid.gossip.badSignatures)
   })
 
   it('a tampered body or a stale signature is refused with 401 bad_request_signature and nothing is stored', async () => {

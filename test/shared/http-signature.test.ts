@@ -9,6 +9,7 @@ import {
   keyPairFromSeed,
   sign,
   signatureBase,
+  signatureKeyId,
   signRequest,
   utf8,
   verify,
@@ -52,6 +53,14 @@ describe('RFC 9421 HTTP message signatures', () => {
     const { k, headers } = await signed({ method: 'GET', body: undefined, url: 'https://b.example/v1/feed' })
     expect(headers.get('signature-input')).toContain('("@method" "@path" "@query");')
     expect(await verifyRequest({ method: 'GET', url: 'http://127.0.0.1:9/v1/feed', headers }, NOW)).toBe(k.did)
+  })
+
+  it('signatureKeyId reads the claimed key without checking anything, and nothing from garbage', async () => {
+    const { k, headers } = await signed()
+    expect(signatureKeyId(headers)).toBe(k.did)
+    expect(signatureKeyId(new Headers())).toBeUndefined()
+    expect(signatureKeyId(new Headers({ 'signature-input': 'vouch=((((' }))).toBeUndefined()
+    expect(signatureKeyId(new Headers({ 'signature-input': 'other=("@method");keyid="did:key:z6Mk"' }))).toBeUndefined()
   })
 
   it('an unsigned request is anonymous, not an error', async () => {
