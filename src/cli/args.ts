@@ -8,6 +8,8 @@ export interface OptionSpec {
   multiple?: boolean
   /** Placeholder shown in help, e.g. URL. */
   value?: string
+  /** A string option that may also stand alone (`--policy` then `-o OUT`, or last): it is then ''. */
+  optionalValue?: boolean
   description: string
 }
 export type Options = Record<string, OptionSpec>
@@ -18,9 +20,23 @@ export type Values<O extends Options> = {
 /** Accepted by every command. */
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean', description: 'print one JSON document on stdout instead of text' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies Options
+
+/** Accepted by every command that talks to relays (all but those marked `offline`). */
+const NETWORK_OPTIONS = {
   relay: { type: 'string', multiple: true, value: 'URL', description: 'talk to this relay (repeatable); overrides VOUCH_RELAYS and the config' },
   timeout: { type: 'string', value: 'SECONDS', description: 'network timeout per request, or per stalled transfer (default 10)' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies Options
+
+/** The one way every command names its trust policy (src/cli/verdict.ts findPolicy). */
+export const POLICY_OPTION = {
+  policy: {
+    type: 'string',
+    value: '[FILE]',
+    optionalValue: true,
+    description: 'the trust policy; `--policy` alone: your own (<config dir>/policy.json); default: .vouch/policy.json here or in a parent, else your own',
+  },
 } as const satisfies Options
 
 /** Accepted by commands that sign and publish statements. */
@@ -30,7 +46,7 @@ export const SIGNING_OPTIONS = {
   quorum: { type: 'string', value: 'N', description: 'relays that must accept the statement (default 1)' },
 } as const satisfies Options
 
-export type GlobalValues = Values<typeof GLOBAL_OPTIONS>
+export type GlobalValues = Values<typeof GLOBAL_OPTIONS> & Values<typeof NETWORK_OPTIONS>
 
 export interface CommandSpec<O extends Options> {
   /** Usage lines without the leading `vouch `. */
@@ -43,6 +59,8 @@ export interface CommandSpec<O extends Options> {
   args: [number, number]
   /** `command   # comment` lines. */
   examples: string[]
+  /** Never talks to a relay: --relay and --timeout are neither listed nor accepted. */
+  offline?: boolean
 }
 
 export interface Command<O extends Options = Options> extends CommandSpec<O> {
@@ -51,11 +69,23 @@ export interface Command<O extends Options = Options> extends CommandSpec<O> {
 
 export const defineCommand = <O extends Options>(c: Command<O>): Command<O> => c
 
+const optionsOf = (c: CommandSpec<Options>): Options => ({ ...c.options, ...(c.offline ? {} : NETWORK_OPTIONS), ...GLOBAL_OPTIONS })
+
+/** `--policy` standing alone (last, or before another option) becomes `--policy=`. */
+function fillOptionalValues(argv: readonly string[], options: Options): string[] {
+  return argv.map((a, i) => {
+    const spec = a.startsWith('--') ? options[a.slice(2)] : undefined
+    if (!spec?.optionalValue) return a
+    const next = argv[i + 1]
+    return next === undefined || (next.startsWith('-') && next !== '-') ? `${a}=` : a
+  })
+}
+
 export function parse<O extends Options>(name: string, command: CommandSpec<O>, argv: string[]) {
-  const options = { ...GLOBAL_OPTIONS, ...command.options } as Options
+  const options = optionsOf(command)
   let parsed: { values: Record<string, unknown>; positionals: string[] }
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    parsed = parseArgs({ args: fillOptionalValues(argv, options), options, allowPositionals: true, strict: true })
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option')
     const typo = /^unknown option '--([^'=]+)/.exec(msg)?.[1]
@@ -90,7 +120,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
 }
 
 export function helpText(name: string, c: CommandSpec<Options>): string {
-  const opts = { ...c.options, ...GLOBAL_OPTIONS } as Options
+  const opts = optionsOf(c)
   const rows = Object.entries(opts).map(([k, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${k}${o.value ? ` ${o.value}` : ''}`, o.description] as const)
   const w = Math.max(...rows.map(([l]) => l.length))
   return [

@@ -45,9 +45,12 @@ ${Object.entries(COMMANDS)
 
 Options for every command:
   --json           print one JSON document on stdout instead of text
+  -h, --help       help for vouch or for a command (\`vouch publish --help\`)
+Options for every command that talks to relays (all but hash, key, policy):
   --relay URL      talk to this relay (repeatable); overrides VOUCH_RELAYS and the config
   --timeout SECS   network timeout per request (default 10)
-  -h, --help       help for vouch or for a command (\`vouch publish --help\`)
+Trust policy (verify, check, fetch --policy, policy show): --policy FILE, else
+  .vouch/policy.json here or in a parent directory, else <config dir>/policy.json
 
 Getting started:
   vouch init --relay https://relay.example.org

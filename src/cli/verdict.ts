@@ -1,5 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import { querySource } from '../client/index.ts'
 import { checkAliases, ProofCache, type AliasCheck } from '../identity/index.ts'
 import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, PolicyError, renderExplanation, type Gathered, type Policy, type Verdict } from '../policy/index.ts'
@@ -44,17 +44,39 @@ export function stripComments(text: string): string {
   return out
 }
 
-/** Reads and checks a policy file: --policy FILE, else <config dir>/policy.json. */
-export async function loadPolicy(ctx: Context, file: string | undefined): Promise<{ policy: Policy; path: string }> {
-  const path = resolve(file ?? policyPath(ctx))
+/**
+ * Where the policy comes from, the same for every command: `--policy FILE`; `--policy` with no
+ * value (parsed as '') for the user's own; else `.vouch/policy.json` in `from` (the current
+ * directory, or the lockfile's) or the nearest parent that has one; else the user's own
+ * (<config dir>/policy.json). A project's policy travels with its repository.
+ */
+export async function findPolicy(ctx: Context, file: string | undefined, from = process.cwd()): Promise<{ path: string; source: 'flag' | 'project' | 'user' }> {
+  if (file !== undefined && file !== '') return { path: resolve(file), source: 'flag' }
+  if (file === undefined) {
+    for (let dir = resolve(from); ; ) {
+      const candidate = join(dir, '.vouch', 'policy.json')
+      if (await isFile(candidate)) return { path: candidate, source: 'project' }
+      const up = dirname(dir)
+      if (up === dir) break
+      dir = up
+    }
+  }
+  return { path: policyPath(ctx), source: 'user' }
+}
+
+const isFile = (path: string) => stat(path).then((s) => s.isFile(), () => false)
+
+/** Reads and checks the policy `findPolicy` names. */
+export async function loadPolicy(ctx: Context, file: string | undefined, from?: string): Promise<{ policy: Policy; path: string }> {
+  const { path, source } = await findPolicy(ctx, file, from)
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
-    if (file !== undefined) throw usageError(`no policy file at ${file}`, 'check the path given to --policy')
+    if (source === 'flag') throw usageError(`no policy file at ${file}`, 'check the path given to --policy')
     throw usageError(
-      `no trust policy: ${path} does not exist, and no --policy FILE was given`,
+      `no trust policy: ${path} does not exist, no .vouch/policy.json was found in this directory or a parent, and no --policy FILE was given`,
       '`vouch policy init` writes one that trusts your own key; `vouch policy --help` and docs/POLICY.md explain the rules',
     )
   }

@@ -50,3 +50,59 @@ describe('the small ones: version, help CMD, typo hints', () => {
     expect(closest('quorom', ['quorum', 'quiet'])).toBe('quorum')
   })
 })
+
+describe('global options only where they apply', () => {
+  it('offline commands neither list nor accept --relay and --timeout; network commands do', async () => {
+    for (const cmd of ['hash', 'key', 'policy']) {
+      const help = await runVouch([cmd, '--help'], { env })
+      expect(help.code).toBe(0)
+      expect(help.stdout).not.toContain('--relay')
+      expect(help.stdout).not.toContain('--timeout')
+      expect(help.stdout).toContain('--json')
+    }
+    const refused = await runVouch(['hash', '.', '--relay', 'http://127.0.0.1:1'], { env })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/unknown option '--relay'/)
+    const fetch = await runVouch(['fetch', '--help'], { env })
+    expect(fetch.stdout).toContain('--relay URL')
+    expect(fetch.stdout).toContain('--timeout SECONDS')
+  })
+})
+
+describe('one policy lookup for every command', () => {
+  const policyFor = (did: string) => JSON.stringify({ version: 1, trust: { keys: [did] } })
+  const A = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK'
+  const B = 'did:key:z6MkfrQREJ5ZA3HqdrSgKpjY8mN3FR4VnQgFzBnLtAYvLhQ5'
+
+  it('--policy FILE, else .vouch/policy.json here or in a parent, else the user\'s; --policy alone is the user\'s', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises')
+    const home = await mkdtemp(join(tmpdir(), 'vouch-policy-home-'))
+    const project = await mkdtemp(join(tmpdir(), 'vouch-policy-project-'))
+    const deep = join(project, 'packages', 'a')
+    await mkdir(join(project, '.vouch'), { recursive: true })
+    await mkdir(deep, { recursive: true })
+    await writeFile(join(home, 'policy.json'), policyFor(A))
+    await writeFile(join(project, '.vouch', 'policy.json'), policyFor(B))
+    const show = (args: string[], cwd: string) => runVouch(['policy', 'show', '--json', ...args], { env: { VOUCH_HOME: home }, cwd })
+
+    const fromParent = await show([], deep)
+    expect(fromParent.code).toBe(0)
+    expect(fromParent.json.path).toBe(join(project, '.vouch', 'policy.json'))
+    expect(fromParent.json.policy.trust.keys).toEqual([B])
+
+    const alone = await show(['--policy'], deep)
+    expect(alone.code).toBe(0)
+    expect(alone.json.path).toBe(join(home, 'policy.json'))
+    expect(alone.json.policy.trust.keys).toEqual([A])
+
+    const explicit = await show(['--policy', join(home, 'policy.json')], project)
+    expect(explicit.json.policy.trust.keys).toEqual([A])
+
+    const outside = await show([], home)
+    expect(outside.json.path).toBe(join(home, 'policy.json'))
+
+    const missing = await show(['--policy', join(project, 'nope.json')], project)
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('nope.json')
+  })
+})

@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { defineCommand } from '../args.ts'
+import { dirname, resolve } from 'node:path'
+import { defineCommand, POLICY_OPTION } from '../args.ts'
 import { checkLocked, type Outcome } from '../check.ts'
 import { EXIT, localError, usageError } from '../errors.ts'
 import { LockfileError, readLockfile } from '../lockfile.ts'
@@ -20,11 +20,12 @@ the hash the policy accepts, else "no trusted claim", "hash differs", "yanked", 
 "unpinned" (the lockfile pins no digest). Claims in another algorithm than the locked digest's
 are another form of the version and are set aside (docs/POLICY.md, "Lockfiles").
 
-The policy is --policy FILE, else .vouch/policy.json next to the lockfile, else <config dir>/policy.json.
+The policy is --policy FILE, else .vouch/policy.json in the lockfile's directory or a parent, else
+<config dir>/policy.json (\`--policy\` alone: that one).
 
 Exit codes: 0 every package verified, 1 any package not verified (and the usual 2, 3, 5).`,
   options: {
-    policy: { type: 'string', value: 'FILE', description: 'the trust policy (default: .vouch/policy.json next to the lockfile, else <config dir>/policy.json)' },
+    ...POLICY_OPTION,
     'only-fail': { type: 'boolean', description: 'list only the packages that are not verified' },
   },
   args: [0, 1],
@@ -48,8 +49,7 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
       if (e instanceof LockfileError) throw localError('bad_lockfile', e.message)
       throw e
     }
-    const projectPolicy = join(dirname(path), '.vouch', 'policy.json')
-    const { policy, path: policyPath } = await loadPolicy(ctx, values.policy ?? ((await exists(projectPolicy)) ? projectPolicy : undefined))
+    const { policy, path: policyPath } = await loadPolicy(ctx, values.policy, dirname(path))
     const started = Date.now()
     const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs })
     for (const p of run.problems) ctx.out.warn(p)

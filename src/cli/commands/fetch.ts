@@ -5,7 +5,7 @@ import { DEFAULT_BLOB_MAX_BYTES, fetchBlobTo, liveClaims, query } from '../../cl
 import { looksLikeHash } from '../../verify/index.ts'
 import { NarUnpackError, unpackNar } from '../../nar/fs.ts'
 import { createStage, removeStaleStages } from '../staging.ts'
-import { defineCommand, positiveInt } from '../args.ts'
+import { defineCommand, POLICY_OPTION, positiveInt } from '../args.ts'
 import type { Context } from '../context.ts'
 import { CliError, EXIT, localError, usageError } from '../errors.ts'
 import { bytes, fields } from '../output.ts'
@@ -22,7 +22,7 @@ const DEFAULT_MAX_ENTRIES = 250_000
 const NAR_MAGIC = Uint8Array.from([13, 0, 0, 0, 0, 0, 0, 0, ...new TextEncoder().encode('nix-archive-1'), 0, 0, 0])
 
 export default defineCommand({
-  usage: ['fetch HASH -o OUT [--raw]', 'fetch NAME@VERSION -o OUT [--actor DID …] [--raw]', 'fetch NAME@VERSION --policy FILE [--build SYSTEM] -o OUT [--raw]'],
+  usage: ['fetch HASH -o OUT [--raw]', 'fetch NAME@VERSION -o OUT [--actor DID …] [--raw]', 'fetch NAME@VERSION --policy [FILE] [--build SYSTEM] -o OUT [--raw]'],
   summary: 'Download content by hash or NAME@VERSION, verified, written atomically',
   description: `Downloads from the relays' blob caches (in order; one that serves wrong bytes is reported and
 the next one tried), hashing while it streams. A relay whose content cannot be written before
@@ -35,7 +35,7 @@ file. OUT must not exist.
 
 NAME@VERSION is looked up as \`source\` claims (skipping yanked ones). Without a policy, if
 different keys claim different hashes it refuses (exit 1) and lists them; --actor follows only
-the keys you name. With --policy FILE it fetches only the source hash the policy accepts (as
+the keys you name. With --policy FILE (or --policy alone: your own policy) it fetches only the source hash the policy accepts (as
 \`vouch verify\` decides), and refuses with exit 1 and the explanation when the verdict is not
 "trusted"; --build SYSTEM fetches the build output for SYSTEM the policy accepts instead (\`--build ""\`
 for builds attested without a system).`,
@@ -45,7 +45,7 @@ for builds attested without a system).`,
     raw: { type: 'boolean', description: 'write the blob as it is; do not unpack a NAR' },
     'max-size': { type: 'string', value: 'BYTES', description: `refuse blobs larger than this (default ${DEFAULT_BLOB_MAX_BYTES})` },
     'max-entries': { type: 'string', value: 'N', description: `refuse a NAR of more files, directories and symlinks than this (default ${DEFAULT_MAX_ENTRIES})` },
-    policy: { type: 'string', value: 'FILE', description: 'NAME@VERSION: fetch only what this trust policy accepts (`vouch verify`)' },
+    policy: { ...POLICY_OPTION.policy, description: 'NAME@VERSION: fetch only what this trust policy accepts (`vouch verify`); `--policy` alone: yours (<config dir>/policy.json)' },
     build: { type: 'string', value: 'SYSTEM', description: 'with --policy: fetch the accepted build output for SYSTEM, not the source' },
   },
   args: [1, 1],
@@ -53,7 +53,7 @@ for builds attested without a system).`,
     'vouch fetch mylib@1.2.3 -o ./mylib-1.2.3             # unpacked directory',
     'vouch fetch sha256:9f86d0…0f00a08 -o left-pad.tgz      # a file, by hash',
     'vouch fetch mylib@1.2.3 -o mylib.nar --raw --actor did:key:z6Mk…',
-    'vouch fetch mylib@1.2.3 --policy ~/.config/vouch/policy.json -o ./mylib',
+    'vouch fetch mylib@1.2.3 --policy -o ./mylib          # only what your own policy trusts',
     'vouch fetch mylib@1.2.3 --policy policy.json --build x86_64-linux -o ./result',
   ],
   async run(ctx, values, [target]) {

@@ -22,6 +22,7 @@ does. The id is printed as git prints it; --json adds the gitoid that statements
     'object-format': { type: 'string', value: 'FORMAT', description: 'with --git: sha1 (default) or sha256, as `git init --object-format`' },
   },
   args: [1, 1],
+  offline: true,
   examples: ['vouch hash ./mylib            # sha256-… of the NAR, as `nix hash path ./mylib`', 'vouch hash mylib-1.2.3.tgz --alg sha512', 'vouch hash ./mylib --json', 'vouch hash --git ./mylib        # as `git rev-parse v1.2.3^{tree}` in its repository'],
   async run(ctx, values, [path]) {
     if (values.git) return hashGit(ctx, path!, values['object-format'] ?? 'sha1', values.alg)

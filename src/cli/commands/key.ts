@@ -38,6 +38,7 @@ export default defineCommand({
     agent: { type: 'boolean', description: 'import: sign through ssh-agent (SSH_AUTH_SOCK); no secret is stored' },
   },
   args: [1, 2],
+  offline: true,
   examples: [
     'vouch key new work --default                      # a second key, used from now on',
     'vouch key list',

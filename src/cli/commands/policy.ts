@@ -2,7 +2,7 @@ import { constants } from 'node:fs'
 import { mkdir, open } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { ensurePolicy, type PolicyInput } from '../../policy/index.ts'
-import { defineCommand } from '../args.ts'
+import { defineCommand, POLICY_OPTION } from '../args.ts'
 import { localError, usageError } from '../errors.ts'
 import { readKey } from '../keys.ts'
 import { fields } from '../output.ts'
@@ -39,9 +39,10 @@ and \`vouch fetch --policy\` apply it. docs/POLICY.md states every rule. The fie
     key: { type: 'string', value: 'NAME', description: 'init: the key of yours to trust (default: your default key)' },
     output: { type: 'string', short: 'o', value: 'FILE', description: 'init: write here (default <config dir>/policy.json)' },
     force: { type: 'boolean', description: 'init: overwrite an existing file' },
-    policy: { type: 'string', value: 'FILE', description: 'show: the policy to show (default <config dir>/policy.json)' },
+    ...POLICY_OPTION,
   },
   args: [1, 1],
+  offline: true,
   examples: [
     'vouch policy init                                  # trust your own key',
     'vouch policy init --trust did:key:z6Mk…            # and a colleague\'s',

@@ -1,4 +1,4 @@
-import { defineCommand } from '../args.ts'
+import { defineCommand, POLICY_OPTION } from '../args.ts'
 import { EXIT } from '../errors.ts'
 import { pkg } from '../terms.ts'
 import { describeVerdict, judge } from '../verdict.ts'
@@ -13,13 +13,14 @@ policy (docs/POLICY.md). Prints the verdict (trusted, untrusted or conflict), th
 build outputs it accepts, and the explanation: every rule applied, ✓ or ✗, with the ids of the
 statements it rests on. --json prints the whole verdict.
 
-The policy is --policy FILE, else <config dir>/policy.json (\`vouch policy init\` writes one).
+The policy is --policy FILE, else .vouch/policy.json in this directory or a parent (a project's
+policy), else <config dir>/policy.json (\`vouch policy init\` writes one; \`--policy\` alone picks it).
 Alias proofs (DNS, HTTPS, forges, Bluesky) are cached in <config dir>/proofs.json until they
 expire; --no-proofs skips them, so no key becomes a root by alias.
 
 Exit codes: 0 trusted, 1 untrusted or conflict (and the usual 2, 3, 5).`,
   options: {
-    policy: { type: 'string', value: 'FILE', description: 'the trust policy (default: <config dir>/policy.json)' },
+    ...POLICY_OPTION,
     'no-proofs': { type: 'boolean', description: 'do not check alias proofs (no network requests besides the relays)' },
   },
   args: [1, 1],
@@ -27,7 +28,7 @@ Exit codes: 0 trusted, 1 untrusted or conflict (and the usual 2, 3, 5).`,
     'vouch verify mylib@1.2.3                         # under <config dir>/policy.json',
     'vouch verify pkg:npm/left-pad@1.3.0 --policy team-policy.json',
     'vouch verify mylib@1.2.3 --json | jq -r .source  # the accepted source hash',
-    'vouch verify mylib@1.2.3 && vouch fetch mylib@1.2.3 --policy ~/.config/vouch/policy.json -o ./mylib',
+    'vouch verify mylib@1.2.3 && vouch fetch mylib@1.2.3 --policy -o ./mylib',
   ],
   async run(ctx, values, [name]) {
     const subject = pkg(name!, 'required')
