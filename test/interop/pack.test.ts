@@ -37,4 +37,24 @@ describe('npm pack', () => {
     // sha256 of "hello\n", computed independently.
     expect(JSON.parse(hash.stdout)).toMatchObject({ hash: 'sha256-WJG1tSLV3whtD/CxEPvZ0hu0/HFjrzTQgoai6Eb2vgM=' })
   })
+
+  it('`npm install -g` of the tarball works offline, into a fresh prefix with an empty npm cache', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'vouch-global-'))
+    dirs.push(out)
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', out], { maxBuffer: 16 << 20 })
+    const [info] = JSON.parse(stdout) as [{ filename: string }]
+    const prefix = join(out, 'prefix')
+    // --offline with an empty cache: anything the install wanted from a registry would fail it.
+    await run('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, '--cache', join(out, 'cache'), join(out, info.filename)], {
+      cwd: out,
+      env: { ...process.env, npm_config_registry: 'http://127.0.0.1:9/' },
+    })
+    const vouch = join(prefix, 'bin', 'vouch')
+    const env = { ...process.env, VOUCH_HOME: join(out, 'home'), NODE_PATH: '' }
+    const version = await run(vouch, ['version'], { cwd: out, env })
+    expect(version.stdout).toMatch(/^vouch \d+\.\d+\.\d+\n$/)
+    await writeFile(join(out, 'hello.txt'), 'hello\n')
+    const hash = await run(vouch, ['hash', 'hello.txt', '--json'], { cwd: out, env })
+    expect(JSON.parse(hash.stdout)).toMatchObject({ hash: 'sha256-WJG1tSLV3whtD/CxEPvZ0hu0/HFjrzTQgoai6Eb2vgM=' })
+  })
 })
