@@ -11,6 +11,6 @@ export function announce(ctx: Context, r: { result: PublishResult; statements: V
     id: v.id,
     statement: v.statement,
     ...extra,
-    relays: r.result.relays.map((x) => ({ relay: x.relay, ok: x.ok, status: x.results?.[0]?.status, ...(x.problem && { problem: x.problem }) })),
+    relays: r.result.relays.map((x) => ({ relay: x.relay, ok: x.ok, status: x.results?.[0]?.status ?? null, ...(x.problem && { problem: x.problem }) })),
   })
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
-import { DEFAULT_BLOB_MAX_BYTES, hasBlob, relayInfo, uploadBlob, type BlobBody, type PresenceReport, type UploadReport } from '../client/index.ts'
-import type { HashAlgorithm } from '../verify/index.ts'
+import { ClientError, DEFAULT_BLOB_MAX_BYTES, hasBlob, publish, relayInfo, uploadBlob, type BlobBody, type PresenceReport, type PublishReport, type PublishResult, type RelayReport, type UploadReport } from '../client/index.ts'
+import type { HashAlgorithm, VerifiedStatement } from '../verify/index.ts'
 import { hashFile, narHashPath, narStreamPath } from '../nar/fs.ts'
 import type { Context } from './context.ts'
 import { CliError, EXIT, localError } from './errors.ts'
@@ -92,43 +92,80 @@ export async function readyToPublish(ctx: Context, relays: string[], content: Co
   )
 }
 
+/** One relay's share of publishing a statement with the content it names. */
+export interface ContentReport extends RelayReport {
+  /** What the relay did with the statement, when it holds it now. */
+  statement?: 'accepted' | 'duplicate'
+  /** `stored`: the content was sent and kept; `exists`: the relay held it already. */
+  content?: 'stored' | 'exists'
+}
+
 /**
- * Uploads content to the relays that took its statement and lack it, with one progress bar for
- * all. Relays that fail are warnings; if every one fails, the statement is out but the bytes are
- * not, which is a network failure the user can retry.
+ * Publishes one signed statement naming `content` together with the content (PROTOCOL §6.8):
+ * a relay that holds the content gets the statement alone; every other relay gets one upload
+ * carrying the statement, which it stores with the bytes or not at all. So a relay that refuses
+ * the content (too large, hash mismatch, quota) holds no statement naming it, and running the
+ * same command again is harmless. Quorum counts relays that hold both.
  */
-export async function uploadContent(ctx: Context, relays: string[], content: Content, present: PresenceReport[]): Promise<UploadReport[]> {
-  const held = new Set(present.filter((p) => p.present).map((p) => p.relay))
-  const missing = relays.filter((r) => !held.has(r))
-  const done: UploadReport[] = relays.filter((r) => held.has(r)).map((relay) => ({ relay, ok: true, status: 'exists' }))
-  if (missing.length === 0) return done
-  const total = content.size * missing.length
-  const sent = new Map<string, number>()
-  const bar = ctx.out.progress(`uploading to ${missing.length} relay${missing.length === 1 ? '' : 's'}`, total)
-  const reports = await uploadBlob(missing, content.hash, content.body, {
-    unchecked: true,
-    timeoutMs: Math.max(ctx.timeoutMs, 30_000),
-    maxBytes: content.size,
-    onProgress: (p) => {
-      sent.set(p.relay, p.bytes)
-      bar.update([...sent.values()].reduce((a, b) => a + b, 0))
-    },
-  }).finally(() => bar.done())
-  for (const r of reports) {
-    if (r.problem?.code === 'hash_mismatch') r.problem.message += ` (did ${content.path} change while it was uploaded?)`
+export async function publishWithContent(ctx: Context, statement: VerifiedStatement, content: Content, present: PresenceReport[]): Promise<ContentReport[]> {
+  const relays = await ctx.relays()
+  const quorum = await ctx.quorum(relays.length)
+  const held = relays.filter((r) => present.some((p) => p.relay === r && p.present))
+  const missing = relays.filter((r) => !held.includes(r))
+  const posted: ContentReport[] = held.length
+    ? await publish(held, [statement], { timeoutMs: ctx.timeoutMs }).then(
+        (r) => r.relays,
+        (e: unknown) => {
+          if (e instanceof ClientError) return e.reports as PublishReport[]
+          throw e
+        },
+      ).then((reports) => reports.map((r) => ({ relay: r.relay, ok: r.ok, ...(r.ok && { statement: r.results?.[0]?.status as 'accepted' | 'duplicate', content: 'exists' as const }), ...(r.problem && { problem: r.problem }) })))
+    : []
+  let uploaded: UploadReport[] = []
+  if (missing.length) {
+    const sent = new Map<string, number>()
+    const bar = ctx.out.progress(`uploading to ${missing.length} relay${missing.length === 1 ? '' : 's'}`, content.size * missing.length)
+    uploaded = await uploadBlob(missing, content.hash, content.body, {
+      statement: { id: statement.id, canonical: statement.canonical },
+      timeoutMs: Math.max(ctx.timeoutMs, 30_000),
+      maxBytes: content.size,
+      onProgress: (p) => {
+        sent.set(p.relay, p.bytes)
+        bar.update([...sent.values()].reduce((a, b) => a + b, 0))
+      },
+    }).finally(() => bar.done())
+    for (const r of uploaded) if (r.problem?.code === 'hash_mismatch') r.problem.message += ` (did ${content.path} change while it was uploaded?)`
   }
+  const reports: ContentReport[] = [...posted, ...uploaded.map((u) => ({ relay: u.relay, ok: u.ok, ...(u.ok && { statement: u.statement, content: u.status }), ...(u.problem && { problem: u.problem }) }))]
+  reports.sort((a, b) => relays.indexOf(a.relay) - relays.indexOf(b.relay))
   ctx.warnRelays(reports)
-  if (!reports.some((r) => r.ok) && done.length === 0) {
-    const why = [...new Set(reports.map((r) => r.problem?.code).filter(Boolean))].join(', ')
-    const lasting = reports.some((r) => r.problem?.kind === 'http' && r.problem.status !== undefined && r.problem.status < 500 && r.problem.status !== 408 && r.problem.status !== 429)
+  const landed = reports.filter((r) => r.ok).map((r) => r.relay)
+  if (landed.length >= quorum) return reports
+  const refused = reports.filter((r) => r.problem?.kind === 'http' && r.problem.status !== undefined && r.problem.status < 500 && r.problem.status !== 408 && r.problem.status !== 429)
+  const why = [...new Set(reports.map((r) => r.problem?.code).filter(Boolean))].join(', ')
+  if (landed.length === 0) {
     throw new CliError(
-      EXIT.network,
-      'upload_failed',
-      `the statement is published on ${relays.join(', ')}, but none of them took the ${bytes(content.size)} of content (${why}): it names content no relay holds`,
-      lasting
-        ? 'the relays refused the content (see the warnings), so running the same command again will fail the same way; `vouch yank NAME@VERSION HASH` withdraws the claim'
-        : 'running the same command again re-signs the same claim and retries the upload, skipping relays that hold the content',
+      refused.length === reports.length ? EXIT.verification : EXIT.network,
+      refused.length === reports.length ? 'rejected' : 'unreachable',
+      `no relay took the statement with its ${bytes(content.size)} of content (${why}); nothing was published: a relay stores the two together or neither`,
+      refused.length === reports.length
+        ? 'the relays refused it (see the warnings): running the same command again will fail the same way'
+        : 'running the same command again is harmless: nothing is half-published',
     )
   }
-  return [...done, ...reports]
+  throw new CliError(
+    EXIT.network,
+    'quorum',
+    `only ${landed.length} of ${relays.length} relays took the statement with its content; the quorum is ${quorum}; it landed on ${landed.join(', ')}`,
+    'it is public there already (statement and content together); run the same command again when the other relays are back, or lower --quorum',
+  )
 }
+
+/** The reports of `publishWithContent` in the shape of a statement publish (`announce`, --json). */
+export function asPublished(statement: VerifiedStatement, reports: ContentReport[]): { result: PublishResult; statements: VerifiedStatement[] } {
+  const relays: PublishReport[] = reports.map((r) => ({ relay: r.relay, ok: r.ok, ...(r.statement && { results: [{ id: statement.id, status: r.statement }] }), ...(r.problem && { problem: r.problem }) }))
+  return { result: { ids: [statement.id], relays, took: reports.filter((r) => r.ok).length }, statements: [statement] }
+}
+
+/** Per relay, for --json: what happened to the content. */
+export const contentJson = (reports: ContentReport[]) => reports.map((u) => ({ relay: u.relay, ok: u.ok, status: u.content ?? null, ...(u.problem && { problem: u.problem }) }))

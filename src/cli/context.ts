@@ -79,10 +79,8 @@ export class Context {
     for (const r of reports) if (r.problem) this.out.warn(r.problem.message.includes(r.relay) ? r.problem.message : `${r.relay}: ${r.problem.message}`)
   }
 
-  /** Signs statements with the user's key and posts them to the relays (quorum applies). */
-  async publishStatements(fields: Omit<StatementFields, 'actor'>[]): Promise<{ result: PublishResult; statements: VerifiedStatement[]; relays: string[] }> {
-    const relays = await this.relays()
-    const quorum = await this.quorum(relays.length)
+  /** Signs statements with the user's key; nothing is sent. */
+  async signStatements(fields: Omit<StatementFields, 'actor'>[]): Promise<VerifiedStatement[]> {
     const signer = await this.signer()
     const statements: VerifiedStatement[] = []
     for (const f of fields) {
@@ -95,6 +93,14 @@ export class Context {
       }
       statements.push(await sign(unsigned, signer))
     }
+    return statements
+  }
+
+  /** Signs statements with the user's key and posts them to the relays (quorum applies). */
+  async publishStatements(fields: Omit<StatementFields, 'actor'>[]): Promise<{ result: PublishResult; statements: VerifiedStatement[]; relays: string[] }> {
+    const relays = await this.relays()
+    const quorum = await this.quorum(relays.length)
+    const statements = await this.signStatements(fields)
     try {
       const result = await publish(relays, statements, { quorum, timeoutMs: this.timeoutMs })
       this.warnRelays(result.relays)

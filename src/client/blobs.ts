@@ -1,4 +1,4 @@
-import { formatSri, hexForm, parseHashParam, type Digest, type HashAlgorithm } from '../verify/index.ts'
+import { base64url, formatSri, hexForm, parseHashParam, parseJsonBytes, utf8, type Digest, type HashAlgorithm } from '../verify/index.ts'
 import { failureFrom, RelayProblemError, type RelayReport } from './errors.ts'
 import { abortProblem, checkRelays, httpProblem, readCapped, send, streamOf, timeoutOf, type RequestOptions } from './http.ts'
 
@@ -209,6 +209,8 @@ export async function fetchBlob(relays: readonly string[], hash: string, o: Blob
 export interface UploadReport extends RelayReport {
   /** `stored`: sent and kept; `exists`: the relay already had it, nothing sent. */
   status?: 'stored' | 'exists'
+  /** With `statement`: what the relay did with it (it holds the statement and the blob). */
+  statement?: 'accepted' | 'duplicate'
 }
 
 export interface UploadOptions extends BlobOptions {
@@ -219,6 +221,11 @@ export interface UploadOptions extends BlobOptions {
    * with `hasBlob` before publishing the statement that names it, which is cheaper: see there).
    */
   unchecked?: boolean
+  /**
+   * The statement that names the blob, sent with it (PROTOCOL §6.8, `Vouch-Statement`): the relay
+   * stores both or neither. Implies `unchecked`: the upload itself is how the statement lands.
+   */
+  statement?: { id: string; canonical: string }
 }
 
 /**
@@ -245,12 +252,13 @@ async function uploadEach(relays: readonly string[], hash: string, body: BlobBod
   if (!Number.isSafeInteger(size) || size! < 0) throw new TypeError('body must be a Uint8Array or {size, open}')
   const stall = timeoutOf(o)
   const auth: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {}
+  if (o.statement) auth['vouch-statement'] = base64url.encode(utf8(o.statement.canonical))
   return Promise.all(
     targets.map(async (relay): Promise<UploadReport> => {
       const url = `${relay}/v1/blobs/${hexForm(d)}`
       let localFailure: unknown
       try {
-        if (!o.unchecked && (await requestHead(url, o).catch(() => 0)) === 200) return { relay, ok: true, status: 'exists' }
+        if (!o.unchecked && !o.statement && (await requestHead(url, o).catch(() => 0)) === 200) return { relay, ok: true, status: 'exists' }
         const local = new AbortController()
         const signal = o.signal ? AbortSignal.any([o.signal, local.signal]) : local.signal
         let timer: ReturnType<typeof setTimeout> | undefined
@@ -284,7 +292,8 @@ async function uploadEach(relays: readonly string[], hash: string, body: BlobBod
           arm()
           const answer = await readCapped(res, url, 64 * 1024, signal)
           if (res.status !== 200 && res.status !== 201) throw httpProblem(url, res.status, answer)
-          return { relay, ok: true, status: res.status === 201 ? 'stored' : 'exists' }
+          const status = res.status === 201 ? 'stored' : 'exists'
+          return o.statement ? { relay, ok: true, status, statement: statementAnswer(answer, o.statement.id, url) } : { relay, ok: true, status }
         } finally {
           clearTimeout(timer)
         }
@@ -293,13 +302,25 @@ async function uploadEach(relays: readonly string[], hash: string, body: BlobBod
         if (!(e instanceof RelayProblemError)) throw e
         // A relay that already holds the blob may answer at once and drop the connection on the
         // rest of the body; ask whether that is what happened.
-        if (e.problem.kind === 'network' && e.problem.code === 'unreachable' && !o.signal?.aborted) {
+        if (e.problem.kind === 'network' && e.problem.code === 'unreachable' && !o.signal?.aborted && !o.statement) {
           if ((await requestHead(url, o).catch(() => 0)) === 200) return { relay, ok: true, status: 'exists' }
         }
         return { relay, ok: false, problem: e.problem }
       }
     }),
   )
+}
+
+/** The relay's word on the statement it stored with the blob; anything else is a bad answer. */
+function statementAnswer(answer: Uint8Array, id: string, url: string): 'accepted' | 'duplicate' {
+  let s: { id?: unknown; status?: unknown } | undefined
+  try {
+    s = (parseJsonBytes(answer, { maxDepth: 4 }) as { statement?: typeof s })?.statement
+  } catch {
+    s = undefined
+  }
+  if (s?.id === id && (s.status === 'accepted' || s.status === 'duplicate')) return s.status
+  throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} stored the upload but did not confirm statement ${id}` })
 }
 
 export interface PresenceReport extends RelayReport {

@@ -3,14 +3,15 @@ import { createRouter, type AppEnv } from '../app.ts'
 import { BLOB_ALGORITHMS, blobKey, HashMismatch, putBlob } from '../blobs/store.ts'
 import { PULL_THROUGH_HEADER, pullThrough } from '../blobs/pull-through.ts'
 import type { RelayConfig, RelayEnv } from '../config.ts'
-import { getPeerState, listPeers } from '../gossip/index.ts'
+import { afterAccept, getPeerState, listPeers, selfUrl } from '../gossip/index.ts'
 import { isOperator } from '../http/auth.ts'
 import { drainBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
-import { secondsToNextDay } from '../store/gate.ts'
+import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
+import { ingest } from '../store/ingest.ts'
 import { admittingActor, isNamed } from '../store/statements.ts'
 import { addUsage, dayOf, usageOf } from '../store/usage.ts'
-import { formatSri, parseHashParam, type Digest } from '../verify/index.ts'
+import { decodeBase64url, formatSri, LIMITS, parseHashParam, parseJsonBytes, ProtocolError, type Digest, type Json } from '../verify/index.ts'
 
 /**
  * A hash-addressed cache. Anyone may read; a blob is stored only when a statement on this relay
@@ -71,41 +72,122 @@ function parseRange(header: string | undefined, size: number): Range | 'unsatisf
   return { offset: start, length: end - start + 1 }
 }
 
+/**
+ * The statement an upload may carry (PROTOCOL §6.8): unpadded base64url of its canonical bytes.
+ * The relay then stores the statement and the blob together or neither.
+ */
+export const STATEMENT_HEADER = 'vouch-statement'
+/** Longest header value: a statement at the protocol's size limit, base64url-encoded. */
+const STATEMENT_HEADER_CHARS = Math.ceil((LIMITS.statementBytes * 4) / 3)
+
 blobs.put('/:hash{.+}', async (c) => {
   const env = c.env
   const d = parseBlobHash(c.req.param('hash'))
   const sri = formatSri(d)
+  const carried = c.req.header(STATEMENT_HEADER)
+  if (carried !== undefined) return putWithStatement(c, d, carried)
   const operator = await isOperator(c.var.config.adminToken, c.req.header('authorization'))
   const payer = operator ? undefined : await admittingActor(env.DB, sri)
   if (!operator && payer === undefined) {
-    throw new ApiError(403, 'not_admitted', `no statement on this relay names ${sri}; publish a statement about it first`)
+    throw new ApiError(403, 'not_admitted', `no statement on this relay names ${sri}; publish a statement about it first, or send it with the upload (${STATEMENT_HEADER})`)
   }
+  const size = declaredLength(c)
+  const { status } = await storeBlob(c, d, size, payer)
+  return c.json({ hash: sri, size, status }, status === 'stored' ? 201 : 200)
+})
+
+/** Content-Length, required and within the relay's blob limit, before any byte is read. */
+function declaredLength(c: Context<AppEnv>): number {
   const declared = c.req.header('content-length')
   if (declared === undefined || !/^\d+$/.test(declared)) throw new ApiError(411, 'length_required', 'send Content-Length: blobs are streamed into storage, which needs the length')
   const max = c.var.config.blobMaxBytes
   if (Number(declared) > max) throw new ApiError(413, 'blob_too_large', `blobs are at most ${max} bytes`)
+  return Number(declared)
+}
+
+/**
+ * Streams the request body into R2 under its hash (charged to `payer`, unless the operator sends
+ * it), or drains it when the blob is already held. Nothing is stored under a wrong name.
+ */
+async function storeBlob(c: Context<AppEnv>, d: Digest, size: number, payer: string | undefined): Promise<{ status: 'stored' | 'exists' }> {
+  const env = c.env
+  const sri = formatSri(d)
   const body = c.req.raw.body
-  const existing = await env.BLOBS.head(blobKey(d))
-  if (existing) {
+  if (await env.BLOBS.head(blobKey(d))) {
     await drainBody(body)
-    return c.json({ hash: sri, size: existing.size, status: 'exists' }, 200)
+    return { status: 'exists' }
   }
-  if (payer !== undefined) await chargeBlob(c.env.DB, payer, Number(declared), c.var.config.quotaBlobBytesPerDay, body)
-  if (!body || Number(declared) === 0) {
+  if (payer !== undefined) await chargeBlob(env.DB, payer, size, c.var.config.quotaBlobBytesPerDay, body)
+  if (!body || size === 0) {
     // An empty blob: R2 cannot checksum a missing stream, so check the name ourselves.
     const empty = await crypto.subtle.digest(d.alg === 'sha256' ? 'SHA-256' : d.alg === 'sha384' ? 'SHA-384' : 'SHA-512', new Uint8Array())
     if (formatSri({ alg: d.alg, bytes: new Uint8Array(empty) }) !== sri) throw new ApiError(422, 'hash_mismatch', `the bytes do not hash to ${sri}; nothing was stored`)
     await env.BLOBS.put(blobKey(d), new Uint8Array(), { httpMetadata: { contentType: 'application/octet-stream' } })
-    return c.json({ hash: sri, size: 0, status: 'stored' }, 201)
+    return { status: 'stored' }
   }
   try {
-    const obj = await putBlob(env.BLOBS, d, body)
-    return c.json({ hash: sri, size: obj.size, status: 'stored' }, 201)
+    await putBlob(env.BLOBS, d, body)
+    return { status: 'stored' }
   } catch (e) {
     if (e instanceof HashMismatch) throw new ApiError(422, 'hash_mismatch', `${e.message}; nothing was stored`)
     throw e
   }
-})
+}
+
+/**
+ * An upload that carries the statement naming it: the statement passes every check a POST makes
+ * (admission, signature, clock, quota) before a byte is read, the blob is stored next, and the
+ * statement's row last; if the blob fails, the statement is not stored, and if the row fails,
+ * the blob just stored is removed. So no relay holds a statement whose content it refused.
+ */
+async function putWithStatement(c: Context<AppEnv>, d: Digest, header: string): Promise<Response> {
+  const env = c.env
+  const sri = formatSri(d)
+  const body = c.req.raw.body
+  const refuse = async (status: 400 | 403 | 411 | 413 | 422 | 429, code: string, message: string, headers?: Record<string, string>): Promise<never> => {
+    await drainBody(body)
+    throw new ApiError(status, code, message, undefined, headers)
+  }
+  const bytes = header.length <= STATEMENT_HEADER_CHARS ? decodeBase64url(header.trim()) : undefined
+  if (!bytes) return refuse(400, 'bad_statement_header', `${STATEMENT_HEADER} holds one statement's canonical bytes as unpadded base64url, at most ${LIMITS.statementBytes} bytes`)
+  let item: Json
+  try {
+    item = parseJsonBytes(bytes, { maxDepth: LIMITS.bodyDepth, maxMembers: LIMITS.bodyMembers })
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) throw e
+    return refuse(400, 'bad_statement_header', `${STATEMENT_HEADER}: ${e.message}`)
+  }
+  const named = typeof item === 'object' && item !== null && !Array.isArray(item) && (item.subject === sri || item.object === sri)
+  if (!named) return refuse(400, 'statement_mismatch', `the statement in ${STATEMENT_HEADER} does not name ${sri} as its subject or object`)
+  const size = declaredLength(c)
+  const config = c.var.config
+  const peer = c.var.peer
+  let stored: 'stored' | 'exists' | undefined
+  let result
+  try {
+    result = await ingest(env.DB, [item], {
+      now: Date.now(),
+      skewMs: config.futureSkewMs,
+      origin: peer === undefined ? { kind: 'client' } : { kind: 'peer', peer },
+      gate: config,
+      beforeInsert: async ([v]) => {
+        stored = (await storeBlob(c, d, size, v!.statement.actor)).status
+      },
+    })
+  } catch (e) {
+    // The statement did not land, so neither may the blob this request stored.
+    if (stored === 'stored') await env.BLOBS.delete(blobKey(d))
+    throw e
+  }
+  const r = result.results[0]!
+  if (r.status === 'rejected') {
+    const status = r.error.code === NOT_ADMITTED ? 403 : r.error.code === QUOTA_EXCEEDED ? 429 : 422
+    const retry = status === 429 ? { 'retry-after': String(secondsToNextDay(Date.now())) } : undefined
+    return refuse(status, r.error.code, `the statement was refused, so the content was not stored: ${r.error.message}`, retry)
+  }
+  if (result.fresh.length) c.executionCtx.waitUntil(afterAccept(env, result.fresh, { self: selfUrl(env, c.req.url) }))
+  return c.json({ hash: sri, size, status: stored!, statement: { id: r.id, status: r.status } }, stored === 'stored' ? 201 : 200)
+}
 
 /**
  * Charges a blob's declared bytes to the actor whose statement admitted it, before anything is

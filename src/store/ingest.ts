@@ -27,6 +27,12 @@ export interface IngestOptions {
   origin: Origin
   /** Admission mode and quotas (the relay's config). */
   gate: GateConfig
+  /**
+   * Runs after every check passed and before the rows are written, with the statements about to
+   * be stored (never called when there are none). If it throws, nothing is stored: a blob upload
+   * that carries its statement stores the bytes here, so the two land together or not at all.
+   */
+  beforeInsert?: (toStore: readonly VerifiedStatement[]) => Promise<void>
 }
 
 const refusal = (code: string, message: string) => new ProtocolError(code, message)
@@ -58,6 +64,7 @@ export async function ingest(db: D1Database, items: Json[], options: IngestOptio
   }
   const over = await overQuota(db, candidates, gate, origin, now)
   const toStore = over.size ? candidates.filter((v) => !over.has(v.id)) : candidates
+  if (toStore.length && options.beforeInsert) await options.beforeInsert(toStore)
   const inserted = await insertStatements(db, toStore)
   const fresh = toStore.filter((v) => inserted.has(v.id))
   // Only what was really stored is charged: a concurrent duplicate costs nothing either.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { looksLikeHash } from '../../verify/index.ts'
 import { defineCommand, SIGNING_OPTIONS } from '../args.ts'
 import { announce } from '../announce.ts'
-import { hashContent, presence, uploadContent } from '../content.ts'
+import { asPublished, contentJson, hashContent, presence, publishWithContent, type ContentReport } from '../content.ts'
 import { usageError } from '../errors.ts'
 import { bytes } from '../output.ts'
 import { hash } from '../terms.ts'
@@ -11,8 +11,8 @@ export default defineCommand({
   usage: ['build SRC_HASH OUT_PATH|OUT_HASH [--system SYSTEM] [--builder NAME] [--no-upload]'],
   summary: 'Attest that building SRC_HASH produced an output',
   description: `Signs "building SRC_HASH produced OUT" (a \`build\` claim). Given a path, the output is hashed
-(a directory as its NAR) and uploaded to the relays' blob caches; given a hash, only the
-statement is published. Builders others trust (\`vouch trust-builder\`) make outputs that
+(a directory as its NAR) and uploaded to the relays' blob caches in the same request as the
+statement, so a relay keeps both or neither; given a hash, only the statement is published. Builders others trust (\`vouch trust-builder\`) make outputs that
 clients can use without building.`,
   options: {
     ...SIGNING_OPTIONS,
@@ -39,9 +39,16 @@ clients can use without building.`,
       ...(values.builder !== undefined && { builder: values.builder }),
       ...(content && { format: content.format }),
     }
-    const r = await ctx.publishStatements([{ subject: source, claim: 'build', object: output, ...(Object.keys(meta).length && { meta }) }])
+    const claim = { subject: source, claim: 'build', object: output, ...(Object.keys(meta).length && { meta }) }
+    let r
+    let uploads: ContentReport[] = []
+    if (content && !values['no-upload']) {
+      // The statement travels with the content: a relay holds both or neither.
+      const [statement] = await ctx.signStatements([claim])
+      uploads = await publishWithContent(ctx, statement!, content, present)
+      r = asPublished(statement!, uploads)
+    } else r = await ctx.publishStatements([claim])
     const took = r.result.relays.filter((x) => x.ok).map((x) => x.relay)
-    const uploads = content && !values['no-upload'] ? await uploadContent(ctx, took, content, present) : []
     announce(
       ctx,
       r,
@@ -49,7 +56,7 @@ clients can use without building.`,
         ['built', `${source} -> ${output}`],
         ['content', content ? `${content.format === 'nar' ? 'directory (NAR)' : content.format}, ${bytes(content.size)}${values['no-upload'] ? ', not uploaded' : `, on ${uploads.filter((u) => u.ok).length} of ${took.length} relays`}` : undefined],
       ],
-      { source, output, uploads: uploads.map((u) => ({ relay: u.relay, ok: u.ok, status: u.status, ...(u.problem && { problem: u.problem }) })) },
+      { source, output, uploads: contentJson(uploads) },
     )
   },
 })

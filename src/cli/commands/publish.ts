@@ -1,6 +1,6 @@
 import { packageSubject } from '../../client/index.ts'
 import { defineCommand, SIGNING_OPTIONS } from '../args.ts'
-import { hashContent, readyToPublish, uploadContent } from '../content.ts'
+import { asPublished, contentJson, hashContent, publishWithContent, readyToPublish, type ContentReport } from '../content.ts'
 import { usageError } from '../errors.ts'
 import { bytes, fields } from '../output.ts'
 
@@ -9,8 +9,10 @@ export default defineCommand({
   summary: 'Publish NAME@VERSION as the content at PATH, and upload the content',
   description: `Hashes PATH (a directory as its NAR, a file as its bytes), checks that every relay stores
 content that large (its advertised blob limit; if one does not, nothing is sent), signs
-"NAME@VERSION is <hash>" (a \`source\` claim), posts it to every relay, then uploads the content
-to the relays' blob caches, so \`vouch fetch NAME@VERSION\` works anywhere. NAME@VERSION means the purl
+"NAME@VERSION is <hash>" (a \`source\` claim) and sends it to every relay together with the
+content, in one upload that the relay stores whole or not at all (a relay that holds the content
+already gets the statement alone), so \`vouch fetch NAME@VERSION\` works anywhere and no relay
+ever names content it refused. NAME@VERSION means the purl
 pkg:generic/NAME@VERSION; other ecosystems' purls (pkg:npm/left-pad@1.3.0) pass through.
 Publishing again is harmless: it signs the same fact anew and skips relays that hold the content.`,
   options: {
@@ -37,9 +39,17 @@ Publishing again is harmless: it signs the same fact anew and skips relays that 
     const content = await hashContent(ctx, path!)
     const relays = await ctx.relays()
     const present = values['no-upload'] ? [] : await readyToPublish(ctx, relays, content)
-    const { statements, result } = await ctx.publishStatements([{ subject, claim: 'source', object: content.hash, meta: { format: content.format } }])
+    const claim = { subject, claim: 'source', object: content.hash, meta: { format: content.format } }
+    let published
+    let uploads: ContentReport[] = []
+    if (values['no-upload']) published = await ctx.publishStatements([claim])
+    else {
+      const [statement] = await ctx.signStatements([claim])
+      uploads = await publishWithContent(ctx, statement!, content, present)
+      published = asPublished(statement!, uploads)
+    }
+    const { statements, result } = published
     const took = result.relays.filter((r) => r.ok).map((r) => r.relay)
-    const uploads = values['no-upload'] ? [] : await uploadContent(ctx, took, content, present)
     const stored = uploads.filter((u) => u.ok).length
     const id = statements[0]!.id
     ctx.out.result(
@@ -56,8 +66,8 @@ Publishing again is harmless: it signs the same fact anew and skips relays that 
         format: content.format,
         size: content.size,
         statement: statements[0]!.statement,
-        relays: result.relays.map((r) => ({ relay: r.relay, ok: r.ok, status: r.results?.[0]?.status, ...(r.problem && { problem: r.problem }) })),
-        uploads: uploads.map((u) => ({ relay: u.relay, ok: u.ok, status: u.status, ...(u.problem && { problem: u.problem }) })),
+        relays: result.relays.map((r) => ({ relay: r.relay, ok: r.ok, status: r.results?.[0]?.status ?? null, ...(r.problem && { problem: r.problem }) })),
+        uploads: contentJson(uploads),
       },
     )
   },
