@@ -39,6 +39,30 @@ async function fresh(n: number, keyNo = 31): Promise<Statement[]> {
   return Promise.all(Array.from({ length: n }, () => makeStatement(key, { subject: `pkg:generic/gossip${serial++}@1`, time: Date.now() })))
 }
 
+describe('a 6-relay ring', () => {
+  let net: Net
+  beforeAll(async () => {
+    net = await startNetwork({ relays: 6, topology: 'ring', peerTimeoutMs: 2000 })
+  }, 120_000)
+  afterAll(() => net?.stop())
+
+  // A fixed case of what only the random gossip model caught before: on a ring long enough for
+  // two push fronts to meet, a statement crosses each link at most once in all.
+  it('a statement reaches all six by push with at most one delivery per link', async () => {
+    const before = await Promise.all(net.relays.map((r) => info(r.url)))
+    const [s] = await fresh(1, 33)
+    const { results } = await post(net.relays[0]!.url, s)
+    const id = results[0]!.id
+    await waitFor(async () => (await Promise.all(net.relays.map((r) => has(r.url, id)))).every(Boolean))
+    await new Promise((r) => setTimeout(r, 500)) // let any redundant pushes land before counting
+    const after = await Promise.all(net.relays.map((r) => info(r.url)))
+    const deliveries = after.reduce((n, a, i) => n + a.gossip.pushReceived - before[i]!.gossip.pushReceived, 0)
+    expect(net.edges.length).toBe(6)
+    expect(deliveries).toBeGreaterThanOrEqual(5) // five relays had to receive it
+    expect(deliveries).toBeLessThanOrEqual(net.edges.length)
+  }, 30_000)
+})
+
 describe('a 3-relay ring', () => {
   let net: Net
   beforeAll(async () => {

@@ -54,6 +54,23 @@ describe('policy scenarios from the seed', () => {
     expect(split.builds).toEqual([])
   })
 
+  it('at equal times the negative statement wins, whichever order the facts arrive in (a fixed case of the model test)', () => {
+    const t = NOW - 1000
+    const claim = fact(ALICE, V, 'source', SRC, { time: t })
+    const yank = fact(ALICE, V, 'source', SRC, { time: t, not: true })
+    for (const order of [[claim, yank], [yank, claim]]) {
+      const v = judge([fact(ME, ALICE, 'author', PKG), ...order])
+      expect(v.verdict).toBe('untrusted')
+      expect(v.source).toBeUndefined()
+    }
+    // And a revocation at the very time of the grant cuts it: the grant never took effect.
+    for (const order of [[fact(ME, ALICE, 'author', PKG, { time: t }), fact(ME, ALICE, 'author', PKG, { time: t, not: true })], [fact(ME, ALICE, 'author', PKG, { time: t, not: true }), fact(ME, ALICE, 'author', PKG, { time: t })]]) {
+      expect(judge([...order, fact(ALICE, V, 'source', SRC)]).verdict).toBe('untrusted')
+    }
+    // One millisecond later, the positive statement is the latest and stands.
+    expect(judge([fact(ME, ALICE, 'author', PKG), yank, fact(ALICE, V, 'source', SRC, { time: t + 1 })]).verdict).toBe('trusted')
+  })
+
   it('a yanked version has no trusted source, and the yank is in the explanation', () => {
     const facts = [fact(ME, ALICE, 'author', PKG), fact(ALICE, V, 'source', SRC, { time: NOW - 2000 }), fact(ALICE, V, 'source', SRC, { time: NOW - 1000, not: true })]
     const v = judge(facts)
