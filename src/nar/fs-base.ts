@@ -3,7 +3,6 @@
  * src/nar/fs-hash.ts hashes): the error a path that cannot be archived raises, the checks at
  * the door, and the read size.
  */
-import type { Dirent, Stats } from 'node:fs'
 import { resolve } from 'node:path'
 import { HASH_ALGORITHMS, type HashAlgorithm } from '../verify/hash.ts'
 
@@ -50,7 +49,10 @@ export function toPath(path: unknown, what = 'path'): Buffer {
   return Buffer.from(resolve(path))
 }
 
-export function kind(st: Stats | Dirent<Buffer>): string {
+/** What lstat or readdir says of a path (Stats and Dirent both answer it). */
+type FileType = Record<'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice', () => boolean>
+
+export function kind(st: FileType): string {
   if (st.isFIFO()) return 'a FIFO'
   if (st.isSocket()) return 'a socket'
   if (st.isCharacterDevice()) return 'a character device'
@@ -58,7 +60,7 @@ export function kind(st: Stats | Dirent<Buffer>): string {
   return 'of an unknown type'
 }
 
-export const notArchivable = (path: Buffer, st: Stats | Dirent<Buffer>) =>
+export const notArchivable = (path: Buffer, st: FileType) =>
   new NarFileError(`${shown(path)} is ${kind(st)}: a NAR holds only regular files, directories and symlinks`, shown(path))
 
 /** A file that was replaced, grew or shrank between its stat and the end of its read. */

@@ -12,6 +12,9 @@
  * - a directory is one `readdir` with the entries' types (no `lstat` per entry), a file one
  *   `open`, `fstat`, `read` and `close`, all synchronous: the kernel answers them from its
  *   caches in microseconds, and a thread-pool hand-off would cost as much again;
+ * - names and paths are latin1 strings, one character per byte: the default sort of such strings
+ *   is the byte order Nix sorts by, with no call into C++ per comparison, and a name goes into
+ *   the batch without a Buffer of its own;
  * - only directories, large files and the event-loop turns are asynchronous, so there is no
  *   promise per file.
  *
@@ -22,7 +25,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync } from 'node:fs'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { formatSri } from '../verify/hash.ts'
-import { changed, checkAlg, CHUNK, join, notArchivable, toPath, type NarHash, type NarHashOptions } from './fs-base.ts'
+import { changed, checkAlg, CHUNK, notArchivable, toPath, type NarHash, type NarHashOptions } from './fs-base.ts'
 import { padding } from './tree.ts'
 import { TOKENS as T } from './write.ts'
 
@@ -42,6 +45,9 @@ const SLACK = 64 * 1024
 const TURN = 8 * CHUNK
 
 const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+
+/** A path kept as latin1 (one character per byte), back to its bytes for a system call. */
+const bytes = (latin1: string): Buffer => Buffer.from(latin1, 'latin1')
 
 class NarHasher {
   private readonly batch = Buffer.allocUnsafe(CHUNK + SLACK)
@@ -99,40 +105,50 @@ class NarHasher {
     this.zeros(padding(b.length))
   }
 
+  /** A NAR string given as latin1 (one character per byte). */
+  private latin1(s: string): void {
+    this.num(s.length)
+    this.room(s.length + 8)
+    this.length += this.batch.write(s, this.length, 'latin1')
+    this.zeros(padding(s.length))
+  }
+
   /** Any node, by lstat (the root: a symlink there is archived as a symlink, not followed). */
   async root(path: Buffer): Promise<void> {
     this.raw(T.magic)
     const st = lstatSync(path)
-    if (st.isFile()) await this.file(path)
-    else if (st.isDirectory()) await this.directory(path)
-    else if (st.isSymbolicLink()) this.symlink(path)
+    const p = path.toString('latin1')
+    if (st.isFile()) await this.file(p)
+    else if (st.isDirectory()) await this.directory(p)
+    else if (st.isSymbolicLink()) this.symlink(p)
     else throw notArchivable(path, st)
     this.flush()
   }
 
-  private symlink(path: Buffer): void {
+  private symlink(path: string): void {
     this.raw(SYMLINK)
-    this.str(readlinkSync(path, { encoding: 'buffer' }))
+    this.str(readlinkSync(bytes(path), { encoding: 'buffer' }))
     this.raw(CLOSE)
   }
 
-  private async directory(path: Buffer): Promise<void> {
+  private async directory(path: string): Promise<void> {
     this.raw(DIRECTORY)
-    const entries = readdirSync(path, { withFileTypes: true, encoding: 'buffer' })
-    // By name bytes, as Nix's std::map<std::string> orders them. The kernel's names need no
-    // checks: none is empty, ".", "..", or holds "/" or NUL, and none repeats.
-    entries.sort((a, b) => Buffer.compare(a.name, b.name))
+    const entries = readdirSync(bytes(path), { withFileTypes: true, encoding: 'latin1' })
+    // By name bytes, as Nix's std::map<std::string> orders them: for latin1 strings that is the
+    // default sort (by UTF-16 code unit). The kernel's names need no checks: none is empty, ".",
+    // "..", or holds "/" or NUL, and none repeats.
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1))
     for (const e of entries) {
       this.raw(ENTRY)
-      this.str(e.name)
+      this.latin1(e.name)
       this.raw(NODE)
-      const child = join(path, e.name)
+      const child = `${path}/${e.name}`
       if (e.isFile()) {
         const big = this.file(child)
         if (big) await big
       } else if (e.isDirectory()) await this.directory(child)
       else if (e.isSymbolicLink()) this.symlink(child)
-      else throw notArchivable(child, e)
+      else throw notArchivable(bytes(child), e)
       this.raw(CLOSE)
       if (this.sinceTurn >= TURN) {
         this.sinceTurn = 0
@@ -146,7 +162,8 @@ class NarHasher {
    * A regular file: synchronous below CHUNK bytes (no promise at all), else a promise. Its type,
    * size and executable bit come from fstat of the open file, so they describe the bytes read.
    */
-  private file(path: Buffer): Promise<void> | undefined {
+  private file(p: string): Promise<void> | undefined {
+    const path = bytes(p)
     const fd = openSync(path, O_READ)
     let closeNow = true
     try {
