@@ -1,9 +1,15 @@
 /**
- * NAR hashing benchmark: how fast `narHashPath` (src/nar/fs.ts) hashes a directory, against two
+ * NAR hashing benchmark, two goals in one run.
+ *
+ * In process: how fast `narHashPath` (src/nar/fs-hash.ts) hashes a directory, against two
  * floors that do no NAR work at all: node:crypto over one file holding the same bytes (1 MiB
  * reads, the best a Node hasher can do), and coreutils `sha256sum` over the same files
  * (`find -type f | sort | xargs cat | sha256sum`). `nix-hash` is timed too where installed, and must
  * agree with narHashPath. The goal: narHashPath >= 0.9x node:crypto.
+ *
+ * Whole process (bench/nar-process.ts): `vouch hash DIR` as users run it (the built CLI,
+ * bin/vouch.js → dist/) against `nix-hash --type sha256 DIR`, start-up included, on four tree
+ * shapes. The goal: within 1.2x.
  *
  * `npm run bench -- nar [--quick] [--markdown]`; docs/PERFORMANCE.md records results.
  */
@@ -17,6 +23,7 @@ import { promisify } from 'node:util'
 import { narHashPath } from '../src/nar/fs.ts'
 import { writeTree } from './lib/tree.ts'
 import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
+import { wholeProcess } from './nar-process.ts'
 
 const run = promisify(execFile)
 const MiB = 1024 * 1024
@@ -85,7 +92,7 @@ export async function main(args: string[]): Promise<void> {
     const contenders: Contender[] = [
       {
         name: 'narHashPath',
-        what: 'src/nar/fs.ts, sha256 of the NAR',
+        what: 'src/nar/fs-hash.ts, sha256 of the NAR',
         run: async () => {
           const r = await narHashPath(root)
           narSize = r.narSize
@@ -145,8 +152,11 @@ export async function main(args: string[]): Promise<void> {
       `Goal narHashPath >= ${TARGET_RATIO}x node:crypto: ${ratio(goal)} ${goal >= TARGET_RATIO ? 'met' : 'NOT met'}.`,
     ]
     const escaped = rows.map((r) => r.map((cell) => cell.replaceAll('|', '\\|')))
+    console.log('In process: narHashPath vs node:crypto over the same bytes\n')
     if (args.includes('--markdown')) console.log([markdownTable(escaped, 2), '', ...summary].join('\n'))
     else console.log([table(rows, 2), '', ...summary].join('\n'))
+    console.log('')
+    await wholeProcess(dir, { quick: args.includes('--quick'), markdown: args.includes('--markdown') })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -48,3 +48,21 @@ export function writeTree(root: string, plan: { bytes: number; files: number }, 
     return { path, bytes }
   })
 }
+
+/**
+ * Writes `count` small files (100 B to 4 KiB, log-uniform; 1 in 10 executable) under `root`, in
+ * 30 × 10 directories: a source checkout or node_modules, where per-file cost is all there is.
+ */
+export function writeSmallFiles(root: string, count: number, seed: number): number {
+  const random = rng(seed)
+  const noise = new Uint8Array(4096).map(() => Math.floor(random() * 256))
+  let bytes = 0
+  for (let i = 0; i < count; i++) {
+    const sub = join(root, `d${String(i % 30).padStart(2, '0')}`, `e${i % 10}`)
+    if (i < 300) mkdirSync(sub, { recursive: true })
+    const size = Math.floor(100 * Math.pow(40.96, random()))
+    writeFileSync(join(sub, `f${i}.txt`), noise.subarray(0, size), { mode: i % 10 === 0 ? 0o755 : 0o644 })
+    bytes += size
+  }
+  return bytes
+}

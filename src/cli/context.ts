@@ -1,11 +1,14 @@
-import { ClientError, createStatement, publish, relayBase, relayInfo, sign, type PublishResult, type RelayReport, type Signer, type StatementFields } from '../client/index.ts'
-import { ProtocolError, type VerifiedStatement } from '../verify/index.ts'
+import type { ClientError, PublishResult, RelayReport, Signer, StatementFields } from '../client/index.ts'
+import type { VerifiedStatement } from '../verify/index.ts'
 import type { GlobalValues } from './args.ts'
 import { paths, readConfig, type Config, type Paths } from './config.ts'
 import { CliError, EXIT, usageError } from './errors.ts'
-import { loadSigner } from './keys.ts'
 import type { Output } from './output.ts'
 import { terminalSafe } from './safe.ts'
+
+// The client, the protocol and the key code are imported where a method needs them: every
+// command builds a Context, and one that talks to no relay (`vouch hash`) should not load them.
+const client = () => import('../client/index.ts')
 
 type ContextValues = GlobalValues & { key?: string; agent?: boolean; quorum?: string }
 
@@ -37,6 +40,7 @@ export class Context {
   }
 
   async relaySource(): Promise<{ list: string[]; source: 'flag' | 'env' | 'config' }> {
+    const { relayBase } = await client()
     const parse = (urls: string[], where: string) =>
       urls.map((u) => {
         try {
@@ -63,6 +67,7 @@ export class Context {
   }
 
   async signer(): Promise<Signer> {
+    const { loadSigner } = await import('./keys.ts')
     return loadSigner(this.paths, this.env, await this.keyName(), { agent: this.values.agent === true, explicit: this.values.key !== undefined })
   }
 
@@ -81,6 +86,7 @@ export class Context {
 
   /** Signs statements with the user's key; nothing is sent. */
   async signStatements(fields: Omit<StatementFields, 'actor'>[]): Promise<VerifiedStatement[]> {
+    const [{ createStatement, sign }, { ProtocolError }] = await Promise.all([client(), import('../verify/index.ts')])
     const signer = await this.signer()
     const statements: VerifiedStatement[] = []
     for (const f of fields) {
@@ -101,6 +107,7 @@ export class Context {
     const relays = await this.relays()
     const quorum = await this.quorum(relays.length)
     const statements = await this.signStatements(fields)
+    const { ClientError, publish } = await client()
     try {
       const result = await publish(relays, statements, { quorum, timeoutMs: this.timeoutMs })
       this.warnRelays(result.relays)
@@ -139,6 +146,7 @@ export async function strangers(reports: readonly RelayReport[]): Promise<string
   // matters more; only answers that were not the protocol's at all raise the question.
   const odd = reports.filter((r) => r.problem && (r.problem.kind === 'http' || r.problem.code === 'malformed_answer' || r.problem.code === 'bad_answer')).map((r) => r.relay)
   if (odd.length === 0) return []
+  const { relayInfo } = await client()
   const infos = await relayInfo(odd, { timeoutMs: 5_000 }).catch(() => [])
   return infos.filter((i) => i.problem?.code === 'not_a_relay').map((i) => terminalSafe(i.problem!.message))
 }

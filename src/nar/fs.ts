@@ -10,61 +10,12 @@
 import { createHash } from 'node:crypto'
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, readdirSync, readlinkSync, type Stats } from 'node:fs'
 import { chmod, lstat, mkdir, open, readdir, rm, symlink } from 'node:fs/promises'
-import { resolve } from 'node:path'
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import { formatSri, HASH_ALGORITHMS, type HashAlgorithm } from '../verify/hash.ts'
+import { formatSri, type HashAlgorithm } from '../verify/hash.ts'
+import { changed as changedFile, checkAlg, CHUNK, join, NarFileError, notArchivable, shown, toPath, type NarHash } from './fs-base.ts'
 import { narChunks, parseNar, type NarNode, type NarParseOptions } from './index.ts'
 
-/** Bytes per read: large reads keep the per-call overhead small next to the hashing. Files under it are read in one synchronous call. */
-const CHUNK = 1024 * 1024
-
-/** A path that cannot go into a NAR (a socket, FIFO or device) or that changed while being read. */
-export class NarFileError extends Error {
-  override readonly name = 'NarFileError'
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(message)
-  }
-}
-
-export interface NarHashOptions {
-  /** Default sha256, the hash Nix uses for narHash and fixed-output derivations. */
-  alg?: HashAlgorithm
-  /** Called as the NAR is hashed, with its bytes so far and the regular files read so far. */
-  onProgress?: (progress: { bytes: number; files: number }) => void
-}
-
-export interface NarHash {
-  sri: string
-  /** Bytes of the NAR (narinfo's NarSize), not of the files. */
-  narSize: number
-}
-
-const SLASH = Buffer.from('/')
-const join = (dir: Buffer, name: Uint8Array): Buffer => Buffer.concat([dir, SLASH, name])
-const shown = (p: Buffer): string => p.toString('utf8')
-
-function checkAlg(alg: unknown): HashAlgorithm {
-  if (typeof alg !== 'string') throw new TypeError('alg must be a string')
-  if (!Object.hasOwn(HASH_ALGORITHMS, alg)) throw new RangeError(`alg must be one of ${Object.keys(HASH_ALGORITHMS).join(', ')}, got ${JSON.stringify(alg)}`)
-  return alg as HashAlgorithm
-}
-
-function toPath(path: unknown, what = 'path'): Buffer {
-  if (typeof path !== 'string') throw new TypeError(`${what} must be a string`)
-  if (path === '') throw new RangeError(`${what} must not be empty`)
-  return Buffer.from(resolve(path))
-}
-
-function kind(st: Stats): string {
-  if (st.isFIFO()) return 'a FIFO'
-  if (st.isSocket()) return 'a socket'
-  if (st.isCharacterDevice()) return 'a character device'
-  if (st.isBlockDevice()) return 'a block device'
-  return 'of an unknown type'
-}
+export { NarFileError, type NarHash, type NarHashOptions } from './fs-base.ts'
+export { narHashPath } from './fs-hash.ts'
 
 /**
  * How a regular file is read. Metadata calls and reads of small files are synchronous: the kernel
@@ -74,23 +25,18 @@ function kind(st: Stats): string {
  * speed of this one on the benchmark's 2,000 files (docs/PERFORMANCE.md). Files of CHUNK bytes or
  * more are read asynchronously, one read ahead, so the disk works while the CPU hashes.
  *
- * `reuse` (hashing) reads into two buffers owned by the walk, which a consumer must use before it
- * asks for the next chunk; without it (streaming, uploads) every chunk is a fresh buffer.
+ * Every chunk is a fresh buffer, so a consumer (an upload) may hold on to it. (Hashing has its own
+ * walk, src/nar/fs-hash.ts.)
  */
 class FileReader {
-  private readonly bufs: [Buffer, Buffer] | undefined
   files = 0
 
-  constructor(reuse: boolean) {
-    this.bufs = reuse ? [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] : undefined
-  }
-
-  private buffer(k: 0 | 1, n: number): Buffer {
-    return this.bufs ? this.bufs[k] : Buffer.allocUnsafe(n)
+  private buffer(_k: 0 | 1, n: number): Buffer {
+    return Buffer.allocUnsafe(n)
   }
 
   async *chunks(path: Buffer, expected: Stats): AsyncGenerator<Uint8Array, void, undefined> {
-    const changed = (what: string) => new NarFileError(`${shown(path)} ${what} while it was being read`, shown(path))
+    const changed = (what: string) => changedFile(path, what)
     const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
     let next: Promise<Buffer> | undefined
     try {
@@ -156,7 +102,7 @@ function nodeFor(path: Buffer, st: Stats, files: FileReader): NarNode {
       }),
     }
   }
-  throw new NarFileError(`${shown(path)} is ${kind(st)}: a NAR holds only regular files, directories and symlinks`, shown(path))
+  throw notArchivable(path, st)
 }
 
 /** The tree at `path` (not following a symlink there) as a NarNode, read lazily as it is walked. */
@@ -165,38 +111,11 @@ function rootNode(path: Buffer, files: FileReader): NarNode {
 }
 
 /**
- * The NAR hash of a file or directory, as `nix-hash --type sha256 PATH` (hex or --base32) and
- * `nix hash path PATH` (SRI) print it. The event loop gets a turn every few MiB, so a progress
- * display or a parallel upload keeps moving while a large tree is hashed.
- */
-export async function narHashPath(path: string, options: NarHashOptions = {}): Promise<NarHash> {
-  const alg = checkAlg(options.alg ?? 'sha256')
-  const { onProgress } = options
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function')
-  const root = toPath(path)
-  const files = new FileReader(true)
-  const hash = createHash(alg)
-  let narSize = 0
-  let sinceYield = 0
-  for await (const chunk of narChunks(rootNode(root, files))) {
-    hash.update(chunk)
-    narSize += chunk.length
-    sinceYield += chunk.length + 4096
-    onProgress?.({ bytes: narSize, files: files.files })
-    if (sinceYield >= 8 * CHUNK) {
-      sinceYield = 0
-      await yieldToEventLoop()
-    }
-  }
-  return { sri: formatSri({ alg, bytes: hash.digest() }), narSize }
-}
-
-/**
  * The NAR of a file or directory as a stream, for uploading. Every chunk is a buffer of its own,
  * so a consumer may hold on to it.
  */
 export async function* narStreamPath(path: string): AsyncGenerator<Uint8Array, void, undefined> {
-  yield* narChunks(rootNode(toPath(path), new FileReader(false)))
+  yield* narChunks(rootNode(toPath(path), new FileReader()))
 }
 
 export interface UnpackOptions extends NarParseOptions {

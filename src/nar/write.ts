@@ -10,7 +10,8 @@ function frame(s: string): Uint8Array {
   return out
 }
 
-const T = {
+/** The NAR's fixed tokens, framed (src/nar/fs-hash.ts writes the same bytes without a NarNode tree). */
+export const TOKENS = {
   magic: frame('nix-archive-1'),
   open: frame('('),
   close: frame(')'),
@@ -26,6 +27,7 @@ const T = {
   name: frame('name'),
   node: frame('node'),
 }
+const T = TOKENS
 
 /**
  * Collects framing bytes so a tree of small files yields one chunk per file rather than one per

@@ -1,7 +1,6 @@
-import { gitTreeOfPath, GitTreeError } from '../../git/fs.ts'
 import type { GitObjectFormat, HashAlgorithm } from '../../verify/index.ts'
 import { defineCommand } from '../args.ts'
-import { hashContent } from '../content.ts'
+import { hashContent } from '../local-content.ts'
 import type { Context } from '../context.ts'
 import { localError, usageError } from '../errors.ts'
 
@@ -37,6 +36,8 @@ does. The id is printed as git prints it; --json adds the gitoid that statements
 async function hashGit(ctx: Context, path: string, format: string, alg: string | undefined): Promise<void> {
   if (alg !== undefined) throw usageError('--alg does not apply to --git; use --object-format sha1|sha256')
   if (format !== 'sha1' && format !== 'sha256') throw usageError(`--object-format must be sha1 or sha256, got ${JSON.stringify(format)}`)
+  // Loaded only here: `vouch hash DIR` (a NAR) should not pay for the git code at start-up.
+  const { gitTreeOfPath, GitTreeError } = await import('../../git/fs.ts')
   const bar = ctx.out.progress(`hashing ${path}`)
   const t = await gitTreeOfPath(path, { format: format as GitObjectFormat, onProgress: (p) => bar.update(p.bytes, `${p.files} files`) })
     .catch((e: NodeJS.ErrnoException) => {
