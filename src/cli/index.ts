@@ -151,6 +151,8 @@ async function report(e: CliError, json: boolean): Promise<number> {
   process.stderr.write(`vouch: ${terminalSafe(e.message, true)}\n${e.hint ? `hint: ${terminalSafe(e.hint, true)}\n` : ''}`)
   // Per-relay reports, when a client failure caused this: a script must see which relay said what.
   const reports = (e.cause as { reports?: unknown } | undefined)?.reports
-  if (json) process.stdout.write(`${jsonSafe(JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, hint: e.hint ?? null, ...(Array.isArray(reports) && { relays: reports }) } }, null, 2))}\n`)
+  // A forked log's two signed checkpoints, verbatim, for whoever the evidence goes to.
+  const fork = (e.cause as { evidence?: unknown } | undefined)?.evidence
+  if (json) process.stdout.write(`${jsonSafe(JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, hint: e.hint ?? null, ...(Array.isArray(reports) && { relays: reports }), ...(fork !== undefined && { fork }) } }, null, 2))}\n`)
   return e.exit
 }
