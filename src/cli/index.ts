@@ -62,7 +62,8 @@ Environment:
 Exit codes:
   0 ok, 1 verification failed (bad signature, hash mismatch, statement refused),
   2 usage, 3 network (no relay reachable, quorum not met), 4 not found,
-  5 local problem (key permissions, config, files), 70 internal error`
+  5 local problem (key permissions, config, files),
+  6 a relay's log forked or rewound (both signed checkpoints are printed), 70 internal error`
 
 /** Global options that take a value, so `vouch --relay URL publish …` finds the command. */
 const VALUE_FLAGS = new Set(['--relay', '--timeout', '--key', '--quorum', '-o', '--output', '--policy', '--build'])
