@@ -5,7 +5,8 @@
  * checkpoint includes it. `npm run bench -- log [--quick]`; docs/PERFORMANCE.md, "The log".
  */
 import { randomBytes } from 'node:crypto'
-import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from '../src/verify/index.ts'
+import { LogChecker } from '../src/client/index.ts'
+import { openNote, parseCheckpoint, parseVerifierKey, verifyStatement, type NoteVerifier, type VerifiedStatement } from '../src/verify/index.ts'
 import { CpuMeter } from './lib/proc.ts'
 import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { fmt, percentile, table } from './lib/stats.ts'
@@ -61,6 +62,33 @@ export async function main(args: string[]): Promise<void> {
       await sleep(Math.random() * 300)
     }
 
+    // 4. Client inclusion checks (PROTOCOL §6.10) for 1,000 statements spread over the whole log,
+    // beside verifying the same statements' signatures, the client's other per-statement cost.
+    const sample: { raw: unknown; index: number }[] = []
+    const stride = Math.floor(n / 1000)
+    for (let after = 0; after < n; after += 1000) {
+      const page = (await (await fetch(`${base}/v1/feed?after=${after}&limit=1000`)).json()) as { statements: unknown[]; leaves: number[] }
+      page.statements.forEach((raw, k) => page.leaves[k]! % stride === 0 && sample.length < 1000 && sample.push({ raw, index: page.leaves[k]! }))
+    }
+    let t = performance.now()
+    const verified: VerifiedStatement[] = []
+    for (const s of sample) verified.push(await verifyStatement(s.raw, { now: Date.now() }))
+    const sigMs = performance.now() - t
+    const items = verified.map((v, k) => ({ index: sample[k]!.index, canonical: v.canonical }))
+    const checker = new LogChecker()
+    t = performance.now()
+    const cold = await checker.check(base, items)
+    const coldMs = performance.now() - t
+    const warm: number[] = []
+    for (let i = 0; i < 5; i++) {
+      t = performance.now()
+      const again = await checker.check(base, items)
+      warm.push(performance.now() - t)
+      if (again.verdicts.some(Boolean)) throw new Error('a logged statement failed its inclusion check')
+    }
+    if (cold.verdicts.some(Boolean)) throw new Error('a logged statement failed its inclusion check')
+    const warmMs = percentile(warm, 50)
+
     await relay.dispose()
     running = false
     console.log(`log benchmark: ${n} statements in batches of 1000, one local relay`)
@@ -72,6 +100,9 @@ export async function main(args: string[]): Promise<void> {
         ['integration / ingest CPU', `${((100 * integrateCpu) / ingestCpu).toFixed(1)}%`],
         ['integration of the backlog (wall)', `${fmt(integrateMs / 1000)} s over ${requests} checkpoint requests`],
         ['checkpoint delay after ingest p50 / p99', `${fmt(percentile(delays, 50))} / ${fmt(percentile(delays, 99))} ms (${delayTrials} trials)`],
+        [`client: verify ${sample.length} statement signatures (baseline)`, `${fmt(sigMs)} ms`],
+        [`client: inclusion checks for ${sample.length} statements, cold (checkpoint + tiles over HTTP)`, `${fmt(coldMs)} ms`],
+        [`client: inclusion checks for ${sample.length} statements, warm (tiles cached), median of 5`, `${fmt(warmMs)} ms = ${(warmMs / sigMs).toFixed(2)}× the signature checks`],
       ]),
     )
   } finally {

@@ -65,7 +65,7 @@ function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): 
 const nameOf = (purl: string) => purl.slice(purl.lastIndexOf('/') + 1).replace(/@[^@]*$/, '').toLowerCase()
 
 /** A KV that never hits: getStatement then always reads D1, the path whose plan matters. */
-const emptyKv = { get: async () => null, put: async () => {} } as unknown as KVNamespace
+const emptyKv = { get: async () => null, getWithMetadata: async () => ({ value: null, metadata: null }), put: async () => {} } as unknown as KVNamespace
 
 /** Runs every read, in turn, and returns the queries they sent. */
 export async function captureQueries(db: D1Database, s: Sample): Promise<CapturedQuery[]> {

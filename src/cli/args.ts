@@ -136,7 +136,7 @@ export function helpText(name: string, c: CommandSpec<Options>): string {
     'Examples:',
     ...c.examples.map((e) => `  ${e}`),
     '',
-    `Exit codes: 0 ok, 1 verification failed, 2 usage, 3 network, 4 not found, 5 local problem (\`vouch --help\`).`,
+    `Exit codes: 0 ok, 1 verification failed, 2 usage, 3 network, 4 not found, 5 local problem, 6 a relay's log forked (\`vouch --help\`).`,
   ].join('\n')
 }
 

@@ -1,4 +1,4 @@
-import { bulkQuery, querySource, type QueriedStatement } from '../client/index.ts'
+import { bulkQuery, querySource, type LogChecker, type QueriedStatement } from '../client/index.ts'
 import { evaluate, FactIndex, gatherForVerdict, type Explanation, type Policy, type StatementSource } from '../policy/index.ts'
 import type { Locked } from './lockfile.ts'
 
@@ -66,12 +66,12 @@ function sameForm(facts: readonly QueriedStatement[] | readonly import('../polic
   })
 }
 
-export async function checkLocked(relays: string[], locked: Locked[], policy: Policy, o: { timeoutMs?: number; concurrency?: number } = {}): Promise<CheckRun> {
+export async function checkLocked(relays: string[], locked: Locked[], policy: Policy, o: { timeoutMs?: number; concurrency?: number; log?: LogChecker } = {}): Promise<CheckRun> {
   const pinned = locked.filter((l) => l.digest !== undefined)
-  const bulk = await bulkQuery(relays, pinned.map((l) => l.subject), { claims: ['source', 'published'], timeoutMs: o.timeoutMs })
+  const bulk = await bulkQuery(relays, pinned.map((l) => l.subject), { claims: ['source', 'published'], timeoutMs: o.timeoutMs, log: o.log })
   const bySubject = new Map<string, QueriedStatement[]>()
   for (const s of bulk.statements) (bySubject.get(s.statement.subject) ?? bySubject.set(s.statement.subject, []).get(s.statement.subject)!).push(s)
-  const live = querySource(relays, { timeoutMs: o.timeoutMs })
+  const live = querySource(relays, { timeoutMs: o.timeoutMs, log: o.log })
   let other = 0
   // Reads of a locked version's claims come from the bulk answer when it was complete for it.
   const read: StatementSource = async (filter, limit) => {

@@ -1,4 +1,4 @@
-import type { ClientError, PublishResult, RelayReport, Signer, StatementFields } from '../client/index.ts'
+import type { ClientError, LogChecker, PublishResult, RelayReport, Signer, StatementFields } from '../client/index.ts'
 import type { VerifiedStatement } from '../verify/index.ts'
 import type { GlobalValues } from './args.ts'
 import { paths, readConfig, type Config, type Paths } from './config.ts'
@@ -16,6 +16,7 @@ type ContextValues = GlobalValues & { key?: string; agent?: boolean; quorum?: st
 export class Context {
   readonly paths: Paths
   private cached?: Config
+  private checker?: LogChecker
 
   constructor(
     readonly command: string,
@@ -53,6 +54,15 @@ export class Context {
     const env = this.env.VOUCH_RELAYS?.trim()
     if (env) return { list: [...new Set(parse(env.split(/[\s,]+/), 'VOUCH_RELAYS'))], source: 'env' }
     return { list: parse((await this.config()).relays, this.paths.config), source: 'config' }
+  }
+
+  /**
+   * The log checker every read a verdict rests on goes through (PROTOCOL §6.10), one per command,
+   * so each relay's checkpoint is fetched and reconciled once. Kept under `<config dir>/logs`.
+   */
+  async logs(): Promise<LogChecker> {
+    const { logChecker } = await import('./logs.ts')
+    return (this.checker ??= logChecker(this.paths.dir))
   }
 
   get timeoutMs(): number {
@@ -125,16 +135,18 @@ export class Context {
 
 /** Maps a client failure to the exit code its cause deserves. */
 export function fromClientError(e: ClientError): CliError {
-  const exit = { unreachable: EXIT.network, quorum: EXIT.network, rejected: EXIT.verification, mismatch: EXIT.verification, not_found: EXIT.notFound }[e.code]
+  const exit = { unreachable: EXIT.network, quorum: EXIT.network, rejected: EXIT.verification, mismatch: EXIT.verification, not_found: EXIT.notFound, fork: EXIT.fork }[e.code]
   const hint = {
     unreachable: 'check the relay URLs (`vouch relay list`) and your connection; --timeout raises the limit',
     quorum: 'lower --quorum, or run the command again when the relays are back',
     rejected: 'the relays refuse statements that fail their checks; is your clock right?',
     mismatch: 'a relay served data that does not verify; nothing was kept. Try other relays with --relay',
     not_found: undefined,
+    fork: 'the relay showed two histories; the two signed checkpoints above are the proof (--json: error.fork). Stop trusting it and tell its operator; the kept checkpoint was not replaced',
   }[e.code]
-  // One line, whatever a relay put in its error message (output escapes the rest).
-  return new CliError(exit, e.code, terminalSafe(e.message), hint, { cause: e })
+  // One line, whatever a relay put in its error message (output escapes the rest); a fork's message
+  // is the two signed notes, whose lines are the proof, so it keeps them.
+  return new CliError(exit, e.code, terminalSafe(e.message, e.code === 'fork'), hint, { cause: e })
 }
 
 /**

@@ -13,6 +13,8 @@ export const EXIT = {
   notFound: 4,
   /** A local problem: key file permissions, config, a file that cannot be read or written. */
   local: 5,
+  /** A relay's log forked or rewound: it signed two inconsistent checkpoints (both are printed). */
+  fork: 6,
   /** A bug in vouch. */
   internal: 70,
 } as const

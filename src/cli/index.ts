@@ -65,7 +65,8 @@ Environment:
 Exit codes:
   0 ok, 1 verification failed (bad signature, hash mismatch, statement refused),
   2 usage, 3 network (no relay reachable, quorum not met), 4 not found,
-  5 local problem (key permissions, config, files), 70 internal error`
+  5 local problem (key permissions, config, files),
+  6 a relay's log forked or rewound (both signed checkpoints are printed), 70 internal error`
 
 /** Global options that take a value, so `vouch --relay URL publish …` finds the command. */
 const VALUE_FLAGS = new Set(['--relay', '--timeout', '--key', '--quorum', '-o', '--output', '--policy', '--build'])
@@ -154,6 +155,8 @@ async function report(e: CliError, json: boolean): Promise<number> {
   process.stderr.write(`vouch: ${terminalSafe(e.message, true)}\n${e.hint ? `hint: ${terminalSafe(e.hint, true)}\n` : ''}`)
   // Per-relay reports, when a client failure caused this: a script must see which relay said what.
   const reports = (e.cause as { reports?: unknown } | undefined)?.reports
-  if (json) process.stdout.write(`${jsonSafe(JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, hint: e.hint ?? null, ...(Array.isArray(reports) && { relays: reports }) } }, null, 2))}\n`)
+  // A forked log's two signed checkpoints, verbatim, for whoever the evidence goes to.
+  const fork = (e.cause as { evidence?: unknown } | undefined)?.evidence
+  if (json) process.stdout.write(`${jsonSafe(JSON.stringify({ error: { code: e.code, message: e.message, exit: e.exit, hint: e.hint ?? null, ...(Array.isArray(reports) && { relays: reports }), ...(fork !== undefined && { fork }) } }, null, 2))}\n`)
   return e.exit
 }

@@ -138,7 +138,7 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   const wantProofs = o.proofs !== false && policy.trust.aliases.length > 0
   const cache = wantProofs ? await loadProofCache(ctx) : undefined
   let aliasChecks: AliasCheck[] | undefined
-  const source = querySource(relays, { timeoutMs: ctx.timeoutMs })
+  const source = querySource(relays, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
   const gathered = await gatherForVerdict(source.read, subject, policy, {
     ...(wantProofs && {
       proofs: async (claims) => {

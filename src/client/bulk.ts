@@ -2,6 +2,7 @@
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
 import { RelayProblemError } from './errors.ts'
 import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
+import { keepLogged, pageLeaves, type LogChecker } from './log.ts'
 import { mergeAnswers, verifyAnswer, type Dropped, type QueriedStatement, type QueryReport } from './query.ts'
 
 /** Subjects per request: the protocol's cap, so 2,000 packages are two requests per relay. */
@@ -13,6 +14,8 @@ export interface BulkOptions extends RequestOptions {
   claims?: readonly string[]
   /** Pages followed per request of 1000 subjects at most, per relay; default 50. */
   maxPages?: number
+  /** Checks every statement against its relay's log (PROTOCOL §6.10); none when not given. */
+  log?: LogChecker
 }
 
 export interface BulkResult {
@@ -41,7 +44,7 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
   const truncated = new Set<string>()
 
   const answers = await eachRelay(targets, async (relay) => {
-    const good: VerifiedStatement[] = []
+    const verified: { v: VerifiedStatement; index: number | undefined }[] = []
     const dropped: Dropped[] = []
     let requests = 0
     let cut = false
@@ -53,14 +56,15 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
         const body = JSON.stringify({ subjects: chunk, ...(claims && { claims: [...claims] }), limit: LIMITS.pageMax, ...(cursor !== null && { cursor }) })
         requests++
         const { json } = await requestJson(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } }, { ...o, maxBytes: PAGE_BYTES, maxDepth: 8 })
-        const page = json as { statements?: unknown; cursor?: unknown }
+        const page = json as { statements?: unknown; cursor?: unknown; leaves?: unknown }
         if (!Array.isArray(page?.statements) || !(page.cursor === null || typeof page.cursor === 'string') || page.statements.length > LIMITS.pageMax) {
           throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} did not answer with {statements, cursor} of at most ${LIMITS.pageMax}` })
         }
-        for (const raw of page.statements) {
+        const leaves = pageLeaves(page, page.statements.length, url)
+        for (const [k, raw] of page.statements.entries()) {
           const v = await verifyAsked(raw, wanted, claims)
           if ('code' in v) dropped.push(v)
-          else good.push(v)
+          else verified.push({ v, index: leaves[k] })
         }
         if (page.cursor !== null && page.cursor === cursor) break
         cursor = page.cursor
@@ -70,7 +74,8 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
         for (const s of chunk) truncated.add(s)
       }
     }
-    return { good, dropped, requests, cut }
+    const logged = await keepLogged(o.log, relay, verified, o)
+    return { good: logged.good, dropped: [...dropped, ...logged.dropped], requests, cut }
   })
   o.signal?.throwIfAborted()
 

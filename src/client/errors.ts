@@ -38,6 +38,8 @@ export type ClientErrorCode =
   | 'not_found'
   /** Every answer that arrived failed verification. */
   | 'mismatch'
+  /** A relay's log rewound or forked: it signed two checkpoints that are not consistent (LogForkError). */
+  | 'fork'
 
 export class ClientError extends Error {
   override readonly name = 'ClientError'
@@ -48,6 +50,32 @@ export class ClientError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options)
+  }
+}
+
+/** Two checkpoints one relay signed that cannot both be true: portable proof that its log forked or rewound. */
+export interface ForkEvidence {
+  relay: string
+  origin: string
+  /** The key both notes are signed with (signed-note verifier key form). */
+  verifierKey: string
+  /** The checkpoint kept from before, and the one the relay served now: both signed notes, verbatim. */
+  kept: string
+  received: string
+  /** Why they are inconsistent: a different root at one size, or a consistency proof that fails. */
+  reason: string
+}
+
+/**
+ * A relay forked or rewound its log. Thrown whatever other relays answered: a relay that shows
+ * different histories to different clients is the attack the log exists to catch, so the command
+ * fails and shows the two signed checkpoints.
+ */
+export class LogForkError extends ClientError {
+  constructor(readonly evidence: ForkEvidence) {
+    super('fork', `${evidence.relay} forked its log ${evidence.origin}: ${evidence.reason}. Both checkpoints are signed by its key ${evidence.verifierKey}:\n--- kept\n${evidence.kept}--- received\n${evidence.received}`, [
+      { relay: evidence.relay, ok: false, problem: { kind: 'invalid', code: 'log_fork', message: `${evidence.relay} forked its log: ${evidence.reason}` } },
+    ])
   }
 }
 

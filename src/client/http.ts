@@ -117,13 +117,13 @@ export async function requestJson(
   url: string,
   init: RequestInit,
   o: RequestOptions & { maxBytes: number; maxDepth: number; okStatuses?: readonly number[] },
-): Promise<{ status: number; json: Json }> {
+): Promise<{ status: number; json: Json; headers: Headers }> {
   const timeout = AbortSignal.timeout(timeoutOf(o))
   const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout
   const res = await send(url, init, { ...o, signal })
   const body = await readCapped(res, url, o.maxBytes, signal)
   if (!(o.okStatuses ?? [200]).includes(res.status)) throw httpProblem(url, res.status, body)
-  return { status: res.status, json: parseAnswer(body, url, o.maxDepth) }
+  return { status: res.status, json: parseAnswer(body, url, o.maxDepth), headers: res.headers }
 }
 
 /** Runs `task` for every relay at once; failures become reports, never rejections. */

@@ -4,7 +4,7 @@
  * (src/verify), so a client never believes a relay, and a statement it signs is one every relay
  * accepts. Every call has a timeout, a size cap and an AbortSignal.
  */
-export { ClientError, type ClientErrorCode, type RelayProblem, type RelayReport } from './errors.ts'
+export { ClientError, LogForkError, type ClientErrorCode, type ForkEvidence, type RelayProblem, type RelayReport } from './errors.ts'
 export { DEFAULT_TIMEOUT_MS, relayBase, type RequestOptions } from './http.ts'
 export { createStatement, keySigner, sign, type Signer, type StatementFields } from './sign.ts'
 export { publish, type PublishOptions, type PublishReport, type PublishResult } from './publish.ts'
@@ -28,6 +28,19 @@ export {
 export { relayInfo, type InfoReport, type RelayInfo } from './info.ts'
 export { liveClaims, packageSubject, type LiveClaim } from './names.ts'
 export { querySource, type QuerySource } from './source.ts'
+export {
+  believeRelaySignature,
+  LogChecker,
+  memoryCheckpointStore,
+  type CheckpointBelief,
+  type CheckpointStore,
+  type KeptCheckpoint,
+  type LeafClaim,
+  type LeafVerdict,
+  type LogCheckOptions,
+  type SignedCheckpoint,
+} from './log.ts'
+export { TileCache } from './tiles.ts'
 export { BULK_SUBJECTS, bulkQuery, type BulkOptions, type BulkResult } from './bulk.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
 export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'

@@ -2,6 +2,7 @@
 import { formatSri, hexForm, LIMITS, parseHashParam, ProtocolError, verifyStatement, type Statement, type VerifiedStatement } from '../verify/index.ts'
 import { failureFrom, RelayProblemError, type RelayReport } from './errors.ts'
 import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
+import { keepLogged, pageLeaves, type LogChecker } from './log.ts'
 
 export interface Filter {
   subject?: string
@@ -13,6 +14,8 @@ export interface Filter {
 export interface QueryOptions extends RequestOptions {
   /** Statements read from each relay at most (following cursors); default 1000. */
   limit?: number
+  /** Checks every statement against its relay's log (PROTOCOL §6.10); none when not given. */
+  log?: LogChecker
 }
 
 export interface Dropped {
@@ -42,6 +45,8 @@ export interface QueryResult {
 }
 
 const FILTER_KEYS = ['subject', 'claim', 'object', 'actor'] as const
+/** A statement's leaf index in the relay's log, on GET /v1/statements/{id} (PROTOCOL §6.2). */
+const LEAF_HEADER = 'vouch-leaf-index'
 // A page of at most 1000 statements of at most 4096 bytes, plus the envelope (PROTOCOL §6.4).
 const PAGE_BYTES = LIMITS.pageMax * LIMITS.statementBytes + 64 * 1024
 
@@ -80,7 +85,7 @@ export async function query(relays: readonly string[], filter: Filter, o: QueryO
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`)
   const answers = await eachRelay(targets, async (relay) => {
     const dropped: Dropped[] = []
-    const good: VerifiedStatement[] = []
+    const verified: { v: VerifiedStatement; index: number | undefined }[] = []
     let cursor: string | null = null
     let read = 0
     do {
@@ -90,21 +95,23 @@ export async function query(relays: readonly string[], filter: Filter, o: QueryO
       if (cursor !== null) params.set('cursor', cursor)
       const url = `${relay}/v1/statements?${params}`
       const { json } = await requestJson(url, {}, { ...o, maxBytes: PAGE_BYTES, maxDepth: 8 })
-      const page = json as { statements?: unknown; cursor?: unknown }
+      const page = json as { statements?: unknown; cursor?: unknown; leaves?: unknown }
       if (!Array.isArray(page?.statements) || !(page.cursor === null || typeof page.cursor === 'string')) {
         throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} did not answer with {statements, cursor}` })
       }
       if (page.statements.length > LIMITS.pageMax) throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} sent a page larger than ${LIMITS.pageMax}` })
-      for (const raw of page.statements) {
+      const leaves = pageLeaves(page, page.statements.length, url)
+      for (const [k, raw] of page.statements.entries()) {
         read++
         const v = await verifyOne(raw, f)
         if ('code' in v) dropped.push(v)
-        else good.push(v)
+        else verified.push({ v, index: leaves[k] })
       }
       if (page.statements.length === 0 && page.cursor !== null && page.cursor === cursor) break // a relay that does not advance
       cursor = page.cursor
     } while (cursor !== null && read < limit)
-    return { good, dropped, truncated: cursor !== null }
+    const logged = await keepLogged(o.log, relay, verified, o)
+    return { good: logged.good, dropped: [...dropped, ...logged.dropped], truncated: cursor !== null }
   })
   o.signal?.throwIfAborted()
 
@@ -178,7 +185,7 @@ export interface GetResult extends VerifiedStatement {
  * One statement by id, from the first relay (in order) that serves one whose recomputed id is
  * the one asked for. A relay that serves anything else is reported and the next one asked.
  */
-export async function getStatement(relays: readonly string[], id: string, o: RequestOptions = {}): Promise<GetResult> {
+export async function getStatement(relays: readonly string[], id: string, o: RequestOptions & { log?: LogChecker } = {}): Promise<GetResult> {
   const targets = checkRelays(relays)
   if (typeof id !== 'string') throw new TypeError('id must be a string')
   const d = parseHashParam(id)
@@ -188,7 +195,7 @@ export async function getStatement(relays: readonly string[], id: string, o: Req
   for (const relay of targets) {
     const url = `${relay}/v1/statements/${hexForm(d)}`
     try {
-      const { json } = await requestJson(url, {}, { ...o, maxBytes: LIMITS.statementBytes + 1024, maxDepth: 6 })
+      const { json, headers } = await requestJson(url, {}, { ...o, maxBytes: LIMITS.statementBytes + 1024, maxDepth: 6 })
       let v: VerifiedStatement
       try {
         v = await verifyStatement(json, { now: Date.now() })
@@ -197,6 +204,10 @@ export async function getStatement(relays: readonly string[], id: string, o: Req
         throw new RelayProblemError({ kind: 'invalid', code: e.code, message: `${relay} served a statement that fails verification (${e.code}: ${e.message})` })
       }
       if (v.id !== want) throw new RelayProblemError({ kind: 'invalid', code: 'id_mismatch', message: `${relay} served a different statement (${v.id}) for ${want}` })
+      const leaf = headers.get(LEAF_HEADER)
+      const index = leaf !== null && /^(0|[1-9][0-9]{0,15})$/.test(leaf) ? Number(leaf) : undefined
+      const { dropped } = await keepLogged(o.log, relay, [{ v, index }], o)
+      if (dropped.length) throw new RelayProblemError({ kind: 'invalid', code: dropped[0]!.code, message: dropped[0]!.message })
       return { ...v, relay, relays: reports }
     } catch (e) {
       if (!(e instanceof RelayProblemError)) throw e

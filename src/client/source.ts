@@ -1,4 +1,5 @@
 import type { RequestOptions } from './http.ts'
+import type { LogChecker } from './log.ts'
 import { query, type Filter, type QueriedStatement, type QueryReport } from './query.ts'
 
 /**
@@ -14,11 +15,11 @@ export interface QuerySource {
 }
 
 /** Each read is one `query` to every relay; throws ClientError (from `query`) when no relay answers. */
-export function querySource(relays: readonly string[], o: RequestOptions = {}): QuerySource {
+export function querySource(relays: readonly string[], o: RequestOptions & { log?: LogChecker } = {}): QuerySource {
   const problems = new Map<string, QueryReport>()
   return {
     async read(filter, limit) {
-      const r = await query(relays, filter, { limit, timeoutMs: o.timeoutMs, signal: o.signal, fetch: o.fetch })
+      const r = await query(relays, filter, { limit, timeoutMs: o.timeoutMs, signal: o.signal, fetch: o.fetch, log: o.log })
       for (const rep of r.relays) if (rep.problem) problems.set(`${rep.relay}\n${rep.problem.message}`, rep)
       return { statements: r.statements, truncated: r.relays.some((x) => x.truncated) }
     },

@@ -4,9 +4,9 @@ import { createRouter } from '../app.ts'
 import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, stats } from '../gossip/index.ts'
 import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
 import { ingest } from '../store/ingest.ts'
-import { bodiesOf, getStatement, queryBySubjects, queryStatements } from '../store/statements.ts'
+import { bodiesOf, getStatementRow, queryBySubjects, queryStatements } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
-import { jsonResponse, pageJson } from './json.ts'
+import { jsonResponse, LEAF_HEADER, pageJson } from './json.ts'
 import { parseBulkQuery } from './bulk.ts'
 import { checkKnownParams, parseActorParam, pageLimit, parseCursor, parseStatementId, parseTermParam } from './params.ts'
 
@@ -100,10 +100,13 @@ statements.get('/', async (c) => {
 
 statements.get('/:id{.+}', async (c) => {
   const id = parseStatementId(c.req.param('id'))
-  const body = await getStatement(c.env.DB, c.env.CACHE, id, (p) => c.executionCtx.waitUntil(p))
-  if (body === undefined) throw new ApiError(404, 'not_found', `no statement ${id} on this relay`)
-  return jsonResponse(body, 200, {
+  const row = await getStatementRow(c.env.DB, c.env.CACHE, id, (p) => c.executionCtx.waitUntil(p))
+  if (row === undefined) throw new ApiError(404, 'not_found', `no statement ${id} on this relay`)
+  // The leaf index travels in a header: the body is the statement itself, which has no room for it.
+  // It is as immutable as the body (one relay's log never renumbers), so the cache headers stand.
+  return jsonResponse(row.body, 200, {
     'cache-control': 'public, max-age=31536000, immutable',
     etag: `"${id}"`,
+    [LEAF_HEADER]: String(row.seq - 1),
   })
 })

@@ -108,12 +108,26 @@ export async function getStatement(
   id: string,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<string | undefined> {
-  const cached = await kv.get(kvKey(id))
-  if (cached !== null) return cached
-  const body = await db.prepare('SELECT body FROM statements WHERE id = ?1').bind(id).first<string>('body')
-  if (body === null) return undefined
-  waitUntil(kv.put(kvKey(id), body))
-  return body
+  return (await getStatementRow(db, kv, id, waitUntil))?.body
+}
+
+/**
+ * One statement's body and seq by id. KV keeps the seq as the value's metadata (it never changes:
+ * rows are never deleted or renumbered); a value cached before it did so is read from D1 again.
+ */
+export async function getStatementRow(
+  db: D1Database,
+  kv: KVNamespace,
+  id: string,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<{ body: string; seq: number } | undefined> {
+  const cached = await kv.getWithMetadata<{ seq?: unknown }>(kvKey(id))
+  const seq = cached.metadata?.seq
+  if (cached.value !== null && Number.isSafeInteger(seq)) return { body: cached.value, seq: seq as number }
+  const row = await db.prepare('SELECT seq, body FROM statements WHERE id = ?1').bind(id).first<{ seq: number; body: string }>()
+  if (row === null) return undefined
+  waitUntil(kv.put(kvKey(id), row.body, { metadata: { seq: row.seq } }))
+  return row
 }
 
 /** Whether any statement held here names `term` as its subject or object (blob admission). */

@@ -65,7 +65,7 @@ describe('POST /v1/statements/bulk', () => {
     const page = await bulk({ subjects: [hexForm, 'pkg:npm/nothing-here@9.9.9'], claims: ['review'] })
     expect(page.statements.map((x) => x.sig)).toContain(s.sig)
     expect(page.statements.every((x) => x.subject === HASH_A)).toBe(true)
-    expect(await bulk({ subjects: ['pkg:npm/nothing-here@9.9.9'] })).toEqual({ statements: [], cursor: null, truncated: false })
+    expect(await bulk({ subjects: ['pkg:npm/nothing-here@9.9.9'] })).toEqual({ statements: [], leaves: [], cursor: null, truncated: false })
   })
 
   it('takes 1000 subjects and refuses 1001 with 413, storing and reading nothing', async () => {

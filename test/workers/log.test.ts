@@ -29,7 +29,7 @@ const RELAY_KEY = base64url.encode(new Uint8Array(32).fill(7))
 const relayEnv = env as unknown as RelayEnv
 
 /** A fresh env object per call: the checkpoint cache is per env, so each call sees D1 as it is now. */
-async function call(path: string, vars: Record<string, string> = { RELAY_KEY }): Promise<Response> {
+async function call(path: string, vars: Record<string, string | undefined> = { RELAY_KEY }): Promise<Response> {
   const ctx = createExecutionContext()
   const res = await worker.fetch(new Request(`${BASE}${path}`), { ...relayEnv, ...vars } as RelayEnv, ctx)
   await waitOnExecutionContext(ctx)
@@ -146,9 +146,53 @@ describe('the feed as a log', () => {
   })
 
   it('is not served by a relay without a key', async () => {
-    expect(await (await call('/.well-known/vouch', {})).json()).toMatchObject({ log: null })
-    const res = await call('/v1/log/checkpoint', {})
+    // Explicitly unset: a local .dev.vars (made by `npm start`) would otherwise lend the test env a key.
+    expect(await (await call('/.well-known/vouch', { RELAY_KEY: undefined })).json()).toMatchObject({ log: null })
+    const res = await call('/v1/log/checkpoint', { RELAY_KEY: undefined })
     expect(res.status).toBe(404)
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('no_log')
+  })
+})
+
+describe('answers carry leaf indices (PROTOCOL §6.3)', () => {
+  it('every page and the by-id answer name each statement\'s leaf, which the log proves', async () => {
+    const { makeStatement, testKey } = await import('../helpers.ts')
+    const key = await testKey(41)
+    const subject = `pkg:generic/leafy-${Date.now()}@1.0.0`
+    const sts = await Promise.all([0, 1, 2].map((i) => makeStatement(key, { subject, time: 1_777_895_712_000 + i })))
+    const post = await worker.fetch(new Request(`${BASE}/v1/statements`, { method: 'POST', body: JSON.stringify(sts), headers: { 'content-type': 'application/json' } }), { ...relayEnv, RELAY_KEY } as RelayEnv, createExecutionContext())
+    expect(post.status).toBe(200)
+    const { results } = (await post.json()) as { results: { id: string }[] }
+    const ids = results.map((r) => r.id)
+    const seqOf = async (id: string) => (await env.DB.prepare('SELECT seq FROM statements WHERE id = ?1').bind(id).first<number>('seq'))!
+    const want = await Promise.all(ids.map(async (id) => (await seqOf(id)) - 1))
+
+    type Page = { statements: unknown[]; leaves: number[] }
+    const pages: Page[] = [
+      (await (await call(`/v1/statements?subject=${encodeURIComponent(subject)}`)).json()) as Page,
+      (await (await worker.fetch(new Request(`${BASE}/v1/statements/bulk`, { method: 'POST', body: JSON.stringify({ subjects: [subject] }), headers: { 'content-type': 'application/json' } }), relayEnv, createExecutionContext())).json()) as Page,
+      (await (await worker.fetch(new Request(`${BASE}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify({ ids }), headers: { 'content-type': 'application/json' } }), relayEnv, createExecutionContext())).json()) as Page,
+      (await (await call(`/v1/feed?after=${want[0]}&limit=3`)).json()) as Page,
+    ]
+    for (const page of pages) {
+      expect(page.leaves).toEqual(want)
+      expect(page.statements).toHaveLength(3)
+    }
+    for (const [i, id] of ids.entries()) {
+      // Twice: the second answer comes from KV, which must carry the index too.
+      for (let k = 0; k < 2; k++) {
+        const res = await call(`/v1/statements/${encodeURIComponent(id)}`)
+        expect(res.headers.get('vouch-leaf-index')).toBe(String(want[i]))
+      }
+    }
+
+    // The index is the one the log proves: the leaf's entry is the served statement's bytes.
+    const log = (await wellKnownLog())!
+    const cp = parseCheckpoint((await openNote(await (await call('/v1/log/checkpoint')).text(), parseVerifierKey(log.verifierKey)!)).text)!
+    const h = tileHashReader(cp.size, (level, index, width) => bytesOf(tilePath({ level, index, width })))
+    for (const [i, raw] of pages[0]!.statements.entries()) {
+      const leaf = leafHash(utf8(JSON.stringify(raw)))
+      expect(verifyInclusion(want[i]!, cp.size, leaf, await inclusionProof(want[i]!, cp.size, h), cp.root)).toBe(true)
+    }
   })
 })

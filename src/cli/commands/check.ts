@@ -51,7 +51,7 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
     }
     const { policy, path: policyPath } = await loadPolicy(ctx, values.policy, dirname(path))
     const started = Date.now()
-    const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs })
+    const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
     for (const p of run.problems) ctx.out.warn(p)
     const outcomes: Outcome[] = ['verified', 'no trusted claim', 'hash differs', 'yanked', 'conflict', 'unpinned']
     const summary = Object.fromEntries(outcomes.map((o) => [o, run.results.filter((r) => r.outcome === o).length]))

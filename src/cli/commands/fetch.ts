@@ -138,7 +138,7 @@ for builds attested without a system).`,
 })
 
 async function resolvePackage(ctx: Context, relays: string[], subject: string, actors: string[]) {
-  const r = await query(relays, { subject, claim: 'source', ...(actors.length === 1 && { actor: actors[0] }) }, { timeoutMs: ctx.timeoutMs })
+  const r = await query(relays, { subject, claim: 'source', ...(actors.length === 1 && { actor: actors[0] }) }, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
   ctx.warnRelays(r.relays)
   const statements = actors.length ? r.statements.filter((s) => actors.includes(s.statement.actor)) : r.statements
   const live = liveClaims(statements)

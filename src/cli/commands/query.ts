@@ -33,7 +33,7 @@ Exits 1 if no relay gave a clean answer because one sent statements that do not 
       ...(values.actor !== undefined && { actor: did(values.actor, '--actor') }),
     }
     if (Object.keys(filter).length === 0) throw usageError('give at least one of --subject, --claim, --object, --actor')
-    const r = await query(await ctx.relays(), filter, { timeoutMs: ctx.timeoutMs, limit: positiveInt('limit', values.limit) ?? 1000 })
+    const r = await query(await ctx.relays(), filter, { timeoutMs: ctx.timeoutMs, limit: positiveInt('limit', values.limit) ?? 1000, log: await ctx.logs() })
     if (r.statements.length === 0) {
       // "no statements match" from a URL that is no relay at all (an HTML page, a 404) would mislead.
       const odd = await strangers(r.relays)

@@ -27,7 +27,7 @@ relay that serves anything else is reported and the next one asked.`,
   examples: ['vouch show sha256-Qm1x…=', 'vouch show sha256:4d2c…e1 --json | jq .statement'],
   async run(ctx, _values, [id]) {
     const want = hash(id!, 'ID')
-    const r = await getStatement(await ctx.relays(), want, { timeoutMs: ctx.timeoutMs })
+    const r = await getStatement(await ctx.relays(), want, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
     ctx.warnRelays(r.relays)
     ctx.out.result(describe(r.id, r.statement, r.relay), { id: r.id, statement: r.statement, relay: r.relay })
   },

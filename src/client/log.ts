@@ -1,0 +1,338 @@
+/**
+ * Checking a relay's log (PROTOCOL §6.10): every statement a verdict rests on is included in the
+ * relay's signed checkpoint, and every checkpoint is consistent with the last one kept from that
+ * log. Proofs are computed here from the relay's hash tiles, never taken from the relay.
+ */
+import {
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  openNote,
+  parseCheckpoint,
+  parseVerifierKey,
+  utf8,
+  verifyConsistency,
+  verifyInclusion,
+  type Checkpoint,
+  type NoteVerifier,
+  type OpenedNote,
+  type SubtreeHash,
+} from '../verify/index.ts'
+import { LogForkError, RelayProblemError, type ForkEvidence } from './errors.ts'
+import { httpProblem, readCapped, requestJson, send, timeoutOf, type RequestOptions } from './http.ts'
+import { TileCache, tileSubtrees } from './tiles.ts'
+
+/** What is kept per log between runs: the last checkpoint believed, and the key it was signed with. */
+export interface KeptCheckpoint {
+  verifierKey: string
+  note: string
+}
+
+/**
+ * Where checkpoints are kept between commands (the CLI: files under `$VOUCH_HOME/logs`). `relay`
+ * remembers which log a relay URL served, so a relay that once had a log cannot drop it unnoticed.
+ */
+export interface CheckpointStore {
+  checkpoint(origin: string): Promise<KeptCheckpoint | undefined>
+  keepCheckpoint(origin: string, c: KeptCheckpoint): Promise<void>
+  relayLog(relay: string): Promise<string | undefined>
+  keepRelayLog(relay: string, origin: string): Promise<void>
+}
+
+/** A store that forgets at exit: for a library user who keeps nothing, and for tests. */
+export function memoryCheckpointStore(): CheckpointStore {
+  const cps = new Map<string, KeptCheckpoint>()
+  const relays = new Map<string, string>()
+  return {
+    checkpoint: async (o) => cps.get(o),
+    keepCheckpoint: async (o, c) => void cps.set(o, c),
+    relayLog: async (r) => relays.get(r),
+    keepRelayLog: async (r, o) => void relays.set(r, o),
+  }
+}
+
+/** A checkpoint whose relay signature verified, before the belief policy has had its say. */
+export interface SignedCheckpoint {
+  relay: string
+  note: string
+  opened: OpenedNote
+  checkpoint: Checkpoint
+}
+
+/**
+ * Whether a correctly signed checkpoint is believed: `true`, or why not. The relay's own signature
+ * is all there is today; a requirement of k witness cosignatures (tlog-cosignature, PROTOCOL §6.10)
+ * plugs in here, reading `opened.others`.
+ */
+export type CheckpointBelief = (c: SignedCheckpoint) => Promise<true | string>
+export const believeRelaySignature: CheckpointBelief = async () => true
+
+export interface LogCheckOptions {
+  store?: CheckpointStore
+  believe?: CheckpointBelief
+  /**
+   * How long to wait before asking once more for a checkpoint that covers a statement beyond the
+   * current one: a relay recomputes its checkpoint at most once a second (§6.10). Default 1100 ms.
+   */
+  retryMs?: number
+  tiles?: TileCache
+}
+
+/** One statement to check: its leaf index as the relay said, and its canonical bytes. */
+export interface LeafClaim {
+  index: number | undefined
+  canonical: string
+}
+
+/** Why a statement failed the log check (it is dropped from that relay's answer), or undefined. */
+export type LeafVerdict = { code: 'no_leaf_index' | 'not_logged' | 'not_in_log'; message: string } | undefined
+
+interface LogInfo {
+  origin: string
+  verifierKey: string
+  verifier: NoteVerifier
+  base: string
+}
+
+/** Where a relay stands: its log and the checkpoint checked against, or no log at all. */
+type RelayLog = { log: LogInfo; cp: Checkpoint; h: SubtreeHash } | { log: undefined }
+
+const CHECKPOINT_BYTES = 64 * 1024
+const WELL_KNOWN_BYTES = 256 * 1024
+const invalid = (code: string, message: string) => new RelayProblemError({ kind: 'invalid', code, message })
+
+/**
+ * One command's view of the relays' logs. Each relay's checkpoint is fetched and reconciled with
+ * the kept one once (and once more when a statement is newer than it), however many reads ask.
+ */
+export class LogChecker {
+  readonly store: CheckpointStore
+  private readonly believe: CheckpointBelief
+  private readonly retryMs: number
+  private readonly tiles: TileCache
+  private readonly current = new Map<string, Promise<RelayLog>>()
+  private readonly fresher = new Map<string, Promise<RelayLog>>()
+
+  constructor(o: LogCheckOptions = {}) {
+    this.store = o.store ?? memoryCheckpointStore()
+    this.believe = o.believe ?? believeRelaySignature
+    this.retryMs = o.retryMs ?? 1100
+    this.tiles = o.tiles ?? new TileCache()
+    if (!(this.retryMs >= 0)) throw new RangeError(`retryMs must be a non-negative number, got ${this.retryMs}`)
+  }
+
+  /**
+   * Checks that each statement is in `relay`'s log at the index the relay gave. Per-statement
+   * failures come back in order (the caller drops those statements); a relay that cannot show a
+   * believable log throws RelayProblemError, and one that forked throws LogForkError. A relay
+   * that publishes no log, and never did to this store, passes unchecked (there is nothing to
+   * check against); `checked` says which.
+   */
+  async check(relay: string, items: readonly LeafClaim[], o: RequestOptions = {}): Promise<{ checked: boolean; verdicts: LeafVerdict[] }> {
+    let state = await this.relayLog(relay, o, this.current)
+    if (!state.log) return { checked: false, verdicts: items.map(() => undefined) }
+    // A statement just accepted may be newer than the checkpoint, recomputed once a second: ask once more.
+    if (items.some((it) => it.index !== undefined && it.index >= (state as { cp: Checkpoint }).cp.size)) {
+      await sleep(this.retryMs, o.signal)
+      const fresh = this.relayLog(relay, o, this.fresher)
+      state = await fresh
+      // Later reads of this command use the fresher checkpoint rather than waiting for it again.
+      this.current.set(relay, fresh)
+      if (!state.log) throw invalid('log_changed', `${relay} stopped publishing its log`)
+    }
+    const { cp, h, log } = state
+    const verdicts: LeafVerdict[] = []
+    for (const it of items) {
+      if (it.index === undefined) verdicts.push({ code: 'no_leaf_index', message: `${relay} publishes a log but did not say where this statement is in it` })
+      else if (!Number.isSafeInteger(it.index) || it.index < 0) verdicts.push({ code: 'not_in_log', message: `${relay} gave the leaf index ${it.index}` })
+      else if (it.index >= cp.size) verdicts.push({ code: 'not_logged', message: `${relay}'s log does not reach leaf ${it.index} (its checkpoint has ${cp.size}) a second after it was asked again` })
+      else {
+        const proof = await this.proof(log, () => inclusionProof(it.index!, cp.size, h))
+        if (verifyInclusion(it.index, cp.size, leafHash(utf8(it.canonical)), proof, cp.root)) verdicts.push(undefined)
+        else {
+          this.tiles.forget(`${log.base}/`)
+          verdicts.push({ code: 'not_in_log', message: `${relay}'s log ${log.origin} does not hold this statement at leaf ${it.index}` })
+        }
+      }
+    }
+    return { checked: true, verdicts }
+  }
+
+  /** A proof from tiles; a tile that cannot be had is the relay's failure, not the statement's. */
+  private async proof(log: LogInfo, make: () => Promise<Uint8Array[]>): Promise<Uint8Array[]> {
+    try {
+      return await make()
+    } catch (e) {
+      if (e instanceof RangeError) throw invalid('bad_tile', `${log.base}: ${e.message}`)
+      throw e
+    }
+  }
+
+  private relayLog(relay: string, o: RequestOptions, memo: Map<string, Promise<RelayLog>>): Promise<RelayLog> {
+    let p = memo.get(relay)
+    if (!p) {
+      p = this.load(relay, o)
+      memo.set(relay, p)
+      // A network failure is not remembered: the next read of this command may reach the relay.
+      p.catch(() => memo.delete(relay))
+    }
+    return p
+  }
+
+  private async load(relay: string, o: RequestOptions): Promise<RelayLog> {
+    const log = await this.logInfo(relay, o)
+    const pinned = await this.store.relayLog(relay)
+    if (!log) {
+      if (pinned) throw invalid('log_changed', `${relay} served the log ${pinned} before and now publishes none`)
+      return { log: undefined }
+    }
+    const kept = await this.store.checkpoint(log.origin)
+    if (kept && kept.verifierKey !== log.verifierKey) throw invalid('log_changed', `${relay}'s log ${log.origin} is now signed by ${log.verifierKey}, not ${kept.verifierKey} as before`)
+    const signed = await this.fetchCheckpoint(relay, log, o)
+    const belief = await this.believe(signed)
+    if (belief !== true) throw invalid('checkpoint_not_believed', `${relay}'s checkpoint is not believed: ${belief}`)
+    const cp = await this.reconcile(log, kept, signed, o)
+    if (pinned !== log.origin) await this.store.keepRelayLog(relay, log.origin)
+    return { log, cp, h: tileSubtrees(log.base, cp.size, this.tiles, o) }
+  }
+
+  /** `/.well-known/vouch`'s `log`, or undefined when the relay publishes none (or is no relay). */
+  private async logInfo(relay: string, o: RequestOptions): Promise<LogInfo | undefined> {
+    const url = `${relay}/.well-known/vouch`
+    let json: unknown
+    try {
+      json = (await requestJson(url, { headers: { accept: 'application/json' } }, { ...o, maxBytes: WELL_KNOWN_BYTES, maxDepth: 12 })).json
+    } catch (e) {
+      if (e instanceof RelayProblemError && e.problem.kind !== 'network') return undefined
+      throw e
+    }
+    const l = (json as { log?: { origin?: unknown; verifierKey?: unknown; prefix?: unknown } | null } | null)?.log
+    if (l === null || l === undefined) return undefined
+    const verifier = typeof l.verifierKey === 'string' ? parseVerifierKey(l.verifierKey) : undefined
+    if (!verifier || verifier.name !== l.origin || typeof l.prefix !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+$/.test(l.prefix)) {
+      throw invalid('bad_log_info', `${url}: its log is not {origin, verifierKey named by the origin, prefix}`)
+    }
+    return { origin: l.origin, verifierKey: l.verifierKey as string, verifier, base: `${relay}${l.prefix}` }
+  }
+
+  private async fetchCheckpoint(relay: string, log: LogInfo, o: RequestOptions): Promise<SignedCheckpoint> {
+    const url = `${log.base}/checkpoint`
+    const timeout = AbortSignal.timeout(timeoutOf(o))
+    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout
+    const res = await send(url, { headers: { 'cache-control': 'no-cache' } }, { ...o, signal })
+    const body = await readCapped(res, url, CHECKPOINT_BYTES, signal)
+    if (res.status !== 200) throw httpProblem(url, res.status, body)
+    const note = new TextDecoder().decode(body)
+    let opened: OpenedNote
+    try {
+      opened = await openNote(note, log.verifier)
+    } catch (e) {
+      throw invalid('bad_checkpoint', `${url}: ${(e as Error).message}`)
+    }
+    if (!opened.verified) throw invalid('bad_checkpoint', `${url} is not signed by the log's key ${log.verifierKey}`)
+    const checkpoint = parseCheckpoint(opened.text)
+    if (!checkpoint || checkpoint.origin !== log.origin) throw invalid('bad_checkpoint', `${url} is not a checkpoint of ${log.origin}`)
+    return { relay, note, opened, checkpoint }
+  }
+
+  /**
+   * The checkpoint to check statements against, after proving the new one consistent with the
+   * kept one. A larger one is kept from now on. A smaller one must be a prefix of the kept one (an
+   * instance of the relay a second behind another), and the kept one stays in use. Anything else
+   * is a fork: the kept checkpoint is never replaced by one inconsistent with it.
+   */
+  private async reconcile(log: LogInfo, kept: KeptCheckpoint | undefined, now: SignedCheckpoint, o: RequestOptions): Promise<Checkpoint> {
+    const cur = now.checkpoint
+    if (!kept) {
+      await this.store.keepCheckpoint(log.origin, { verifierKey: log.verifierKey, note: now.note })
+      return cur
+    }
+    const old = await openKept(log, kept)
+    const fork = (reason: string): LogForkError => {
+      const evidence: ForkEvidence = { relay: now.relay, origin: log.origin, verifierKey: log.verifierKey, kept: kept.note, received: now.note, reason }
+      return new LogForkError(evidence)
+    }
+    if (old.size === cur.size) {
+      if (!equal(old.root, cur.root)) throw fork(`two different roots for the tree of ${cur.size} leaves`)
+      return cur
+    }
+    const [small, big] = old.size < cur.size ? [old, cur] : [cur, old]
+    if (small.size > 0) {
+      const h = tileSubtrees(log.base, big.size, this.tiles, o)
+      let proof: Uint8Array[]
+      try {
+        proof = await this.proof(log, () => consistencyProof(small.size, big.size, h))
+      } catch (e) {
+        // A relay that went back and no longer serves the tree it signed has rewound; one that
+        // cannot serve the tiles of its new tree is just failing (nothing is kept from it).
+        if (cur.size < old.size && e instanceof RelayProblemError && e.problem.code === 'bad_tile') throw fork(`it went back from ${old.size} leaves to ${cur.size} and no longer serves the tree of ${old.size} it signed (${e.message})`)
+        throw e
+      }
+      if (!verifyConsistency(small.size, big.size, proof, small.root, big.root)) {
+        this.tiles.forget(`${log.base}/`)
+        throw fork(cur.size < old.size ? `it went back from ${old.size} leaves to ${cur.size}, and ${cur.size} is not a prefix of the tree it signed before` : `its tree of ${cur.size} leaves does not extend the tree of ${old.size} it signed before`)
+      }
+    }
+    if (cur.size > old.size) await this.store.keepCheckpoint(log.origin, { verifierKey: log.verifierKey, note: now.note })
+    return big
+  }
+}
+
+/** The kept checkpoint, checked again: a store is a file anyone may have edited. */
+async function openKept(log: LogInfo, kept: KeptCheckpoint): Promise<Checkpoint> {
+  const bad = () => invalid('bad_kept_checkpoint', `the checkpoint kept for ${log.origin} does not verify under its key; delete it (vouch keeps it under $VOUCH_HOME/logs) to start afresh`)
+  let opened: OpenedNote
+  try {
+    opened = await openNote(kept.note, log.verifier)
+  } catch {
+    throw bad()
+  }
+  const cp = opened.verified ? parseCheckpoint(opened.text) : undefined
+  if (!cp || cp.origin !== log.origin) throw bad()
+  return cp
+}
+
+const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted()
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true })
+  })
+}
+
+/**
+ * The `leaves` of a statements page (PROTOCOL §6.3), parallel to `statements`; all undefined when
+ * the relay sent none (one without a log need not). Anything else malformed refuses the page.
+ */
+export function pageLeaves(page: { leaves?: unknown }, count: number, url: string): (number | undefined)[] {
+  const l = page.leaves
+  if (l === undefined) return Array.from({ length: count }, () => undefined)
+  if (!Array.isArray(l) || l.length !== count || !l.every((i) => Number.isSafeInteger(i) && (i as number) >= 0)) {
+    throw invalid('bad_answer', `${url}: leaves is not one leaf index per statement`)
+  }
+  return l as number[]
+}
+
+/**
+ * Drops from one relay's verified statements those its log does not prove, as `dropped` entries.
+ * Without a checker everything passes: the log check is the caller's choice (the CLI always makes it).
+ */
+export async function keepLogged<T extends { id: string; canonical: string }>(
+  log: LogChecker | undefined,
+  relay: string,
+  items: { v: T; index: number | undefined }[],
+  o: RequestOptions,
+): Promise<{ good: T[]; dropped: { id: string; code: string; message: string }[] }> {
+  if (!log || items.length === 0) return { good: items.map((i) => i.v), dropped: [] }
+  const { verdicts } = await log.check(relay, items.map((i) => ({ index: i.index, canonical: i.v.canonical })), o)
+  const good: T[] = []
+  const dropped: { id: string; code: string; message: string }[] = []
+  for (const [k, it] of items.entries()) {
+    const bad = verdicts[k]
+    if (bad) dropped.push({ id: it.v.id, ...bad })
+    else good.push(it.v)
+  }
+  return { good, dropped }
+}
