@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -97,7 +98,9 @@ describe('vouch publish --git and verify --checkout', { timeout: 60_000 }, () =>
     const r = await vouch('me', ['publish', 'dirty@1.1.0', d, '--git', '--no-upload'])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/tag 1\.1\.0 .* holds tree [0-9a-f]{40} there/)
-    expect((await vouch('me', ['query', 'dirty@1.1.0', '--json'])).json.statements ?? []).toHaveLength(0)
+    const q = await vouch('me', ['query', '--subject', 'pkg:generic/dirty@1.1.0', '--json'])
+    expect(q.code).toBe(0)
+    expect(q.json.statements).toEqual([])
     expect((await vouch('me', ['publish', 'dirty@1.1.0', d, '--git', '--tag', 'nope', '--no-upload'])).code).toBe(2)
 
     const plain = join(work, 'plain')
@@ -112,5 +115,122 @@ describe('vouch publish --git and verify --checkout', { timeout: 60_000 }, () =>
     expect(none.code).toBe(1)
     expect((await vouch('me', ['publish', 'plain@1.0.0', join(plain, 'a'), '--git'])).code).toBe(2)
     expect((await vouch('me', ['publish', 'plain@1.0.0', plain, '--tag', 'v1'])).code).toBe(2)
+  })
+})
+
+describe('vouch bridge git', { timeout: 60_000 }, () => {
+  for (const format of ['sha1', 'sha256'] as const) {
+    it(`claims each tag's commit (annotated tags peeled) and tree from a local clone (${format}); again is a no-op; a moved tag is withdrawn`, async () => {
+      const d = repo(`bridge-${format}`, format)
+      git(d, 'tag', 'blobtag', git(d, 'hash-object', '-w', 'run.sh'))
+      const r = await vouch('bridge', ['bridge', 'git', d, '--name', `proj-${format}`, '--json'])
+      expect(r.code).toBe(0)
+      expect(r.json.warnings).toEqual([expect.stringContaining('blobtag (blob)')])
+      const want = (tag: string) => ({
+        tag,
+        subject: `pkg:generic/proj-${format}@${tag.replace(/^v/, '')}`,
+        commit: `gitoid:commit:${format}:${git(d, 'rev-parse', `${tag}^{commit}`)}`,
+        tree: `gitoid:tree:${format}:${git(d, 'rev-parse', `${tag}^{tree}`)}`,
+        status: 'published',
+        withdrawn: [],
+      })
+      expect(r.json.objectFormat).toBe(format)
+      expect(r.json.tags).toEqual([want('1.1.0'), want('v1.0.0')])
+      // The annotated tag's own object is not what is claimed: its commit is.
+      expect(r.json.tags[1].commit).not.toContain(git(d, 'rev-parse', 'v1.0.0'))
+      const q = await vouch('bridge', ['query', '--subject', `pkg:generic/proj-${format}@1.0.0`, '--json'])
+      expect(q.json.statements.map((s: any) => [s.statement.claim, s.statement.object, s.statement.meta]).sort()).toEqual([
+        ['git-commit', want('v1.0.0').commit, { tag: 'v1.0.0' }],
+        ['git-tree', want('v1.0.0').tree, { tag: 'v1.0.0' }],
+      ])
+
+      const again = await vouch('bridge', ['bridge', 'git', d, '--name', `proj-${format}`, '--json'])
+      expect(again.json.tags.map((t: any) => t.status)).toEqual(['already', 'already'])
+
+      const old = want('1.1.0').commit
+      writeFileSync(join(d, 'src/index.js'), 'export const v = 3\n')
+      git(d, 'commit', '-q', '-am', 'three')
+      git(d, 'tag', '-f', '1.1.0')
+      const moved = await vouch('bridge', ['bridge', 'git', d, '--name', `proj-${format}`, '--tag', '1.1.0', '--json'])
+      expect(moved.code).toBe(0)
+      expect(moved.json.tags).toEqual([{ ...want('1.1.0'), withdrawn: [old] }])
+      const after = await vouch('bridge', ['query', '--subject', `pkg:generic/proj-${format}@1.1.0`, '--claim', 'git-commit', '--json'])
+      expect(after.json.statements.filter((s: any) => s.statement.not).map((s: any) => s.statement.object)).toEqual([old])
+    })
+  }
+
+  it('over a URL gives commits only, records no local path, and refuses what it cannot list', async () => {
+    const d = repo('remote', 'sha1')
+    const r = await vouch('bridge', ['bridge', 'git', `file://${d}`, '--name', 'pkg:github/alice/remote', '--dry-run', '--json'])
+    expect(r.code).toBe(0)
+    expect(r.json.tags.map((t: any) => [t.subject, t.tree])).toEqual([['pkg:github/alice/remote@1.1.0', undefined], ['pkg:github/alice/remote@1.0.0', undefined]])
+    expect(r.json.statements.map((s: any) => s.meta)).toEqual([{ tag: '1.1.0' }, { tag: 'v1.0.0' }])
+    expect((await vouch('bridge', ['bridge', 'git', join(work, 'nowhere'), '--name', 'x'])).code).toBe(4)
+    expect((await vouch('bridge', ['bridge', 'git', d])).code).toBe(2)
+    expect((await vouch('bridge', ['bridge', 'git', d, '--name', 'a/b'])).code).toBe(2)
+    expect((await vouch('bridge', ['bridge', 'git', '--upload-pack=touch /tmp/x', '--name', 'x'])).code).not.toBe(0)
+  })
+})
+
+/** A tiny OCI image layout: an index of two platforms' manifests, tagged `tag`. */
+function layout(name: string, tag: string | undefined) {
+  const d = join(work, name)
+  mkdirSync(join(d, 'blobs/sha256'), { recursive: true })
+  const put = (text: string) => {
+    const hex = createHash('sha256').update(text).digest('hex')
+    writeFileSync(join(d, 'blobs/sha256', hex), text)
+    return { digest: `sha256:${hex}`, size: Buffer.byteLength(text) }
+  }
+  const manifests = (['amd64', 'arm64'] as const).map((architecture) => {
+    const config = put(JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }))
+    const layer = put(`layer for ${architecture}`)
+    const m = put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }] }))
+    return { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, platform: { architecture, os: 'linux', ...(architecture === 'arm64' && { variant: 'v8' }) } }
+  })
+  const index = put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }))
+  writeFileSync(join(d, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+  writeFileSync(join(d, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...index, ...(tag && { annotations: { 'org.opencontainers.image.ref.name': tag } }) }] }))
+  return { dir: d, index: index.digest, manifests: manifests.map((m) => m.digest) }
+}
+
+const sri = (digest: string) => `sha256-${Buffer.from(digest.slice(7), 'hex').toString('base64')}`
+
+describe('vouch bridge oci', { timeout: 60_000 }, () => {
+  it('claims the tag as the index digest and a build per platform; vouch verify accepts the image and its builds', async () => {
+    const l = layout('img', 'docker.io/library/img:1.0')
+    const dry = await vouch('me', ['bridge', 'oci', l.dir, '--name', 'img', '--dry-run', '--json'])
+    expect(dry.code).toBe(0)
+    expect(dry.json.images).toEqual([{ tag: '1.0', subject: 'pkg:oci/img@1.0', digest: l.index, kind: 'index', status: 'planned', platforms: [{ platform: 'linux/amd64', digest: l.manifests[0] }, { platform: 'linux/arm64/v8', digest: l.manifests[1] }] }])
+    expect(dry.json.statements.map((s: any) => [s.subject, s.claim, s.object, s.meta.system])).toEqual([
+      ['pkg:oci/img@1.0', 'source', sri(l.index), undefined],
+      [sri(l.index), 'build', sri(l.manifests[0]!), 'linux/amd64'],
+      [sri(l.index), 'build', sri(l.manifests[1]!), 'linux/arm64/v8'],
+    ])
+    const human = await vouch('me', ['bridge', 'oci', l.dir, '--name', 'img'])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toContain(`pkg:oci/img@1.0  ${l.index} (index)`)
+    expect((await vouch('me', ['bridge', 'oci', l.dir, '--name', 'img', '--json'])).json.images[0].status).toBe('already')
+
+    expect((await vouch('me', ['trust-builder', dids.me])).code).toBe(0)
+    const v = await vouch('me', ['verify', 'pkg:oci/img@1.0', '--json'])
+    expect(v.code).toBe(0)
+    expect(v.json).toMatchObject({ verdict: 'trusted', source: sri(l.index), digest: l.index })
+    expect(v.json.builds.map((b: any) => [b.system, b.output]).sort()).toEqual([['linux/amd64', sri(l.manifests[0]!)], ['linux/arm64/v8', sri(l.manifests[1]!)]])
+    expect((await vouch('me', ['verify', 'pkg:oci/img@1.0'])).stdout).toMatch(new RegExp(`^digest +${l.index}$`, 'm'))
+  })
+
+  it('refuses a blob that does not hash to its name, a missing blob, a tag it lacks, and a bad name; nothing is published', async () => {
+    const l = layout('bad', undefined)
+    expect((await vouch('me', ['bridge', 'oci', l.dir, '--name', 'bad'])).code).toBe(4) // no ref name and no --tag
+    writeFileSync(join(l.dir, 'blobs/sha256', l.manifests[1]!.slice(7)), 'tampered')
+    const tampered = await vouch('me', ['bridge', 'oci', l.dir, '--name', 'bad', '--tag', '2.0'])
+    expect(tampered.code).toBe(1)
+    expect(tampered.stderr).toMatch(/is 8 bytes, its descriptor says|does not hash to its name/)
+    rmSync(join(l.dir, 'blobs/sha256', l.manifests[1]!.slice(7)))
+    expect((await vouch('me', ['bridge', 'oci', l.dir, '--name', 'bad', '--tag', '2.0'])).code).toBe(4)
+    expect((await vouch('me', ['bridge', 'oci', l.dir, '--name', 'Bad', '--tag', '2.0'])).code).toBe(2)
+    expect((await vouch('me', ['bridge', 'oci', join(work, 'nowhere'), '--name', 'bad'])).code).toBe(4)
+    const q = await vouch('me', ['query', '--subject', 'pkg:oci/bad@2.0', '--json'])
+    expect(q.json.statements).toEqual([])
   })
 })
