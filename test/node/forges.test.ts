@@ -234,3 +234,30 @@ describe('vouch bridge oci', { timeout: 60_000 }, () => {
     expect(q.json.statements).toEqual([])
   })
 })
+
+describe('the pure parts', () => {
+  it('parseLsRemote peels annotated tags whatever the line order, and refuses mixed formats and stray lines', async () => {
+    const { parseLsRemote } = await import('../../src/git/repo.ts')
+    const { gitSubject, tagVersion } = await import('../../src/bridges/index.ts')
+    const fc = (await import('fast-check')).default
+    const oid = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`))
+    fc.assert(
+      fc.property(fc.constantFrom(40, 64), fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z0-9][a-z0-9.]{0,8}$/), oid(64), oid(64), fc.boolean()), { maxLength: 6, selector: (t) => t[0] }), fc.boolean(), (len, tuples, reverse) => {
+        const tags = tuples.map((t) => t[0])
+        const rows = tuples.map(([tag, a, b, annotated]) => ({ tag, self: a.slice(0, len), peeled: annotated ? b.slice(0, len) : undefined }))
+        let lines = rows.flatMap((r) => [`${r.self}\trefs/tags/${r.tag}`, ...(r.peeled ? [`${r.peeled}\trefs/tags/${r.tag}^{}`] : [])])
+        if (reverse) lines = lines.reverse()
+        const got = parseLsRemote(lines.join('\n') + '\n')
+        expect(got.format).toBe(tags.length ? (len === 40 ? 'sha1' : 'sha256') : undefined)
+        expect(new Map(got.tags.map((t) => [t.tag, [t.object, t.annotated]]))).toEqual(new Map(rows.map((r) => [r.tag, [r.peeled ?? r.self, r.peeled !== undefined]])))
+      }),
+    )
+    expect(() => parseLsRemote(`${'a'.repeat(40)}\trefs/tags/x\n${'b'.repeat(64)}\trefs/tags/y\n`)).toThrow(/two object formats/)
+    expect(() => parseLsRemote(`${'a'.repeat(40)}\trefs/heads/main\n`)).toThrow(/unexpected line/)
+    expect(tagVersion('v1.2.3')).toBe('1.2.3')
+    expect(tagVersion('version-2')).toBe('version-2')
+    expect(gitSubject('mylib', 'v1.0.0')).toBe('pkg:generic/mylib@1.0.0')
+    expect(gitSubject('pkg:github/alice/x', 'release/1 a')).toBe('pkg:github/alice/x@release%2F1%20a')
+    expect(() => gitSubject('pkg:github/alice/x@1', 'v1')).toThrow(/without version/)
+  })
+})
