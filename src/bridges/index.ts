@@ -45,3 +45,5 @@ export {
   type InTotoStatement,
   type ResourceDescriptor,
 } from './intoto.ts'
+export { bridgeGit, gitSubject, tagVersion, type GitBridgeOptions, type GitBridgeResult, type GitTagFact, type GitTagOutcome } from './git.ts'
+export { bridgeOci, OCI_MANIFEST_MAX_BYTES, ociSri, platformName, readOciLayout, type LayoutReader, type OciBridgeResult, type OciImage } from './oci.ts'

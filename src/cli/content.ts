@@ -122,3 +122,14 @@ export function asPublished(statement: VerifiedStatement, reports: ContentReport
 
 /** Per relay, for --json: what happened to the content. */
 export const contentJson = (reports: ContentReport[]) => reports.map((u) => ({ relay: u.relay, ok: u.ok, status: u.content ?? null, ...(u.problem && { problem: u.problem }) }))
+
+/** Statements that name no content, posted to the relays that took the one that did; failures warn. */
+export async function postAlongside(ctx: Context, relays: string[], statements: VerifiedStatement[]): Promise<void> {
+  if (relays.length === 0) return
+  try {
+    ctx.warnRelays((await publish(relays, statements, { timeoutMs: ctx.timeoutMs })).relays)
+  } catch (e) {
+    if (!(e instanceof ClientError)) throw e
+    ctx.warnRelays(e.reports)
+  }
+}

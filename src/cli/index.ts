@@ -29,7 +29,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   verify: { summary: 'decide whether to trust NAME@VERSION under your policy, and say why', load: () => import('./commands/verify.ts') },
   check: { summary: 'judge every package a lockfile pins (package-lock.json, flake.lock) under your policy', load: () => import('./commands/check.ts') },
   policy: { summary: 'write a starter trust policy (init), or show the one in use', load: () => import('./commands/policy.ts') },
-  bridge: { summary: 'publish what npm or a Nix binary cache says, as your (bridge) key', load: () => import('./commands/bridge.ts') },
+  bridge: { summary: 'publish what npm, a Nix binary cache, a git repository or an OCI image layout says, as your (bridge) key', load: () => import('./commands/bridge.ts') },
   import: { summary: 'import an in-toto/SLSA attestation (DSSE) as claims of your key', load: () => import('./commands/import.ts') },
   export: { summary: 'write a statement as an in-toto attestation (DSSE) signed by your key', load: () => import('./commands/export.ts') },
 }

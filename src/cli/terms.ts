@@ -1,4 +1,4 @@
-import { decodeDidKey, formatSri, looksLikeHash, parseHashParam } from '../verify/index.ts'
+import { decodeDidKey, formatSri, hexForm, looksLikeHash, parseHashParam, parseSri } from '../verify/index.ts'
 import { packageSubject } from '../client/index.ts'
 import { usageError } from './errors.ts'
 
@@ -36,4 +36,10 @@ export function hash(value: string, what = 'HASH'): string {
   const d = parseHashParam(value)
   if (!d) throw usageError(`${what} is not a hash: ${JSON.stringify(value)}`, 'write sha256-<base64> (SRI) or sha256:<hex>')
   return formatSri(d)
+}
+
+/** An SRI sha256 as an OCI digest (`sha256:<hex>`), the form people and registries use; undefined for other hashes. */
+export function ociDigest(sri: string): string | undefined {
+  const d = parseSri(sri)
+  return d && d.alg === 'sha256' ? hexForm(d) : undefined
 }

@@ -156,12 +156,13 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
 }
 
 /** The verdict as text: a summary, then the explanation tree. */
-export function describeVerdict(j: Judgement): string {
+export function describeVerdict(j: Judgement, extra: readonly [string, string][] = []): string {
   const v = j.verdict
   const summary = fields([
     ['verdict', v.verdict],
     ['subject', v.subject],
     ['source', v.source ?? '(none accepted)'],
+    ...extra,
     ...v.builds.map((b): [string, string] => ['build', `${b.system || '(any system)'}: ${b.output} (${b.builders.length} builder${b.builders.length === 1 ? '' : 's'})`]),
     ['policy', j.policyPath],
     ['read', `${j.gathered.facts.length} statement${j.gathered.facts.length === 1 ? '' : 's'} in ${j.gathered.queries} quer${j.gathered.queries === 1 ? 'y' : 'ies'}${j.gathered.complete ? '' : ' (incomplete)'}`],

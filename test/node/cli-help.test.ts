@@ -31,6 +31,15 @@ describe('the small ones: version, help CMD, typo hints', () => {
     expect((await runVouch(['help', 'nosuch'], { env })).code).toBe(2)
   })
 
+  it('help lists the git and OCI commands: bridge git|oci, publish --git, verify --checkout', async () => {
+    expect((await runVouch(['help'], { env })).stdout).toMatch(/bridge .*git repository or an OCI image layout/)
+    const bridge = (await runVouch(['help', 'bridge'], { env })).stdout
+    expect(bridge).toContain('bridge git URL|DIR --name NAME')
+    expect(bridge).toContain('bridge oci LAYOUT_DIR --name NAME')
+    expect((await runVouch(['help', 'publish'], { env })).stdout).toContain('--git')
+    expect((await runVouch(['help', 'verify'], { env })).stdout).toContain('--checkout DIR')
+  })
+
   it('a mistyped option or command gets the nearest real one as a hint, exit 2', async () => {
     const opt = await runVouch(['hash', '--jsn', 'README.md'], { env })
     expect(opt.code).toBe(2)

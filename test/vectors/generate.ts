@@ -383,6 +383,20 @@ await addValid(
     alice,
     { subject: 'pkg:oci/mylib@1.2.3', claim: 'source', object: sri('sha256', digestBytes), time: T0 + 22 * MINUTE, meta: { format: 'oci-index' } },
   )
+  const PLATFORM_TEXT = 'vouch test vector: OCI image manifest of mylib 1.2.3 for linux/amd64'
+  const platformBytes = await digest('SHA-256', PLATFORM_TEXT)
+  await addValid(
+    'oci-build',
+    `An OCI platform build, as \`vouch bridge oci\` claims it: building the index sha256:${hex.encode(digestBytes)} produced the linux/amd64 manifest sha256:${hex.encode(platformBytes)} (the SHA-256 of "${PLATFORM_TEXT}"); both digests are SRI, and meta.system is the platform so a policy groups builds per platform.`,
+    alice,
+    {
+      subject: sri('sha256', digestBytes),
+      claim: 'build',
+      object: sri('sha256', platformBytes),
+      time: T0 + 22 * MINUTE,
+      meta: { builder: 'oci', system: 'linux/amd64', platform: { os: 'linux', architecture: 'amd64' }, mediaType: 'application/vnd.oci.image.manifest.v1+json' },
+    },
+  )
 }
 
 /** The largest statement: canonical form exactly 4096 bytes, subject exactly 1024, meta exactly 2048. */
