@@ -1,7 +1,7 @@
 import { actorData, aliasClaims, latest, packageData } from '../../src/explorer/data.ts'
 import { findNames } from '../../src/explorer/find.ts'
 import { loadAdmitGrants } from '../../src/store/admission.ts'
-import { namesWithPrefix, nearNames } from '../../src/store/names.ts'
+import { namesContaining, namesWithPrefix, nearNames } from '../../src/store/names.ts'
 import {
   bodiesOf,
   countStatements,
@@ -98,6 +98,7 @@ export async function captureQueries(db: D1Database, s: Sample): Promise<Capture
     ['explorer alias claims', () => aliasClaims(rec, 'dns:example.org')],
     ['search names by prefix', () => namesWithPrefix(rec, nameOf(s.purl).slice(0, 3), 50)],
     ['search near names', () => nearNames(rec, nameOf(s.purl), 20)],
+    ['search names containing', () => namesContaining(rec, nameOf(s.purl).slice(1, 5), 50)],
     ['search name with version', () => findNames(rec, { name: nameOf(s.purl), version: '1' })],
     ['search word (names, aliases)', () => findNames(rec, { name: nameOf(s.purl) })],
   ]
@@ -127,7 +128,7 @@ export interface PlanVerdict extends CapturedQuery {
  */
 export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] {
   // The names index (search) is one row per package: a scan of it reads millions of rows too.
-  if (plan.some((d) => /^SCAN names\b/.test(d))) return 'scan'
+  if (plan.some((d) => /^SCAN (names|name_parts)\b/.test(d))) return 'scan'
   const onStatements = plan.filter((d) => /\bstatements\b/.test(d))
   const unfiltered = !/\bWHERE\b/i.test(q.sql) && /ORDER BY seq( DESC)? LIMIT/i.test(q.sql)
   if (onStatements.some((d) => /^SCAN statements\b/.test(d))) return unfiltered ? 'bounded' : 'scan'

@@ -46,3 +46,26 @@ export async function nearNames(db: D1Database, term: string, each: number): Pro
   ])
   return [...new Set(lists.flat())]
 }
+
+/** Suffixes are kept from 3 characters (migrations/0004_names_batch.sql): shorter terms match too much to list. */
+export const MIN_PART = 3
+
+/**
+ * Packages whose name contains `part` after its first character (`pad` finds `left-pad`; names
+ * starting with it are `namesWithPrefix`'s), most statements first. One range of the suffix key
+ * for at most `limit` distinct names, then each name's rows by the names key.
+ */
+export async function namesContaining(db: D1Database, part: string, limit: number): Promise<{ rows: NameRow[]; more: boolean }> {
+  if ([...part].length < MIN_PART) return { rows: [], more: false }
+  const { results } = await db
+    .prepare(
+      `SELECT n.name, n.pkg, n.statements, n.latest
+       FROM (SELECT DISTINCT name FROM name_parts WHERE part >= ?1 AND part < ?2 LIMIT ?3) AS p
+       JOIN names AS n ON n.name = p.name
+       ORDER BY n.statements DESC, n.name, n.pkg LIMIT ?3`,
+    )
+    .bind(part, after(part), limit + 1)
+    .all<NameRow>()
+  const more = results.length > limit
+  return { rows: more ? results.slice(0, limit) : results, more }
+}
