@@ -39,11 +39,13 @@ export interface CapturedQuery {
 
 /** A D1Database that records every prepared statement's SQL and bindings, then runs it on `db`. */
 function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): D1Database {
+  // The real statement behind each wrapper, and what it was prepared and bound with, for batches.
+  const made = new WeakMap<object, { target: D1PreparedStatement; sql: string; params: unknown[] }>()
   return {
     prepare(sql: string) {
       const real = db.prepare(sql)
-      const wrap = (stmt: D1PreparedStatement, params: unknown[]): D1PreparedStatement =>
-        new Proxy(stmt, {
+      const wrap = (stmt: D1PreparedStatement, params: unknown[]): D1PreparedStatement => {
+        const proxy = new Proxy(stmt, {
           get(target, key) {
             if (key === 'bind') {
               return (...p: unknown[]) => wrap(target.bind(...p), p)
@@ -53,10 +55,15 @@ function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): 
             return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
           },
         })
+        made.set(proxy, { target: stmt, sql, params })
+        return proxy
+      }
       return wrap(real, [])
     },
-    batch: () => {
-      throw new Error('query-plans: reads only')
+    batch: (stmts: D1PreparedStatement[]) => {
+      const real = stmts.map((s) => made.get(s)!)
+      for (const r of real) out.push({ caller: caller(), sql: r.sql, params: r.params })
+      return db.batch(real.map((r) => r.target))
     },
   } as unknown as D1Database
 }

@@ -53,6 +53,8 @@ describe('query plans (small database after ANALYZE)', () => {
     expect(planOf('search names by prefix')).toMatch(/SEARCH names USING PRIMARY KEY \(name>\? AND name<\?\)/)
     expect(planOf('search names containing')).toMatch(/SEARCH name_parts USING PRIMARY KEY \(part>\? AND part<\?\)/)
     expect(planOf('search names containing')).toMatch(/SEARCH n USING PRIMARY KEY \(name=\?\)/)
+    // A search word's reads (prefix, substring, alias claims) go in one batch; the alias claims by the object index.
+    expect(verdicts.filter((v) => v.caller === 'search word (names, aliases)').map((v) => v.plan.join('; ')).join('\n')).toMatch(/SEARCH statements USING INDEX statements_object \(object=\?/)
   })
 
   it('the status count reads the last seq, and it equals count(*) (rows are never deleted)', async () => {
