@@ -15,8 +15,8 @@ const PAD = 8
 /** Line heights and the characters one line of the box holds (12 px bold rule line, 11 px text), with margin for wide letters. */
 const RULE_LINE = 15
 const TEXT_LINE = 14
-const RULE_CHARS = 30
-const TEXT_CHARS = 36
+const RULE_CHARS = 26
+const TEXT_CHARS = 30
 /** A box's text is wrapped in full up to this many lines (a subject is at most 1024 bytes: ~30 lines); the text tree has the rest. */
 const MAX_LINES = 40
 /** Boxes drawn at most; the text tree below the graph always has everything. */

@@ -341,7 +341,7 @@ describe('explorer: pieces', () => {
     const { nodes } = layoutTree(tree)
     for (const n of nodes) {
       expect(n.textLines.join('').replace(/\s/g, '')).toBe((n.rule === 'a' ? 'short' : long).replace(/\s/g, ''))
-      for (const l of n.textLines) expect([...l].length).toBeLessThanOrEqual(36)
+      for (const l of n.textLines) expect([...l].length).toBeLessThanOrEqual(30)
     }
     expect(nodes[2]!.height).toBeGreaterThan(nodes[1]!.height)
     // Random trees: boxes in one column never overlap.
