@@ -51,6 +51,11 @@ BENCHMARKS.scale = {
   load: () => import('./scale.ts'),
 }
 
+BENCHMARKS['search-parts'] = {
+  description: "where a search's time goes: its D1 reads and its page rendering on the scale benchmark's 1M file (--dir DIR from `scale --keep`)",
+  load: () => import('./search-parts.ts'),
+}
+
 BENCHMARKS.log = {
   description: 'the feed as a log: integration CPU per statement vs ingest, R2 writes per 1,000 statements, checkpoint delay (--quick)',
   load: () => import('./log.ts'),

@@ -1,5 +1,7 @@
 import { z } from 'zod'
+import type { IdentityOptions } from './identity/index.ts'
 import { checkPublicUrl } from './net/index.ts'
+import { ensurePolicy, PolicyError, type Policy } from './policy/index.ts'
 import { decodeBase64url, isDidKey, LIMITS } from './verify/index.ts'
 
 /**
@@ -40,6 +42,8 @@ export interface Options {
   QUOTA_BLOB_BYTES_PER_DAY?: string
   PEER_STATEMENTS_PER_DAY?: string
   CPU_BUDGET_MS?: string
+  EXPLORER_POLICY?: string
+  ALIAS_PROOF_BASES?: string
 }
 
 /** The Worker's bindings as they arrive: storage bindings plus the raw text of every setting. */
@@ -85,7 +89,18 @@ export interface RelayConfig {
   /** Statements per POST and ids or bodies per page this relay serves: `capsFor(cpuBudgetMs)`, advertised as `batchItems` and `pageMax`. */
   batchItems: number
   pageMax: number
+  /**
+   * The policy the explorer marks versions "trusted" by and the trust view starts from
+   * (EXPLORER_POLICY, docs/POLICY.md); by default `{ version: 1, trust: { keys: OPERATOR_KEYS } }`,
+   * the relay's admission roots.
+   */
+  explorerPolicy: Policy
+  /** Where alias proofs are fetched from (ALIAS_PROOF_BASES): the public services unless set. */
+  aliasProofBases: AliasProofBases
 }
+
+/** The identity options an operator may point elsewhere (a mirror, or loopback stand-ins in tests). */
+export type AliasProofBases = Pick<IdentityOptions, 'dohResolver' | 'githubBase' | 'sourcehutBase' | 'bskyBase' | 'forgejoBases' | 'allowPrivate'>
 
 export type Admission = 'open' | 'trusted' | 'closed'
 
@@ -211,6 +226,39 @@ const Schema = z.object({
   PEER_STATEMENTS_PER_DAY: integer(0, 1_000_000_000, 10_000_000, 'must be a whole number from 0 to 1000000000'),
   // Workers Paid lets an operator raise the limit to 5 minutes of CPU per request.
   CPU_BUDGET_MS: integer(1, 300_000, 30_000, 'must be a whole number of milliseconds from 1 to 300000'),
+  EXPLORER_POLICY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (unset(v)) return undefined
+      try {
+        return ensurePolicy(JSON.parse(v!))
+      } catch (e) {
+        if (!(e instanceof SyntaxError || e instanceof PolicyError)) throw e
+        ctx.addIssue({ code: 'custom', message: `must be a policy (docs/POLICY.md) as JSON: ${e instanceof PolicyError ? e.message : 'not JSON'}` })
+        return z.NEVER
+      }
+    }),
+  ALIAS_PROOF_BASES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (unset(v)) return {}
+      const rule = 'must be a JSON object with any of dohResolver, githubBase, sourcehutBase, bskyBase (URLs) and forgejoBases (host to URL)'
+      let o: unknown
+      try {
+        o = JSON.parse(v!)
+      } catch {
+        o = undefined
+      }
+      const shape = z.strictObject({ dohResolver: z.string(), githubBase: z.string(), sourcehutBase: z.string(), bskyBase: z.string(), forgejoBases: z.record(z.string(), z.string()) }).partial()
+      const r = shape.safeParse(o)
+      if (!r.success) {
+        ctx.addIssue({ code: 'custom', message: rule })
+        return z.NEVER
+      }
+      return r.data
+    }),
   RELAY_KEY: z
     .string()
     .optional()
@@ -285,7 +333,27 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
     relayKey: unset(v.RELAY_KEY) ? undefined : decodeBase64url(v.RELAY_KEY!.trim()),
     cpuBudgetMs: v.CPU_BUDGET_MS,
     ...capsFor(v.CPU_BUDGET_MS),
+    explorerPolicy: v.EXPLORER_POLICY ?? ensurePolicy({ version: 1, trust: { keys: [...v.OPERATOR_KEYS] } }),
+    aliasProofBases: aliasBases(v.ALIAS_PROOF_BASES, allowPrivate),
   }
+}
+
+/**
+ * The bases, each checked as a request URL now (so a bad one is a configuration error, not a
+ * failed proof later). Loopback and private hosts only with ALLOW_PRIVATE_PEERS, as for peers:
+ * otherwise an alias someone published could make this relay probe its own network.
+ */
+function aliasBases(b: Omit<AliasProofBases, 'allowPrivate'>, allowPrivate: boolean): AliasProofBases {
+  const check = (name: string, url: string) => {
+    try {
+      checkPublicUrl(url, allowPrivate)
+    } catch {
+      throw new ConfigError('ALIAS_PROOF_BASES', `${name} must be an http(s) URL on a public address unless ALLOW_PRIVATE_PEERS is "true"`)
+    }
+  }
+  for (const k of ['dohResolver', 'githubBase', 'sourcehutBase', 'bskyBase'] as const) if (b[k] !== undefined) check(k, b[k])
+  for (const [host, url] of Object.entries(b.forgejoBases ?? {})) check(`forgejoBases.${host}`, url)
+  return { ...b, ...(allowPrivate && Object.keys(b).length > 0 ? { allowPrivate: true } : {}) }
 }
 
 /** Keyed by the bindings object: the runtime hands every request of an isolate the same one. */

@@ -1,7 +1,7 @@
 import { actorData, aliasClaims, latest, packageData } from '../../src/explorer/data.ts'
 import { findNames } from '../../src/explorer/find.ts'
 import { loadAdmitGrants } from '../../src/store/admission.ts'
-import { namesWithPrefix, nearNames } from '../../src/store/names.ts'
+import { namesContaining, namesWithPrefix, nearNames } from '../../src/store/names.ts'
 import {
   bodiesOf,
   countStatements,
@@ -39,11 +39,13 @@ export interface CapturedQuery {
 
 /** A D1Database that records every prepared statement's SQL and bindings, then runs it on `db`. */
 function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): D1Database {
+  // The real statement behind each wrapper, and what it was prepared and bound with, for batches.
+  const made = new WeakMap<object, { target: D1PreparedStatement; sql: string; params: unknown[] }>()
   return {
     prepare(sql: string) {
       const real = db.prepare(sql)
-      const wrap = (stmt: D1PreparedStatement, params: unknown[]): D1PreparedStatement =>
-        new Proxy(stmt, {
+      const wrap = (stmt: D1PreparedStatement, params: unknown[]): D1PreparedStatement => {
+        const proxy = new Proxy(stmt, {
           get(target, key) {
             if (key === 'bind') {
               return (...p: unknown[]) => wrap(target.bind(...p), p)
@@ -53,10 +55,15 @@ function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): 
             return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
           },
         })
+        made.set(proxy, { target: stmt, sql, params })
+        return proxy
+      }
       return wrap(real, [])
     },
-    batch: () => {
-      throw new Error('query-plans: reads only')
+    batch: (stmts: D1PreparedStatement[]) => {
+      const real = stmts.map((s) => made.get(s)!)
+      for (const r of real) out.push({ caller: caller(), sql: r.sql, params: r.params })
+      return db.batch(real.map((r) => r.target))
     },
   } as unknown as D1Database
 }
@@ -98,6 +105,7 @@ export async function captureQueries(db: D1Database, s: Sample): Promise<Capture
     ['explorer alias claims', () => aliasClaims(rec, 'dns:example.org')],
     ['search names by prefix', () => namesWithPrefix(rec, nameOf(s.purl).slice(0, 3), 50)],
     ['search near names', () => nearNames(rec, nameOf(s.purl), 20)],
+    ['search names containing', () => namesContaining(rec, nameOf(s.purl).slice(1, 5), 50)],
     ['search name with version', () => findNames(rec, { name: nameOf(s.purl), version: '1' })],
     ['search word (names, aliases)', () => findNames(rec, { name: nameOf(s.purl) })],
   ]
@@ -127,7 +135,7 @@ export interface PlanVerdict extends CapturedQuery {
  */
 export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] {
   // The names index (search) is one row per package: a scan of it reads millions of rows too.
-  if (plan.some((d) => /^SCAN names\b/.test(d))) return 'scan'
+  if (plan.some((d) => /^SCAN (names|name_parts)\b/.test(d))) return 'scan'
   const onStatements = plan.filter((d) => /\bstatements\b/.test(d))
   const unfiltered = !/\bWHERE\b/i.test(q.sql) && /ORDER BY seq( DESC)? LIMIT/i.test(q.sql)
   if (onStatements.some((d) => /^SCAN statements\b/.test(d))) return unfiltered ? 'bounded' : 'scan'

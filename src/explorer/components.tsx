@@ -56,11 +56,14 @@ export function Claim({ row }: { row: Row }) {
   )
 }
 
-/** Signed extra detail, shown as JSON text (it is attacker-controlled like every other field). */
+/**
+ * Signed extra detail, shown as indented JSON (it is attacker-controlled like every other field):
+ * one key a line reads at a glance where one long line, wrapped in a narrow column, did not.
+ */
 export function Meta({ row }: { row: Row }) {
   const m = row.statement.meta
   if (!m || Object.keys(m).length === 0) return <span class="muted">–</span>
-  return <code class="u">{cut(visible(JSON.stringify(m)), 400)}</code>
+  return <pre class="json u">{cut(visible(JSON.stringify(m, null, 2)), 600)}</pre>
 }
 
 /** A text field of the signed meta, or undefined when it is absent or not a string. */

@@ -1,6 +1,6 @@
-import { namesWithPrefix, nearNames, type NameRow } from '../store/names.ts'
-import { subjectsWithPrefix, type SubjectSummary } from '../store/statements.ts'
-import { aliasClaims, type Bounded, type Row } from './data.ts'
+import { aliasClaimsQuery, bounded, containingQuery, nearNames, prefixQuery, type NameRow } from '../store/names.ts'
+import { subjectsWithPrefix, type StoredRow, type SubjectSummary } from '../store/statements.ts'
+import { READ_MAX, toRows, type Bounded, type Row } from './data.ts'
 import type { NameQuery } from './search.ts'
 
 /**
@@ -17,6 +17,8 @@ export interface FoundPackage extends NameRow {
 export interface FindResult {
   query: NameQuery
   packages: Bounded<FoundPackage>
+  /** Packages whose name contains the term later on (`pad` → `left-pad`); none with a version asked. */
+  containing: Bounded<NameRow>
   aliases: { alias: string; rows: Bounded<Row> }[]
   /** Names a few edits away, when nothing starts with the term. */
   suggestions: string[]
@@ -43,14 +45,30 @@ function pathOf(pkg: string): string {
   }
 }
 
+/**
+ * The reads a word needs (names starting with it, names containing it, keys claiming it as an
+ * alias) go in one D1 batch: one round trip instead of five, which is most of a search's time
+ * (docs/SCALE.md, "Search, as built"). Versions and "did you mean" follow only when asked or empty.
+ */
 export async function findNames(db: D1Database, query: NameQuery): Promise<FindResult> {
   const { name, scope, version } = query
-  const [found, aliasRows] = await Promise.all([
-    namesWithPrefix(db, name, scope ? FIND_MAX.scoped : FIND_MAX.packages),
-    Promise.all(aliasesFor(query).map(async (alias) => ({ alias, rows: await aliasClaims(db, alias) }))),
-  ])
+  const limit = scope ? FIND_MAX.scoped : FIND_MAX.packages
+  const candidates = aliasesFor(query)
+  const contains = version ? undefined : containingQuery(db, name, limit)
+  const reads: D1PreparedStatement[] = [prefixQuery(db, name, limit), ...(contains ? [contains] : []), ...(candidates.length ? [aliasClaimsQuery(db, candidates, READ_MAX.section)] : [])]
+  const results = await db.batch(reads)
+  const found = bounded(results[0]!.results as NameRow[], limit)
+  const inside = contains ? bounded(results[1]!.results as NameRow[], limit) : { rows: [], more: false }
+  const claims = candidates.length ? bounded(results[results.length - 1]!.results as StoredRow[], READ_MAX.section) : { rows: [], more: false }
+  const claimRows = toRows(claims.rows)
+  const aliasRows = candidates.map((alias) => ({ alias, rows: { items: claimRows.filter((r) => r.statement.object === alias), truncated: claims.more } }))
   let rows: FoundPackage[] = found.rows
-  if (scope) rows = rows.filter((r) => pathOf(r.pkg).includes(`${scope}/`)).slice(0, FIND_MAX.packages)
+  let containing = inside.rows
+  if (scope) {
+    const inScope = (r: NameRow) => pathOf(r.pkg).includes(`${scope}/`)
+    rows = rows.filter(inScope).slice(0, FIND_MAX.packages)
+    containing = containing.filter(inScope).slice(0, FIND_MAX.packages)
+  }
   // With a version, only exact names can have it; the prefix ends in the version as typed.
   if (version) {
     const exact = rows.filter((r) => r.name === name).slice(0, FIND_MAX.versionsOf)
@@ -65,8 +83,8 @@ export async function findNames(db: D1Database, query: NameQuery): Promise<FindR
     rows = exact
   }
   const aliases = aliasRows.filter((a) => a.rows.items.length > 0)
-  const suggestions = rows.length === 0 ? rank(name, await nearNames(db, name, FIND_MAX.near)) : []
-  return { query, packages: { items: rows, truncated: found.more && !version }, aliases, suggestions }
+  const suggestions = rows.length === 0 && containing.length === 0 ? rank(name, await nearNames(db, name, FIND_MAX.near)) : []
+  return { query, packages: { items: rows, truncated: found.more && !version }, containing: { items: containing, truncated: inside.more }, aliases, suggestions }
 }
 
 /** Candidates within a few edits of `term` (one per three letters, at least one), nearest first. */
@@ -93,4 +111,4 @@ export function distance(a: string, b: string, max: number): number {
   return prev[b.length]!
 }
 
-export const isEmptyFind = (r: FindResult) => r.packages.items.length === 0 && r.aliases.length === 0
+export const isEmptyFind = (r: FindResult) => r.packages.items.length === 0 && r.containing.items.length === 0 && r.aliases.length === 0

@@ -41,7 +41,9 @@ export const CSS = [
   'table{border-collapse:collapse;width:100%;margin:.4rem 0;font-size:.92rem}',
   'th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}',
   'th{font-weight:600;color:var(--muted);font-size:.82rem;text-transform:uppercase;letter-spacing:.03em}',
-  'td.meta{max-width:22rem}',
+  // A meta column narrower than ~14rem wrapped its JSON nearly a character a line.
+  'td.meta{min-width:14rem;max-width:26rem}',
+  'pre.json{margin:0;white-space:pre-wrap;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;line-height:1.35;background:var(--soft);padding:.2rem .4rem;border-radius:3px}',
   // A phone (390 px): times may wrap, and a table still too wide scrolls inside itself, not the page.
   '@media (max-width:600px){time.nw{white-space:normal}table{display:block;overflow-x:auto}}',
   '.badge{display:inline-block;padding:0 .45em;border-radius:999px;font-size:.78rem;font-weight:600;border:1px solid transparent;white-space:nowrap}',

@@ -65,10 +65,10 @@ export function Marks({ d, trusted }: { d: PackageData; trusted: readonly string
     <Section title={d.version ? 'Marks on this version' : `Marked versions (${marked.length}${d.versionRows.truncated ? '+' : ''})`} id="marks">
       <p class="muted">
         {trusted.length === 0 ? (
-          <>No key is trusted by this explorer (the relay has no admission roots), so no version is marked trusted.</>
+          <>No key is trusted by this explorer (its policy, EXPLORER_POLICY, has no root keys; by default they are the relay's admission roots), so no version is marked trusted.</>
         ) : (
           <>
-            “Trusted” means claimed by {trusted.length === 1 ? 'the key' : `one of the ${trusted.length} keys`} this relay's operator trusts (its admission roots):{' '}
+            “Trusted” means claimed by {trusted.length === 1 ? 'the key' : `one of the ${trusted.length} keys`} this relay's operator trusts (the root keys of its explorer policy; by default its admission roots):{' '}
             {trusted.map((k) => (
               <>
                 <Actor did={k} />{' '}

@@ -1,3 +1,4 @@
+import type { AliasProofBases } from '../config.ts'
 import { checkAliases, type AliasProof } from '../identity/index.ts'
 import { cachedFor, readProofs, writeProofs, type CachedCheck } from '../store/proofs.ts'
 
@@ -35,12 +36,14 @@ export const unchecked = (shown: readonly ShownCheck[], max = Infinity): Claim[]
     .map(({ did, alias }) => ({ did, alias }))
 
 /**
- * Checks `claims` now (never with allowPrivate: an alias someone published must not make this relay
- * probe its own network) and stores every result in the shared cache. Returns what was stored.
+ * Checks `claims` now and stores every result in the shared cache. Returns what was stored.
+ * `bases` is the operator's ALIAS_PROOF_BASES (src/config.ts); it allows private addresses only
+ * when the operator allowed them for peers too: an alias someone published must not otherwise
+ * make this relay probe its own network.
  */
-export async function checkAndStore(kv: KVNamespace, claims: readonly Claim[]): Promise<CachedCheck[]> {
+export async function checkAndStore(kv: KVNamespace, claims: readonly Claim[], bases: AliasProofBases = {}): Promise<CachedCheck[]> {
   if (claims.length === 0) return []
-  const { results } = await checkAliases(claims, { timeoutMs: CHECK_TIMEOUT_MS })
+  const { results } = await checkAliases(claims, { ...bases, timeoutMs: CHECK_TIMEOUT_MS })
   return writeProofs(kv, results, Date.now())
 }
 

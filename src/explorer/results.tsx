@@ -1,6 +1,7 @@
 import { Actor, Badge, None, Section, Time } from './components.tsx'
 import { inForceRows } from './data.ts'
 import type { FindResult } from './find.ts'
+import type { NameRow } from '../store/names.ts'
 import { cut, packageHref, visible } from './text.ts'
 
 /** The purl type (`npm`, `generic`, `github`): the package's kind in the results list. */
@@ -17,7 +18,7 @@ export function FindResults({ r, now }: { r: FindResult; now: number }) {
     <>
       <p class="muted">search</p>
       <h1 class="u">{cut(visible(shown), 120)}</h1>
-      {pkgs.length === 0 && r.aliases.length === 0 && (
+      {pkgs.length === 0 && r.containing.items.length === 0 && r.aliases.length === 0 && (
         <div class="box warn">
           <p>
             No package named <code class="u">{cut(visible(name), 100)}</code>
@@ -42,36 +43,14 @@ export function FindResults({ r, now }: { r: FindResult; now: number }) {
       )}
       {pkgs.length > 0 && (
         <Section title={`Packages (${pkgs.length}${r.packages.truncated ? '+' : ''})`} id="packages">
-          <table class="results">
-            <thead>
-              <tr>
-                <th>kind</th>
-                <th>package</th>
-                <th>statements</th>
-                <th>newest</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pkgs.map((p) => (
-                <tr>
-                  <td>
-                    <Badge kind="info">{cut(visible(typeOf(p.pkg)), 20)}</Badge>
-                  </td>
-                  <td>
-                    <a href={packageHref(p.pkg)} class="u">
-                      {cut(visible(p.pkg), 100)}
-                    </a>
-                    {p.versions && <Versions pkg={p.pkg} list={p.versions} />}
-                  </td>
-                  <td>{p.statements}</td>
-                  <td>
-                    <Time ms={p.latest} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <PackageTable rows={pkgs} />
           {r.packages.truncated && <p class="muted">Only the first {pkgs.length} names are listed: type more of the name.</p>}
+        </Section>
+      )}
+      {r.containing.items.length > 0 && (
+        <Section title={`Names containing ${cut(visible(name), 60)} (${r.containing.items.length}${r.containing.truncated ? '+' : ''})`} id="containing">
+          <PackageTable rows={r.containing.items} />
+          {r.containing.truncated && <p class="muted">Only the {r.containing.items.length} with most statements are listed: type more of the name.</p>}
         </Section>
       )}
       {r.aliases.map((a) => (
@@ -86,6 +65,41 @@ export function FindResults({ r, now }: { r: FindResult; now: number }) {
         </Section>
       ))}
     </>
+  )
+}
+
+/** One row a package: its purl type, its purl (and the versions asked for), counts and newest time. */
+function PackageTable({ rows }: { rows: (NameRow & Pick<FindResult['packages']['items'][number], 'versions'>)[] }) {
+  return (
+    <table class="results">
+      <thead>
+        <tr>
+          <th>kind</th>
+          <th>package</th>
+          <th>statements</th>
+          <th>newest</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((p) => (
+          <tr>
+            <td>
+              <Badge kind="info">{cut(visible(typeOf(p.pkg)), 20)}</Badge>
+            </td>
+            <td>
+              <a href={packageHref(p.pkg)} class="u">
+                {cut(visible(p.pkg), 100)}
+              </a>
+              {p.versions && <Versions pkg={p.pkg} list={p.versions} />}
+            </td>
+            <td>{p.statements}</td>
+            <td>
+              <Time ms={p.latest} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   )
 }
 

@@ -91,7 +91,7 @@ export function StatusPage({ d, self, gossip, now }: { d: StatusData; self?: str
           <tbody>
             {Object.entries(gossip).map(([k, v]) => (
               <tr>
-                <td class="mono">{k}</td>
+                <td>{counterName(k)}</td>
                 <td>{v.toLocaleString('en')}</td>
               </tr>
             ))}
@@ -101,3 +101,24 @@ export function StatusPage({ d, self, gossip, now }: { d: StatusData; self?: str
     </>
   )
 }
+
+/** What each gossip counter counts, in words (src/gossip/stats.ts). */
+const COUNTER_NAMES: Record<string, string> = {
+  pushReceived: 'statements received in pushes',
+  pushReceivedNew: 'of those, new to this relay',
+  pushReceivedRequests: 'push requests received',
+  pushedStatements: 'statements pushed to peers',
+  pushRequests: 'push requests sent',
+  pushFailures: 'pushes that failed',
+  pulled: "statements stored from peers' feeds",
+  pullPages: 'feed pages pulled',
+  pullBytes: 'bytes pulled',
+  pullInvalid: 'invalid statements dropped from pulls',
+  pullFailures: 'pulls that failed',
+  peerRequests: "requests signed by a configured peer's key",
+  badSignatures: 'requests refused for a bad signature',
+  overCap: "requests over this relay's advertised caps",
+}
+
+/** A counter's name in words; one added later without a name here still reads as words (`pullBytes` → "pull bytes"). */
+export const counterName = (key: string): string => COUNTER_NAMES[key] ?? key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase()

@@ -112,7 +112,7 @@ function Result({ result }: { result: Extract<TrustResult, { ok: true }> }) {
         <span>
           <Badge kind="bad">✗ did not hold</Badge>
         </span>
-        <span>hover a box for its full sentence; read left to right</span>
+        <span>read left to right; every box holds its full sentence</span>
       </div>
       <div class="graphwrap">
         <TrustGraph explanation={v.explanation} verdict={v.verdict} />

@@ -100,8 +100,8 @@ pages.get('/package/:purl{[\\s\\S]+}', async (c) => {
     throw new ApiError(400, 'bad_parameter', 'a package is named by its package URL: pkg:<type>/<name>[@<version>] (search for mylib@1.2.3 to get pkg:generic/mylib@1.2.3)')
   }
   if (utf8(purl).length > LIMITS.termBytes) throw new ApiError(400, 'bad_parameter', `a subject is at most ${LIMITS.termBytes} bytes`)
-  // The explorer's marks trust the relay's admission roots (none when the relay has none).
-  const trusted = c.var.config.operatorKeys
+  // The explorer's marks trust the roots of the operator's EXPLORER_POLICY (by default the relay's admission roots).
+  const trusted = c.var.config.explorerPolicy.trust.keys
   const d = await packageData(c.env.DB, purl, trusted)
   return render(c, isEmptyPackage(d) ? 404 : 200, purl, <PackagePage d={d} now={Date.now()} trusted={trusted} />, { q: purl })
 })
@@ -150,7 +150,7 @@ pages.post('/actor/:did{.+}', async (c) => {
   const todo = unchecked(shown, MAX_CHECKS_PER_ACTOR)
   if (todo.length) {
     await limitPerIp(c, c.env.RATE_CHECKS, 'alias checks', CHECKS_PERIOD_SECONDS)
-    await checkAndStore(c.env.CACHE, todo)
+    await checkAndStore(c.env.CACHE, todo, c.var.config.aliasProofBases)
   }
   return c.redirect(`${actorHref(did)}#aliases`, 303)
 })
@@ -172,7 +172,7 @@ async function trust(c: C, input: TrustInput, mayCheck: boolean): Promise<Respon
     const todo = mayCheck ? unchecked(shown) : []
     if (todo.length === 0) return shown
     await limitPerIp(c, c.env.RATE_CHECKS, 'alias checks', CHECKS_PERIOD_SECONDS)
-    return withStored(shown, await checkAndStore(c.env.CACHE, todo))
+    return withStored(shown, await checkAndStore(c.env.CACHE, todo, c.var.config.aliasProofBases))
   }
   const result = await runTrust(c.env.DB, input, Date.now(), lookup)
   return render(c, result.ok ? 200 : 400, 'trust view', <TrustPage input={input} result={result} />)
@@ -182,7 +182,11 @@ pages.get('/trust', async (c) => {
   const pkg = c.req.query('package') ?? ''
   const policy = c.req.query('policy')
   const input: TrustInput = { subject: asPurl(pkg), policyText: policy ?? '', checkAliases: c.req.query('checkAliases') === '1' }
-  if (policy === undefined) return render(c, 200, 'trust view', <TrustPage input={input} />)
+  if (policy === undefined) {
+    // The form starts from the operator's explorer policy, when it trusts anyone.
+    const own = c.var.config.explorerPolicy
+    return render(c, 200, 'trust view', <TrustPage input={{ ...input, policyText: own.trust.keys.length || own.trust.aliases.length ? JSON.stringify(own, null, 2) : '' }} />)
+  }
   if (utf8(policy).length > POLICY_MAX_BYTES) throw new ApiError(413, 'body_too_large', `a policy is at most ${POLICY_MAX_BYTES} bytes here`)
   return trust(c, input, false)
 })

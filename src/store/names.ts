@@ -20,14 +20,19 @@ function after(prefix: string): string {
   return `${prefix}\u{10FFFF}`
 }
 
-/** Packages whose name starts with `prefix` (exact matches first: they sort first), at most `limit`. */
-export async function namesWithPrefix(db: D1Database, prefix: string, limit: number): Promise<{ rows: NameRow[]; more: boolean }> {
-  const { results } = await db
-    .prepare('SELECT name, pkg, statements, latest FROM names WHERE name >= ?1 AND name < ?2 ORDER BY name, pkg LIMIT ?3')
-    .bind(prefix, after(prefix), limit + 1)
-    .all<NameRow>()
+/** The first `limit` of `results` (read with `limit + 1`) and whether more exist. */
+export function bounded<T>(results: T[], limit: number): { rows: T[]; more: boolean } {
   const more = results.length > limit
   return { rows: more ? results.slice(0, limit) : results, more }
+}
+
+/** Packages whose name starts with `prefix` (exact matches first: they sort first), `limit + 1` rows; read with `bounded`. */
+export const prefixQuery = (db: D1Database, prefix: string, limit: number) =>
+  db.prepare('SELECT name, pkg, statements, latest FROM names WHERE name >= ?1 AND name < ?2 ORDER BY name, pkg LIMIT ?3').bind(prefix, after(prefix), limit + 1)
+
+/** Packages whose name starts with `prefix`, at most `limit`. */
+export async function namesWithPrefix(db: D1Database, prefix: string, limit: number): Promise<{ rows: NameRow[]; more: boolean }> {
+  return bounded((await prefixQuery(db, prefix, limit).all<NameRow>()).results, limit)
 }
 
 /**
@@ -46,3 +51,36 @@ export async function nearNames(db: D1Database, term: string, each: number): Pro
   ])
   return [...new Set(lists.flat())]
 }
+
+/** Suffixes are kept from 3 characters (migrations/0004_names_batch.sql): shorter terms match too much to list. */
+export const MIN_PART = 3
+
+/**
+ * Packages whose name contains `part` after its first character (`pad` finds `left-pad`; names
+ * starting with it are the prefix query's), most statements first: one range of the suffix key for
+ * at most `limit + 1` distinct names, then each name's rows by the names key. Undefined for a
+ * term shorter than MIN_PART.
+ */
+export function containingQuery(db: D1Database, part: string, limit: number): D1PreparedStatement | undefined {
+  if ([...part].length < MIN_PART) return undefined
+  return db
+    .prepare(
+      `SELECT n.name, n.pkg, n.statements, n.latest
+       FROM (SELECT DISTINCT name FROM name_parts WHERE part >= ?1 AND part < ?2 LIMIT ?3) AS p
+       JOIN names AS n ON n.name = p.name
+       ORDER BY n.statements DESC, n.name, n.pkg LIMIT ?3`,
+    )
+    .bind(part, after(part), limit + 1)
+}
+
+export async function namesContaining(db: D1Database, part: string, limit: number): Promise<{ rows: NameRow[]; more: boolean }> {
+  const q = containingQuery(db, part, limit)
+  return q ? bounded((await q.all<NameRow>()).results, limit) : { rows: [], more: false }
+}
+
+/**
+ * `alias` claims naming any of `aliases` (keys saying they are this name, unproven), in arrival
+ * order, `limit + 1` rows: one read of the object index for every alias a search word may be.
+ */
+export const aliasClaimsQuery = (db: D1Database, aliases: readonly string[], limit: number) =>
+  db.prepare("SELECT seq, id, body FROM statements WHERE object IN (SELECT value FROM json_each(?1)) AND claim = 'alias' ORDER BY seq LIMIT ?2").bind(JSON.stringify(aliases), limit + 1)

@@ -16,6 +16,31 @@ ON CONFLICT (id) DO NOTHING
 RETURNING id`
 
 /**
+ * The search index's counts (migrations/0003_names.sql, 0004_names_batch.sql): one upsert per
+ * package per chunk, run just before the chunk's insert in the same batch (one transaction), over
+ * the rows of the chunk that are not stored yet, so a duplicate counts nothing and a bridge batch of
+ * 1000 versions of one package writes one names row, not 1000. The package is split as
+ * splitPurl does (the version follows the last `@` after the last `/`), in SQL so that it matches
+ * the rows 0003 wrote: `rtrim(s, replace(s, c, ''))` is s up to and including its last `c`.
+ */
+const NAMES_UPSERT = `WITH fresh AS (
+  SELECT DISTINCT j.value ->> '$[0]' AS id, j.value ->> '$[2]' AS subject, j.value ->> '$[6]' AS time
+  FROM json_each(?1) AS j
+  WHERE substr(j.value ->> '$[2]', 1, 4) = 'pkg:' AND instr(j.value ->> '$[2]', '/') > 0
+    AND NOT EXISTS (SELECT 1 FROM statements WHERE id = j.value ->> '$[0]')
+), split AS (
+  SELECT time, rtrim(subject, replace(subject, '/', '')) AS head,
+         substr(subject, length(rtrim(subject, replace(subject, '/', ''))) + 1) AS tail
+  FROM fresh
+), named AS (
+  SELECT time, head, CASE WHEN instr(tail, '@') > 0 THEN substr(rtrim(tail, replace(tail, '@', '')), 1, length(rtrim(tail, replace(tail, '@', ''))) - 1) ELSE tail END AS name
+  FROM split
+)
+INSERT INTO names (name, pkg, statements, latest)
+SELECT lower(name), head || name, count(*), max(time) FROM named WHERE name <> '' GROUP BY lower(name), head || name
+ON CONFLICT (name, pkg) DO UPDATE SET statements = statements + excluded.statements, latest = max(latest, excluded.latest)`
+
+/**
  * Inserts verified statements in one D1 batch (one transaction, in input order) and returns the
  * ids that were new. Rows travel as one JSON parameter per chunk, read by `json_each`: D1 allows
  * only 100 bound parameters a query, and this is its fastest insert (FACTS.md: ~16k rows/s).
@@ -33,8 +58,10 @@ export async function insertStatements(db: D1Database, items: VerifiedStatement[
   }
   chunks.push(`[${rows.join(',')}]`)
   const stmt = db.prepare(INSERT)
-  const results = await db.batch<{ id: string }>(chunks.map((c) => stmt.bind(c)))
-  return new Set(results.flatMap((r) => r.results.map((row) => row.id)))
+  const names = db.prepare(NAMES_UPSERT)
+  const results = await db.batch<{ id: string }>(chunks.flatMap((c) => [names.bind(c), stmt.bind(c)]))
+  // Odd positions are the inserts' RETURNING rows; the names upserts return none.
+  return new Set(results.flatMap((r, i) => (i % 2 ? r.results.map((row) => row.id) : [])))
 }
 
 export interface StoredRow {

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -13,7 +15,10 @@ import { makeStatement, testKey } from '../helpers.ts'
  * local relay (wrangler's dev engine, as `npm start` runs it). .ci/run installs Chromium; on a
  * machine without it these tests are skipped with a warning, except under CI, where they fail.
  *
- * `VOUCH_SCREENSHOTS=1 npx vitest run test/node/explorer.test.ts` also refreshes docs/screenshots/.
+ * `npm run screenshots` (VOUCH_SCREENSHOTS=1) also refreshes docs/screenshots/.
+ *
+ * No test here needs the internet: alias proofs are fetched from a loopback stand-in for DNS over
+ * HTTPS and GitHub (the relay's ALIAS_PROOF_BASES), which answers 404 to everything.
  */
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -32,6 +37,9 @@ type Key = Awaited<ReturnType<typeof testKey>>
 describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
   let net: Net
   let base = ''
+  /** The stand-in for the alias proof services, and the paths the relay asked it for. */
+  let proofs: Server
+  const proofRequests: string[] = []
   let browser: Browser
   let page: Page
   /** Alerts, confirms and prompts the pages opened: there must be none. */
@@ -55,8 +63,21 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
 
   beforeAll(async () => {
     if (!hasChromium) throw new Error(INSTALL)
+    proofs = createServer((req, res) => {
+      proofRequests.push(req.url ?? '')
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not here')
+    })
+    await new Promise<void>((ok) => proofs.listen(0, '127.0.0.1', ok))
+    const proofBase = `http://127.0.0.1:${(proofs.address() as AddressInfo).port}`
+    const k = await Promise.all([41, 42, 43, 44, 45, 46, 47, 48].map(testKey))
+    keys = { org: k[0]!, alice: k[1]!, mallory: k[2]!, b1: k[3]!, b2: k[4]!, b3: k[5]!, reviewer: k[6]!, old: k[7]! }
+    const vars = {
+      ALIAS_PROOF_BASES: JSON.stringify({ dohResolver: `${proofBase}/dns-query`, githubBase: `${proofBase}/github` }),
+      // The explorer marks versions alice's key claims as trusted.
+      EXPLORER_POLICY: JSON.stringify({ version: 1, trust: { keys: [keys.alice.did] } }),
+    }
     const [relayNet, b] = await Promise.all([
-      startNetwork({ relays: 1, topology: 'ring', peerTimeoutMs: 1000 }),
+      startNetwork({ relays: 1, topology: 'ring', peerTimeoutMs: 1000, vars }),
       chromium.launch({
         executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -65,8 +86,6 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     net = relayNet
     browser = b
     base = net.relays[0]!.url
-    const k = await Promise.all([41, 42, 43, 44, 45, 46, 47, 48].map(testKey))
-    keys = { org: k[0]!, alice: k[1]!, mallory: k[2]!, b1: k[3]!, b2: k[4]!, b3: k[5]!, reviewer: k[6]!, old: k[7]! }
     const { org, alice, mallory, b1, b2, b3, reviewer, old } = keys
     const now = Date.now()
     const t = (hoursAgo: number) => now - hoursAgo * HOUR
@@ -123,6 +142,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
   afterAll(async () => {
     await browser?.close()
     await net?.stop()
+    await new Promise((ok) => (proofs ? proofs.close(ok) : ok(undefined)))
   })
 
   const shot = async (name: string) => {
@@ -136,6 +156,19 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     const px = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'))
     await page.setViewportSize({ width: 1280, height: 900 })
     return px
+  }
+  /** The page fits a 1280 px desktop and a 390 px phone without scrolling sideways. */
+  const fits = async () => {
+    expect(await overflowAt(1280), 'overflow at 1280 px').toBeLessThanOrEqual(0)
+    expect(await overflowAt(390), 'overflow at 390 px').toBeLessThanOrEqual(0)
+  }
+  /** Whether `selector`'s first match is on screen at a 390 px phone width (the viewport is put back after). */
+  const visibleAt390 = async (selector: string) => {
+    await page.setViewportSize({ width: 390, height: 844 })
+    const ok = await page.locator(selector).first().isVisible()
+    const box = await page.locator(selector).first().boundingBox()
+    await page.setViewportSize({ width: 1280, height: 900 })
+    return ok && box !== null && box.x >= 0 && box.x + Math.min(box.width, 390) <= 390
   }
   const clean = async () => {
     expect(dialogs).toEqual([])
@@ -154,9 +187,16 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     const style = (e: unknown) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(e).backgroundColor
     expect(await page.locator('header.top').evaluate(style)).toBe('rgb(21, 32, 43)')
     for (const href of ['/.well-known/vouch', '/openapi.json', '/v1/feed?limit=10']) await expect(page.locator(`a[href="${href}"]`).count()).resolves.toBeGreaterThan(0)
+    // The latest statements, their meta as indented JSON (one key a line, not a character a line).
+    expect(await page.locator('table.statements tbody tr').count()).toBeGreaterThan(5)
+    const meta = page.locator('td.meta pre.json', { hasText: 'system' }).first()
+    expect(await meta.textContent()).toMatch(/^\{\n {2}"builder": "nix",\n {2}"system": "/)
+    expect((await meta.boundingBox())!.width).toBeGreaterThan(150)
+    await fits()
+    expect(await visibleAt390('.searchbig input[name=q]')).toBe(true)
     await shot('home')
     await clean()
-  })
+  }, 30_000)
 
   it('search finds a package by name@version, a key and a hash', async () => {
     await page.goto(`${base}/`)
@@ -178,6 +218,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await expect(page.locator('#blob').textContent()).resolves.toContain('(18 bytes)')
     const download = await page.locator('#blob a[download]').getAttribute('href')
     expect(await (await fetch(`${base}${download}`)).text()).toBe('mylib 1.2.3 source')
+    await fits()
+    expect(await visibleAt390('h1')).toBe(true)
     await shot('hash')
 
     // A name prefix lists the package with its kind and counts; a version prefix lists versions.
@@ -189,10 +231,17 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await page.locator('header button').click()
     await page.waitForURL(`${base}/search?q=mylib+1.2`)
     expect(await page.locator('#packages li').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('1.2.2'), expect.stringContaining('1.2.3')]))
-    expect(await overflowAt(390)).toBeLessThanOrEqual(0)
+    await fits()
+    // A substring of the name finds it too, listed apart.
+    await page.locator('header input[name=q]').fill('ylib')
+    await page.locator('header button').click()
+    await page.waitForURL(`${base}/search?q=ylib`)
+    await expect(page.locator('#containing').textContent()).resolves.toContain('pkg:generic/mylib')
+    await fits()
+    expect(await visibleAt390('#containing a[href="/package/pkg:generic/mylib"]')).toBe(true)
     await shot('search')
     await clean()
-  })
+  }, 30_000)
 
   it('a package page shows the posted claims: versions, sources, agreeing and disagreeing builders, reviews, yanks', async () => {
     await page.goto(`${base}/package/pkg:generic/mylib@1.2.3`)
@@ -211,18 +260,23 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await expect(page.locator('#builds [data-system="aarch64-linux"]').textContent()).resolves.toContain('1 builder')
     await expect(page.locator('#reviews').textContent()).resolves.toContain('no new network or file access')
     await expect(page.locator('#authors').textContent()).resolves.toContain('revoked')
+    await fits()
     await shot('package')
 
     await page.goto(`${base}/package/pkg:generic/mylib`)
     expect(await page.locator('#versions tr', { hasText: '1.2.2' }).textContent()).toContain('yanked')
     await expect(page.locator('#marks').textContent()).resolves.toContain('CVE-2026-0001')
-    expect(await overflowAt(390)).toBeLessThanOrEqual(0)
+    // Marked trusted by the operator's EXPLORER_POLICY (alice's key): the one version only she claims.
+    expect(await page.locator('#versions tr', { hasText: '1.3.0-rc.1' }).textContent()).toContain('trusted')
+    expect(await page.locator('#versions tr', { hasText: '1.2.3' }).textContent()).not.toContain('trusted')
+    await expect(page.locator('#marks').textContent()).resolves.toContain('claimed by the key this explorer trusts')
+    await fits()
 
     await page.goto(`${base}/package/pkg:generic/mylib@1.2.2`)
     await expect(page.locator('#negatives').textContent()).resolves.toContain('CVE-2026-0001')
     await expect(page.locator('#source').textContent()).resolves.toContain('yanked')
     await clean()
-  })
+  }, 30_000)
 
   it('an injected <script> or "><img onerror> in a subject or meta is shown as text and never runs', async () => {
     await page.goto(`${base}/`)
@@ -231,7 +285,7 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await page.waitForURL(/\/package\//)
     // Shown exactly as the text it is.
     expect(await page.locator('h1').textContent()).toBe(EVIL_SUBJECT)
-    const metaText = await page.locator('td.meta code').first().textContent()
+    const metaText = await page.locator('td.meta pre').first().textContent()
     expect(metaText).toContain('<img src=x onerror=')
     expect(metaText).toContain('<script>alert(5)</script>')
     for (const path of ['/', `/hash/${hex('mylib 1.2.3 source')}`, `/actor/${keys.mallory.did}`, page.url().slice(base.length)]) {
@@ -249,6 +303,8 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     expect(await page.locator('#aliases [data-alias-status="unchecked"]').count()).toBe(2)
     expect(await page.locator(`#vouches a[href="/actor/${keys.org.did}"]`).count()).toBe(1)
     expect(await page.locator('#claimed tbody tr').count()).toBe(6)
+    await fits()
+    expect(await visibleAt390('h1')).toBe(true)
     await shot('actor')
     // The button POSTs (the browser sends its Origin, which must be accepted as this relay's own),
     // the relay checks the proofs now and sends the browser back to the page, which shows the results
@@ -259,6 +315,9 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await page.waitForURL(`${base}/actor/${keys.alice.did}#aliases`)
     expect(await page.locator('#aliases [data-alias-status="failed"]').count()).toBe(2)
     await expect(page.locator('#aliases').textContent()).resolves.toContain('(checked')
+    // The proofs were asked of the loopback stand-ins, not of the internet.
+    expect(proofRequests).toEqual(expect.arrayContaining([expect.stringMatching(/^\/github\/alice\.keys/), expect.stringMatching(/^\/dns-query\?/)]))
+    await fits()
     await clean()
   }, 30_000)
 
@@ -279,11 +338,23 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     await expect(page.locator('pre.tree').textContent()).resolves.toContain('✓ pkg:generic/mylib@1.2.3: trusted')
     // The verdict is above the fold at 1280x900, and neither width scrolls the page sideways.
     expect((await page.locator('[data-verdict]').boundingBox())!.y + 40).toBeLessThan(900)
-    expect(await overflowAt(1280)).toBeLessThanOrEqual(0)
-    expect(await overflowAt(390)).toBeLessThanOrEqual(0)
+    await fits()
+    expect(await visibleAt390('[data-verdict] .big')).toBe(true)
+    // Graph labels in full: no box's text runs past its box.
+    const spill = await svg.evaluate((el) => {
+      type Box = { x: number; width: number }
+      type El = { querySelectorAll(s: string): Iterable<El>; querySelector(s: string): El; getBBox(): Box }
+      let worst = 0
+      for (const g of (el as unknown as El).querySelectorAll('g.node')) {
+        const rect = g.querySelector('rect').getBBox()
+        for (const t of g.querySelectorAll('text')) worst = Math.max(worst, t.getBBox().x + t.getBBox().width - (rect.x + rect.width))
+      }
+      return worst
+    })
+    expect(spill).toBeLessThanOrEqual(0)
     await shot('trust')
     await clean()
-  })
+  }, 30_000)
 
   it('the status page shows counts and each peer with its last sync', async () => {
     const res = await page.goto(`${base}/status`)
@@ -291,7 +362,9 @@ describe.skipIf(!hasChromium && !process.env.CI)('explorer in Chromium', () => {
     expect(await page.locator('[data-count="statements"]').textContent()).toBe('19')
     expect(await page.locator('[data-count="blobs"]').textContent()).toBe('1')
     await expect(page.locator('[data-peer="http://127.0.0.1:9"]').textContent()).resolves.toContain('1 failure')
+    await expect(page.locator('#gossip').textContent()).resolves.toContain('statements received in pushes')
+    await fits()
     await shot('status')
     await clean()
-  })
+  }, 30_000)
 })

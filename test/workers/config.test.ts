@@ -39,6 +39,8 @@ const BAD: Record<string, string[]> = {
   PEER_STATEMENTS_PER_DAY: ['unlimited', '1000000001'],
   RELAY_KEY: ['not-a-key', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'short'],
   CPU_BUDGET_MS: ['0', '10ms', '300001', '2.5', 'unlimited'],
+  EXPLORER_POLICY: ['{"version":2}', 'trust-no-one', '{"version":1,"trust":{"keys":["did:key:zNotAKey"]}}', '{"version":1,"trsut":{}}'],
+  ALIAS_PROOF_BASES: ['{"githubBase":"ftp://forge.example"}', '{"dohResolver":"http://127.0.0.1:5353/dns"}', '["https://x.example"]', '{"gitlabBase":"https://x.example"}', 'github.example'],
 }
 
 describe('bad configuration: every request answers 500 bad_config naming the variable, never its value', () => {
@@ -92,6 +94,20 @@ describe('bad configuration: every request answers 500 bad_config naming the var
 })
 
 describe('good configuration', () => {
+  it('EXPLORER_POLICY defaults to the admission roots; ALIAS_PROOF_BASES to the public services, private only with ALLOW_PRIVATE_PEERS', async () => {
+    const root = (await testKey(91)).did
+    const other = (await testKey(92)).did
+    expect(parseConfig({ OPERATOR_KEYS: root }).explorerPolicy.trust.keys).toEqual([root])
+    expect(parseConfig({}).explorerPolicy.trust.keys).toEqual([])
+    const own = parseConfig({ OPERATOR_KEYS: root, EXPLORER_POLICY: JSON.stringify({ version: 1, trust: { keys: [other] }, builds: { agree: 2 } }) }).explorerPolicy
+    expect(own.trust.keys).toEqual([other])
+    expect(own.builds.agree).toBe(2)
+    expect(parseConfig({}).aliasProofBases).toEqual({})
+    const bases = { dohResolver: 'http://127.0.0.1:5353/dns', githubBase: 'http://127.0.0.1:8080', forgejoBases: { 'codeberg.org': 'http://127.0.0.1:8081' } }
+    expect(parseConfig({ ALIAS_PROOF_BASES: JSON.stringify(bases), ALLOW_PRIVATE_PEERS: 'true' }).aliasProofBases).toEqual({ ...bases, allowPrivate: true })
+    expect(parseConfig({ ALIAS_PROOF_BASES: '{"githubBase":"https://github.mirror.example"}' }).aliasProofBases).toEqual({ githubBase: 'https://github.mirror.example' })
+  })
+
   it('wrangler.toml defaults parse to the documented values', () => {
     const c = configOf(relayEnv)
     expect(c).toEqual({
@@ -115,6 +131,8 @@ describe('good configuration', () => {
       cpuBudgetMs: 30_000,
       batchItems: LIMITS.batchItems,
       pageMax: LIMITS.pageMax,
+      explorerPolicy: expect.objectContaining({ version: 1, trust: { keys: [], aliases: [] } }),
+      aliasProofBases: {},
     })
     // Parsed once per bindings object.
     expect(configOf(relayEnv)).toBe(c)

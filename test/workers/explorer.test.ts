@@ -1,5 +1,6 @@
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import { CSS } from '../../src/explorer/layout.tsx'
 import { layoutTree } from '../../src/explorer/graph.tsx'
 import { resolveSearch } from '../../src/explorer/search.ts'
@@ -296,6 +297,22 @@ describe('explorer: content', () => {
     const blobs = (await env.BLOBS.list({ prefix: 'blobs/' })).objects.length
     expect(body).toContain(`data-count="blobs">${blobs.toLocaleString('en')}<`)
     expect(body).toContain('Peers')
+    // Gossip counters in words, never the code's camelCase names.
+    const gossip = body.slice(body.indexOf('id="gossip"'))
+    expect(gossip).toContain('statements received in pushes')
+    expect(gossip).toContain('requests refused for a bad signature')
+    expect(gossip).not.toMatch(/>[a-z]+[A-Z][A-Za-z]*</)
+  })
+
+  it('meta is shown as indented JSON, one key a line', async () => {
+    const key = await testKey(77)
+    const subject = `pkg:generic/${uniq('meta')}@1`
+    await post([await makeStatement(key, { subject, object: await hashOf(subject), meta: { reason: 'rebuilt', builder: { os: 'linux' } }, time: Date.now() })])
+    for (const path of ['/', `/actor/${key.did}`]) {
+      const body = await html(await get(path), 200)
+      // Keys in canonical (sorted) order, as signed.
+      expect(body, path).toContain('<pre class="json u">{\n  &quot;builder&quot;: {\n    &quot;os&quot;: &quot;linux&quot;\n  },\n  &quot;reason&quot;: &quot;rebuilt&quot;\n}</pre>')
+    }
   })
 })
 
@@ -304,15 +321,37 @@ describe('explorer: pieces', () => {
     expect(visible('a\u202Eb\u200Bc')).toBe('a⟨U+202E⟩b⟨U+200B⟩c')
     expect(visible('plain')).toBe('plain')
   })
-  it('the graph layout puts every node in its own row band and parents between their children', () => {
+  it('the graph layout stacks leaves, centres parents on their children, and never overlaps boxes in a column', () => {
     const tree = { rule: 'verdict', ok: true, text: 'v', children: [{ rule: 'a', ok: true, text: 'a', children: [{ rule: 'a1', ok: true, text: '' }, { rule: 'a2', ok: false, text: '' }] }, { rule: 'b', ok: false, text: 'b' }] }
-    const { nodes, rows, depth } = layoutTree(tree)
-    expect(nodes.map((n) => [n.rule, n.depth, n.row])).toEqual([['verdict', 0, 1.25], ['a', 1, 0.5], ['a1', 2, 0], ['a2', 2, 1], ['b', 1, 2]])
-    expect([rows, depth]).toEqual([3, 2])
+    const { nodes, depth } = layoutTree(tree)
+    const at = (rule: string) => nodes.find((n) => n.rule === rule)!
+    expect(depth).toBe(2)
+    expect(at('a1').top).toBe(0)
+    expect(at('a2').top).toBeGreaterThanOrEqual(at('a1').top + at('a1').height)
+    const mid = (n: { top: number; height: number }) => n.top + n.height / 2
+    expect(mid(at('a'))).toBeCloseTo((mid(at('a1')) + mid(at('a2'))) / 2)
     const wide = { rule: 'r', ok: true, text: '', children: Array.from({ length: 300 }, (_, i) => ({ rule: `c${i}`, ok: true, text: '' })) }
     const cut = layoutTree(wide, 20)
     expect(cut.nodes).toHaveLength(21)
     expect(cut.nodes.at(-1)!.more).toBe(281)
+  })
+  it('graph labels are wrapped in full: every character of a long text is drawn, in a taller box', () => {
+    const long = `the key did:key:z6Mk${'x'.repeat(50)} claims sha256-${'A'.repeat(43)}= as the source of pkg:npm/left-pad@1.3.0 and this sentence goes on`
+    const tree = { rule: 'verdict', ok: false, text: long, children: [{ rule: 'a', ok: true, text: 'short' }, { rule: 'b', ok: false, text: long }] }
+    const { nodes } = layoutTree(tree)
+    for (const n of nodes) {
+      expect(n.textLines.join('').replace(/\s/g, '')).toBe((n.rule === 'a' ? 'short' : long).replace(/\s/g, ''))
+      for (const l of n.textLines) expect([...l].length).toBeLessThanOrEqual(30)
+    }
+    expect(nodes[2]!.height).toBeGreaterThan(nodes[1]!.height)
+    // Random trees: boxes in one column never overlap.
+    fc.assert(
+      fc.property(fc.letrec((tie) => ({ node: fc.record({ rule: fc.constantFrom('x', 'y'), ok: fc.boolean(), text: fc.string({ maxLength: 200 }), children: fc.oneof({ maxDepth: 3, depthIdentifier: 'tree' }, fc.constant([]), fc.array(tie('node'), { maxLength: 3 })) }) })).node, (t) => {
+        const { nodes } = layoutTree(t as Parameters<typeof layoutTree>[0])
+        for (const a of nodes) for (const b of nodes) if (a !== b && a.depth === b.depth) expect(a.top + a.height <= b.top || b.top + b.height <= a.top).toBe(true)
+      }),
+      { numRuns: 100 },
+    )
   })
   it('hex ids in links are the hex form of the hash', () => {
     expect(hexForm({ alg: 'sha256', bytes: hex.decode('00'.repeat(32)) })).toBe(`sha256:${'00'.repeat(32)}`)

@@ -1,8 +1,10 @@
-import { env, SELF } from 'cloudflare:test'
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test'
 import { jsx } from 'hono/jsx'
 import { describe, expect, it } from 'vitest'
 import { packageData } from '../../src/explorer/data.ts'
 import { PackagePage } from '../../src/explorer/package.tsx'
+import type { RelayEnv } from '../../src/config.ts'
+import worker from '../../src/index.ts'
 import { formatSri, sha256, utf8, type Statement } from '../../src/verify/index.ts'
 import { makeStatement, testKey } from '../helpers.ts'
 
@@ -100,5 +102,34 @@ describe('package pages mark versions', () => {
     expect(section(withRoot, 'marks')).toContain('trusted: claimed by the key this explorer trusts')
     const none = await render([])
     expect(none).not.toContain('>trusted<')
+  })
+
+  it('the relay marks by the operator\'s EXPLORER_POLICY, by default its admission roots (OPERATOR_KEYS)', async () => {
+    const [root, chosen] = [await testKey(226), await testKey(227)]
+    const pkg = `pkg:npm/${uniq('policy')}`
+    const t = Date.now() - 10_000
+    await post([
+      await makeStatement(root, { subject: `${pkg}@1.0.0`, object: await hashOf(uniq('g')), time: t }),
+      await makeStatement(chosen, { subject: `${pkg}@2.0.0`, object: await hashOf(uniq('h')), time: t }),
+    ])
+    const view = async (vars: Record<string, string>) => {
+      const ctx = createExecutionContext()
+      const res = await worker.fetch(new Request(`${BASE}/package/${pkg}`), { ...(env as unknown as RelayEnv), ...vars } as RelayEnv, ctx)
+      await waitOnExecutionContext(ctx)
+      expect(res.status).toBe(200)
+      return res.text()
+    }
+    const byRoots = await view({ OPERATOR_KEYS: root.did })
+    expect(rowOf(byRoots, '1.0.0')).toContain('>trusted<')
+    expect(rowOf(byRoots, '2.0.0')).not.toContain('>trusted<')
+    const byPolicy = await view({ OPERATOR_KEYS: root.did, EXPLORER_POLICY: JSON.stringify({ version: 1, trust: { keys: [chosen.did] } }) })
+    expect(rowOf(byPolicy, '1.0.0')).not.toContain('>trusted<')
+    expect(rowOf(byPolicy, '2.0.0')).toContain('>trusted<')
+    expect(section(byPolicy, 'marks')).toContain(`/actor/${chosen.did}`)
+    // The trust view's form starts from the same policy.
+    const ctx = createExecutionContext()
+    const form = await (await worker.fetch(new Request(`${BASE}/trust`), { ...(env as unknown as RelayEnv), EXPLORER_POLICY: JSON.stringify({ version: 1, trust: { keys: [chosen.did] } }) } as RelayEnv, ctx)).text()
+    await waitOnExecutionContext(ctx)
+    expect(form).toContain(`&quot;${chosen.did}&quot;`)
   })
 })

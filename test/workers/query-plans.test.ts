@@ -32,7 +32,7 @@ beforeAll(async () => {
 describe('query plans (small database after ANALYZE)', () => {
   it('captures the reads of every store and explorer call', () => {
     const callers = new Set(verdicts.map((v) => v.caller))
-    for (const c of ['search names by prefix', 'search near names', 'search name with version', 'query subject', 'query object', 'query actor', 'feed page', 'statement by id', 'count (status page)', 'explorer package page', 'explorer actor page']) {
+    for (const c of ['search names by prefix', 'search near names', 'search names containing', 'search name with version', 'query subject', 'query object', 'query actor', 'feed page', 'statement by id', 'count (status page)', 'explorer package page', 'explorer actor page']) {
       expect(callers, c).toContain(c)
     }
   })
@@ -51,6 +51,10 @@ describe('query plans (small database after ANALYZE)', () => {
     expect(planOf('bulk by subjects')).toMatch(/USING INDEX statements_subject/)
     expect(planOf('bulk by subjects+claims')).toMatch(/USING INDEX statements_subject/)
     expect(planOf('search names by prefix')).toMatch(/SEARCH names USING PRIMARY KEY \(name>\? AND name<\?\)/)
+    expect(planOf('search names containing')).toMatch(/SEARCH name_parts USING PRIMARY KEY \(part>\? AND part<\?\)/)
+    expect(planOf('search names containing')).toMatch(/SEARCH n USING PRIMARY KEY \(name=\?\)/)
+    // A search word's reads (prefix, substring, alias claims) go in one batch; the alias claims by the object index.
+    expect(verdicts.filter((v) => v.caller === 'search word (names, aliases)').map((v) => v.plan.join('; ')).join('\n')).toMatch(/SEARCH statements USING INDEX statements_object \(object=\?/)
   })
 
   it('the status count reads the last seq, and it equals count(*) (rows are never deleted)', async () => {

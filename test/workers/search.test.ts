@@ -80,6 +80,38 @@ describe('search finds packages by name', () => {
     expect(none).toContain('no version starting so')
   })
 
+  it('a substring of a name finds it (`pad` finds left-pad), listed apart from names starting so', async () => {
+    const key = await testKey(209)
+    const word = uniq('qpad').toLowerCase()
+    await post([
+      await makeStatement(key, { subject: `pkg:npm/left-${word}@1.3.0` }),
+      await makeStatement(key, { subject: `pkg:pypi/right_${word}er@2` }),
+      await makeStatement(key, { subject: `pkg:npm/${word}ding@0.1` }),
+    ])
+    const body = await page(await search(word.toUpperCase()), 200)
+    const [starting, containing] = body.split('id="containing"') as [string, string]
+    expect(starting).toContain(`pkg:npm/${word}ding`)
+    expect(containing).toContain(`pkg:npm/left-${word}`)
+    expect(containing).toContain(`pkg:pypi/right_${word}er`)
+    expect(containing).not.toContain(`${word}ding`)
+    // The middle of a name, not only a word after a dash.
+    const middle = await page(await search(word.slice(1, 6)), 200)
+    expect(middle).toContain(`left-${word}`)
+    // Two characters are too few to list substrings: only names starting so.
+    expect(await (await search(word.slice(1, 3))).text()).not.toContain('id="containing"')
+  })
+
+  it('counts stay exact: a duplicate (posted again, or twice in one batch) counts once', async () => {
+    const key = await testKey(210)
+    const name = uniq('dup')
+    const a = await makeStatement(key, { subject: `pkg:npm/${name}@1.0.0`, time: Date.now() - 5000 })
+    const b = await makeStatement(key, { subject: `pkg:npm/${name}@1.0.1`, time: Date.now() - 1000 })
+    await post([a, a, b])
+    await post([a, b])
+    const row = await env.DB.prepare('SELECT statements, latest FROM names WHERE pkg = ?1').bind(`pkg:npm/${name}`).first<{ statements: number; latest: number }>()
+    expect(row).toEqual({ statements: 2, latest: b.time })
+  })
+
   it('a near miss gets "did you mean", a miss with nothing near a plain 404', async () => {
     const key = await testKey(203)
     const name = `zq${uniq('reactish')}`
@@ -133,7 +165,7 @@ describe('parsing a name query', () => {
     expect(parseNameQuery('name@')).toBeUndefined()
   })
 
-  it('the trigger keys a subject by the name splitPurl gives (property)', async () => {
+  it('the names upsert keys a subject by the name splitPurl gives (property)', async () => {
     const seg = fc.stringMatching(/^[A-Za-z0-9._%-]{1,12}$/)
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('npm', 'generic', 'github'), fc.array(seg, { maxLength: 2 }), seg, fc.option(fc.stringMatching(/^[A-Za-z0-9.@+-]{1,10}$/)), async (type, ns, name, version) => {
@@ -177,16 +209,30 @@ describe('cost: D1 rows written per statement by the names index', () => {
     return n / items.length
   }
 
-  it('measures it: statements about keys (no package) against statements about packages', async () => {
+  it('measures it: statements about keys (no package) against statements about packages, new and known', async () => {
     const key = await testKey(208)
     const now = Date.now()
     const other = await Promise.all(Array.from({ length: 100 }, async (_, i) => makeStatement(key, { subject: (await testKey(300 + (i % 5))).did, claim: 'review', time: now - i })))
     const name = uniq('cost')
-    const pkgs = await Promise.all(Array.from({ length: 100 }, (_, i) => makeStatement(key, { subject: `pkg:npm/${name}-${i % 10}@1.0.${i}`, time: now - i })))
+    // 10 new packages of 10 versions each (names of ~15 characters: ~12 suffix rows each, written once).
+    const fresh = await Promise.all(Array.from({ length: 100 }, (_, i) => makeStatement(key, { subject: `pkg:npm/${name}-${i % 10}@1.0.${i}`, time: now - i })))
+    // The same 10 packages again, 10 more versions each: only the counts change.
+    const known = await Promise.all(Array.from({ length: 100 }, (_, i) => makeStatement(key, { subject: `pkg:npm/${name}-${i % 10}@2.0.${i}`, time: now - i })))
     const plain = await written(other)
-    const withNames = await written(pkgs)
-    console.log(`D1 rows written per statement: without a package subject ${plain.toFixed(2)}, with one ${withNames.toFixed(2)} (names index: +${(withNames - plain).toFixed(2)})`)
-    expect(withNames - plain).toBeGreaterThan(0)
-    expect(withNames - plain).toBeLessThanOrEqual(1)
+    const withNew = await written(fresh)
+    const withKnown = await written(known)
+    // One statement per batch about a known package, the worst case: one names row.
+    const alone = await written([await makeStatement(key, { subject: `pkg:npm/${name}-0@3.0.0`, time: now })])
+    const plainOne = await written([await makeStatement(key, { subject: key.did, claim: 'review', object: await hashOf(uniq('r')), time: now })])
+    console.log(
+      `D1 rows written per statement: no package ${plain.toFixed(2)}; 10 new packages x 10 versions ${withNew.toFixed(2)} (+${(withNew - plain).toFixed(2)}); ` +
+        `10 known packages x 10 versions ${withKnown.toFixed(2)} (+${(withKnown - plain).toFixed(2)}); one statement alone +${(alone - plainOne).toFixed(2)}`,
+    )
+    // The counts: one names row per package per batch, 10 rows for 100 statements (a trigger wrote 100).
+    expect(withKnown - plain).toBeCloseTo(0.1, 5)
+    // A new name adds its suffix rows once: 10 names x (length - 3) rows, plus the 10 names rows.
+    expect(withNew - plain).toBeGreaterThan(1)
+    expect(withNew - plain).toBeLessThanOrEqual(1.6)
+    expect(alone - plainOne).toBe(1)
   })
 })
