@@ -46,8 +46,7 @@ function outcomeOf(locked: Locked, v: ReturnType<typeof evaluate>): Omit<Package
   if (v.verdict === 'conflict') return { outcome: 'conflict', ...decided }
   if (v.source !== undefined && v.source !== locked.digest) return { outcome: 'hash differs', accepted: v.source, rule: 'source', reason: `the policy accepts ${v.source}; the lockfile pins ${locked.digest}` }
   if (v.verdict === 'trusted' && v.source === locked.digest) return { outcome: 'verified', accepted: v.source }
-  const yank = (v.explanation.children ?? []).flatMap((c) => c.children ?? []).find((c) => c.rule === 'yank' && c.text.endsWith(locked.digest!))
-  if (yank) return { outcome: 'yanked', rule: 'yank', reason: yank.text }
+  if (v.yanked.includes(locked.digest!)) return { outcome: 'yanked', rule: 'yank', reason: `a key the policy counts says ${v.subject} IS NOT ${locked.digest}` }
   return { outcome: 'no trusted claim', ...decided }
 }
 
