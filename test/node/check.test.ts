@@ -106,6 +106,18 @@ describe('vouch check against a real relay', { timeout: 60_000 }, () => {
     expect(only.stdout).toMatch(/FAIL\s+pkg:npm\/yanked@0.1.0: yanked/)
   })
 
+  it('a lockfile of 1,200 packages takes a handful of requests, not one per package', async () => {
+    const lock = JSON.parse(readFileSync(join(FIX, 'package-lock-v3.json'), 'utf8'))
+    for (let i = 0; i < 1200; i++) lock.packages[`node_modules/many-${i}`] = { version: '1.0.0', integrity: A }
+    writeFileSync(join(work, 'big-lock.json'), JSON.stringify(lock))
+    const r = await vouch(['check', 'big-lock.json', '--json'])
+    expect(r.json.summary).toMatchObject({ verified: 1, 'no trusted claim': 1201, yanked: 1 })
+    // Versions (2 requests of ≤1000 subjects), author grants by object (2), builds of accepted
+    // hashes (1); then the trusted-builder graph from the one root, asked once for all packages.
+    expect(r.json.requests.bulk).toBeLessThanOrEqual(5)
+    expect(r.json.requests.other).toBeLessThanOrEqual(2)
+  })
+
   it('a flake.lock whose inputs are all claimed exits 0 once the unclaimed input is gone', async () => {
     const r = await vouch(['check', 'flake.lock', '--json'])
     expect(r.json.summary).toMatchObject({ verified: 1, 'no trusted claim': 1 })
