@@ -1,4 +1,4 @@
-import { bulkQuery, querySource, type QuerySource } from '../client/index.ts'
+import { bulkQuery, querySource, type BulkResult, type QuerySource } from '../client/index.ts'
 import { GIT_CLAIMS, packageOf, type StatementFilter, type StatementSource } from '../policy/index.ts'
 import type { VerifiedStatement } from '../verify/index.ts'
 
@@ -10,7 +10,7 @@ import type { VerifiedStatement } from '../verify/index.ts'
 
 /** Claims about a locked version that the gatherer reads by subject: prefetched for every package. */
 export const VERSION_CLAIMS = ['source', 'published', ...Object.keys(GIT_CLAIMS)]
-/** Claims about an accepted source hash (step 3 of the gatherer): batched, one bulk request per wave. */
+/** Claims about an accepted source hash (step 3 of the gatherer): read in bulk for every hash a version claim names. */
 const HASH_CLAIMS = ['build', 'review']
 
 export interface CheckSource {
@@ -69,27 +69,33 @@ function recorder() {
 }
 
 /**
- * The relays as a check's source. Before any package is judged, two bulk reads (PROTOCOL §6.4b)
- * fetch every locked version's claims by subject and every package's `author` grants by object;
- * then the gatherer's reads are answered from them. Builds and reviews of accepted hashes are
- * collected while the gatherers run and fetched in one bulk read per wave (the gatherers all reach
- * that step in the same turn of the event loop). Any other question (alias claims, the
+ * The relays as a check's source. Before any package is judged, bulk reads (PROTOCOL §6.4b) fetch
+ * every locked version's claims by subject and every package's `author` grants by object, then
+ * the builds and reviews of every hash those version claims name (the only hashes the policy can
+ * accept); the gatherer's reads are answered from them. Any other question (alias claims, the
  * trusted-builder graph) is the same for every package and is asked once. What a bulk read could
  * not finish (a page limit) is asked per package, as the gatherer would anyway.
  */
 export async function relayCheckSource(relays: string[], subjects: readonly string[], o: { timeoutMs?: number } = {}): Promise<CheckSource> {
   const pkgs = [...new Set(subjects.map((s) => packageOf(s)?.pkg).filter((p): p is string => p !== undefined))]
-  const [versions, grants] = await Promise.all([
-    bulkQuery(relays, subjects, { claims: VERSION_CLAIMS, timeoutMs: o.timeoutMs }),
+  const bulkOf = (r: BulkResult | undefined) => r?.relays.reduce((m, x) => m + x.requests, 0) ?? 0
+  // Builds and reviews can only matter for a hash some version claim names: read them as soon as
+  // the version claims are in, beside the author grants.
+  const versionsThenHashes = bulkQuery(relays, subjects, { claims: VERSION_CLAIMS, timeoutMs: o.timeoutMs }).then(async (versions) => {
+    const named = [...new Set(versions.statements.flatMap((s) => (s.statement.claim === 'source' || s.statement.claim === 'published') && s.statement.object !== undefined ? [s.statement.object] : []))]
+    return { versions, hashes: named.length ? await bulkQuery(relays, named, { claims: HASH_CLAIMS, timeoutMs: o.timeoutMs }) : undefined, named }
+  })
+  const [{ versions, hashes, named }, grants] = await Promise.all([
+    versionsThenHashes,
     pkgs.length ? bulkQuery(relays, [], { objects: pkgs, claims: ['author'], timeoutMs: o.timeoutMs }) : undefined,
   ])
   const index = new MemoryIndex()
-  index.add(versions.statements)
-  if (grants) index.add(grants.statements)
+  for (const r of [versions, grants, hashes]) if (r) index.add(r.statements)
   const prefetched = new Set(subjects.filter((s) => !versions.truncated.has(s)))
   const prefetchedPkgs = new Set(pkgs.filter((p) => !grants?.truncatedObjects.has(p)))
-  let bulk = [versions, grants].reduce((n, r) => n + (r?.relays.reduce((m, x) => m + x.requests, 0) ?? 0), 0)
-  const problems = new Set([versions, grants].flatMap((r) => r?.relays.flatMap((x) => (x.problem ? [x.problem.message] : [])) ?? []))
+  const prefetchedHashes = new Set(named.filter((h) => !hashes?.truncated.has(h)))
+  const bulk = bulkOf(versions) + bulkOf(grants) + bulkOf(hashes)
+  const problems = new Set([versions, grants, hashes].flatMap((r) => r?.relays.flatMap((x) => (x.problem ? [x.problem.message] : [])) ?? []))
 
   const live = querySource(relays, { timeoutMs: o.timeoutMs })
   let other = 0
@@ -104,41 +110,12 @@ export async function relayCheckSource(relays: string[], subjects: readonly stri
     return p
   }
 
-  // Hashes whose builds and reviews some gatherer asked for, fetched together.
-  let wave: Map<string, ((v: Set<string> | Error) => void)[]> | undefined
-  const hashes = new Map<string, Promise<boolean>>()
-  const fetchHash = (hash: string): Promise<boolean> => {
-    let p = hashes.get(hash)
-    if (p) return p
-    if (!wave) {
-      const mine = (wave = new Map())
-      setImmediate(() => {
-        wave = undefined
-        bulkQuery(relays, [...mine.keys()], { claims: HASH_CLAIMS, timeoutMs: o.timeoutMs }).then(
-          (r) => {
-            bulk += r.relays.reduce((m, x) => m + x.requests, 0)
-            for (const x of r.relays) if (x.problem) problems.add(x.problem.message)
-            index.add(r.statements)
-            for (const cbs of mine.values()) for (const cb of cbs) cb(r.truncated)
-          },
-          (e: Error) => {
-            for (const cbs of mine.values()) for (const cb of cbs) cb(e)
-          },
-        )
-      })
-    }
-    const w = wave
-    p = new Promise<boolean>((resolve, reject) => push(w, hash, (v) => (v instanceof Error ? reject(v) : resolve(!v.has(hash)))))
-    hashes.set(hash, p)
-    return p
-  }
-
   const rec = recorder()
   const read: StatementSource = async (filter, limit) => {
     const c = filter.claim ?? ''
     if (filter.subject !== undefined && VERSION_CLAIMS.includes(c) && only(filter, ['subject', 'claim', 'actor']) && prefetched.has(filter.subject)) return rec.give(index.find(filter), limit)
     if (filter.object !== undefined && c === 'author' && only(filter, ['object', 'claim', 'actor']) && prefetchedPkgs.has(filter.object)) return rec.give(index.find(filter), limit)
-    if (filter.subject !== undefined && HASH_CLAIMS.includes(c) && only(filter, ['subject', 'claim', 'actor']) && (await fetchHash(filter.subject))) return rec.give(index.find(filter), limit)
+    if (filter.subject !== undefined && HASH_CLAIMS.includes(c) && only(filter, ['subject', 'claim', 'actor']) && prefetchedHashes.has(filter.subject)) return rec.give(index.find(filter), limit)
     const r = await ask(filter, limit)
     return { truncated: r.truncated, statements: rec.give(r.statements, limit).statements }
   }

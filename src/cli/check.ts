@@ -76,17 +76,28 @@ const forPackage =
     return filter.subject === l.subject ? { statements: sameForm(r.statements, l.digest!, l.subject), truncated: r.truncated } : r
   }
 
-/** Judges every locked package over `source`; all at once, so the source can batch their reads. */
-export async function judgeLocked(source: CheckSource, locked: Locked[], policy: Policy, o: { now?: number } = {}): Promise<CheckRun> {
+/**
+ * Judges every locked package over `source`, `concurrency` at a time (default 16: the source
+ * answers from memory, and more in flight only keeps more garbage alive; measured, all 1,500 at
+ * once took twice as long).
+ */
+export async function judgeLocked(source: CheckSource, locked: Locked[], policy: Policy, o: { now?: number; concurrency?: number } = {}): Promise<CheckRun> {
   const now = o.now ?? Date.now()
-  const results = await Promise.all(
-    locked.map(async (l): Promise<PackageResult> => {
-      if (l.digest === undefined) return { ...l, outcome: 'unpinned', rule: 'lockfile', reason: 'the lockfile pins no digest for it' }
-      const g = await gatherForVerdict(forPackage(source.read, l), l.subject, policy, { concurrency: 4, now })
-      const v = evaluate(new FactIndex(sameForm(g.facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
-      return { ...l, ...outcomeOf(l, v) }
-    }),
-  )
+  const judge = async (l: Locked): Promise<PackageResult> => {
+    if (l.digest === undefined) return { ...l, outcome: 'unpinned', rule: 'lockfile', reason: 'the lockfile pins no digest for it' }
+    const g = await gatherForVerdict(forPackage(source.read, l), l.subject, policy, { concurrency: 4, now })
+    const v = evaluate(new FactIndex(sameForm(g.facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
+    return { ...l, ...outcomeOf(l, v) }
+  }
+  const results: PackageResult[] = new Array(locked.length)
+  let next = 0
+  const worker = async () => {
+    while (next < locked.length) {
+      const i = next++
+      results[i] = await judge(locked[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 16, locked.length) }, worker))
   return { results, requests: source.requests(), statements: source.used().length, problems: source.problems() }
 }
 

@@ -113,7 +113,7 @@ describe('vouch check against a real relay', { timeout: 60_000 }, () => {
     const r = await vouch(['check', 'big-lock.json', '--json'])
     expect(r.json.summary).toMatchObject({ verified: 1, 'no trusted claim': 1201, yanked: 1 })
     // Versions (2 requests of ≤1000 subjects), author grants by object (2), builds of accepted
-    // hashes (1); then the trusted-builder graph from the one root, asked once for all packages.
+    // hashes the version claims name (1); then the trusted-builder graph from the one root, once.
     expect(r.json.requests.bulk).toBeLessThanOrEqual(5)
     expect(r.json.requests.other).toBeLessThanOrEqual(2)
   })
