@@ -14,10 +14,9 @@ export interface ParseOptions {
    */
   maxMembers?: number
   /**
-   * `'protocol'` (default): integers within ±(2^53 - 1) only, as signed content must be.
-   * `'any'`: any RFC 8259 number, read as the nearest double: for foreign documents (an npm
-   * packument) whose numbers are never signed or compared, so a `1.5` in an unrelated field does
-   * not refuse the whole document. Duplicate keys, depth and surrogates stay strict either way.
+   * `'protocol'` (default): integers within ±(2^53 - 1) only, as signed content must be. `'any'`:
+   * any RFC 8259 number, as the nearest double, for foreign documents (an npm packument) whose
+   * numbers are never signed. Duplicate keys, depth and surrogates stay strict either way.
    */
   numbers?: 'protocol' | 'any'
 }

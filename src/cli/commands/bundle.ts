@@ -5,7 +5,7 @@ import { defineCommand } from '../args.ts'
 import { BUNDLE_MEDIA_TYPE, lockfileDigest, makeBundle } from '../bundle.ts'
 import { checkLocked } from '../check.ts'
 import { localError, usageError } from '../errors.ts'
-import { openCheckInputs } from './check.ts'
+import { openCheckInputs } from '../check-inputs.ts'
 
 export default defineCommand({
   usage: ['bundle [LOCKFILE] -o FILE [--policy FILE]'],
