@@ -56,6 +56,11 @@ BENCHMARKS['search-parts'] = {
   load: () => import('./search-parts.ts'),
 }
 
+BENCHMARKS.check = {
+  description: '`vouch check` of a 1,500-package lockfile against a local relay with bridged claims, the same from an offline bundle, and the own package-lock.json (--packages N --rounds N --quick)',
+  load: () => import('./check.ts'),
+}
+
 BENCHMARKS.log = {
   description: 'the feed as a log: integration CPU per statement vs ingest, R2 writes per 1,000 statements, checkpoint delay (--quick)',
   load: () => import('./log.ts'),

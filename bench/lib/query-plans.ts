@@ -10,6 +10,7 @@ import {
   heldIds,
   isNamed,
   queryBySubjects,
+  queryByTerms,
   queryStatements,
   subjectsWithPrefix,
 } from '../../src/store/statements.ts'
@@ -95,6 +96,8 @@ export async function captureQueries(db: D1Database, s: Sample): Promise<Capture
     ['bodiesOf (lookup)', () => bodiesOf(rec, [s.id])],
     ['bulk by subjects', () => queryBySubjects(rec, [s.purl, `${s.purl}-absent`, 'pkg:npm/none@0.0.0'], undefined, 0, 100)],
     ['bulk by subjects+claims', () => queryBySubjects(rec, [s.purl, 'pkg:npm/none@0.0.0'], ['published', 'source'], 0, 100)],
+    ['bulk by objects+claims', () => queryByTerms(rec, [], [s.hash, 'pkg:npm/none'], ['author'], 0, 100)],
+    ['bulk by subjects and objects', () => queryByTerms(rec, [s.purl], [s.hash], ['published', 'author'], 0, 100)],
     ['count (status page)', () => countStatements(rec)],
     ['versions of a package', () => subjectsWithPrefix(rec, `${s.purl.slice(0, s.purl.lastIndexOf('@'))}@`, 200)],
     ['admission grants', () => loadAdmitGrants(rec, [s.actor], 1)],

@@ -1,5 +1,5 @@
 import { hasBlob, uploadBlob, type PublishReport, type UploadReport } from '../client/index.ts'
-import { decodeBase64, formatSri, HASH_ALGORITHMS, hex, type HashAlgorithm, type JsonObject, type VerifiedStatement } from '../verify/index.ts'
+import { decodeBase64, formatSri, HASH_ALGORITHMS, hex, parseJson, ProtocolError, type HashAlgorithm, type JsonObject, type VerifiedStatement } from '../verify/index.ts'
 import { BridgeError, malformed } from './errors.ts'
 import { baseUrl, checkHttpUrl, decodeText, getBytes, mapLimit, type FetchOptions } from './http.ts'
 import { alreadySaid, priorStatements, signAndPublish, standingObjects, type BridgePublishOptions, type Claim } from './publish.ts'
@@ -128,6 +128,11 @@ export interface NpmVersion {
 export interface Packument {
   name: string
   versions: NpmVersion[]
+  /**
+   * Versions left out because what identifies them (the manifest's name and version, `dist`'s
+   * hashes) cannot be read exactly: one bad version does not sink the others. Code as BridgeError's.
+   */
+  skipped: { version: string; code: string; message: string }[]
   /** Versions the registry once had (its `time` lists them, or `time.unpublished`) but no longer serves. */
   removed: string[]
 }
@@ -152,28 +157,17 @@ export function parsePackument(doc: unknown, name: string): Packument {
   if (!isObject(rawVersions)) return malformed('bad_packument', `${name}: versions is not an object`)
 
   const versions: NpmVersion[] = []
+  const skipped: Packument['skipped'] = []
   for (const [version, manifest] of Object.entries(rawVersions)) {
-    const where = `${name}@${version}`
-    if (!TERM.test(version)) malformed('bad_version', `${name}: ${JSON.stringify(version.slice(0, 80))} is not a version`)
-    if (!isObject(manifest)) return malformed('bad_manifest', `${where}: the version's manifest is not an object`)
-    if (manifest.version !== undefined && manifest.version !== version) malformed('bad_manifest', `${where}: the manifest says version ${JSON.stringify(manifest.version)}`)
-    if (manifest.name !== undefined && manifest.name !== spec.name) malformed('bad_manifest', `${where}: the manifest names package ${JSON.stringify(manifest.name)}`)
-    if (!isObject(manifest.dist)) return malformed('bad_dist', `${where}: dist is missing or not an object`)
-    const integrity = integrityOf(manifest.dist, where)
-    let tarball: string | undefined
-    if (manifest.dist.tarball !== undefined) {
-      if (typeof manifest.dist.tarball !== 'string') malformed('bad_dist', `${where}: dist.tarball is not a string`)
-      try {
-        tarball = checkHttpUrl(manifest.dist.tarball as string, `${where}: dist.tarball`).href
-      } catch (e) {
-        malformed('bad_dist', (e as Error).message)
-      }
+    try {
+      versions.push(readVersion(spec.name, version, manifest))
+    } catch (e) {
+      if (!(e instanceof BridgeError) || e.kind !== 'malformed') throw e
+      skipped.push({ version: cut(version, 80), code: e.code, message: e.message })
     }
-    const dep = manifest.deprecated
-    if (dep !== undefined && dep !== null && dep !== false && typeof dep !== 'string') malformed('bad_manifest', `${where}: deprecated is not a string`)
-    const deprecated = typeof dep === 'string' && dep.trim() !== '' ? cut(dep.trim().replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' '), DEPRECATED_MAX_CHARS) : undefined
-    versions.push({ version, subject: npmPurl(spec.name, version), integrity, ...(tarball && { tarball }), ...(deprecated !== undefined && { deprecated }) })
   }
+  // Not one version readable: the document is not a packument we understand.
+  if (versions.length === 0 && skipped.length) malformed(skipped[0]!.code, skipped[0]!.message)
 
   const live = new Set(Object.keys(rawVersions))
   const removed = new Set<string>()
@@ -184,7 +178,35 @@ export function parsePackument(doc: unknown, name: string): Packument {
     if (!Array.isArray(list) || !list.every((v) => typeof v === 'string' && TERM.test(v))) malformed('bad_packument', `${name}: time.unpublished.versions is not a list of versions`)
     for (const v of list as string[]) if (!live.has(v)) removed.add(v)
   }
-  return { name: spec.name, versions, removed: [...removed] }
+  return { name: spec.name, versions, skipped, removed: [...removed] }
+}
+
+/**
+ * One version's claim, from the fields that identify it: the manifest's name and version and
+ * `dist`'s hashes are read exactly (a problem throws BridgeError `malformed` for this version
+ * only). Everything else in a manifest is the publisher's free-form data, not signed content:
+ * an odd `deprecated` (not a string) is no deprecation, an unusable `dist.tarball` is left out of
+ * `meta`, and other fields (numbers of any kind, `_attachments`, scripts) are never read.
+ */
+function readVersion(name: string, version: string, manifest: unknown): NpmVersion {
+  const where = `${name}@${version}`
+  if (!TERM.test(version)) malformed('bad_version', `${name}: ${JSON.stringify(version.slice(0, 80))} is not a version`)
+  if (!isObject(manifest)) return malformed('bad_manifest', `${where}: the version's manifest is not an object`)
+  if (manifest.version !== undefined && manifest.version !== version) malformed('bad_manifest', `${where}: the manifest says version ${JSON.stringify(manifest.version)}`)
+  if (manifest.name !== undefined && manifest.name !== name) malformed('bad_manifest', `${where}: the manifest names package ${JSON.stringify(manifest.name)}`)
+  if (!isObject(manifest.dist)) return malformed('bad_dist', `${where}: dist is missing or not an object`)
+  const integrity = integrityOf(manifest.dist, where)
+  let tarball: string | undefined
+  if (typeof manifest.dist.tarball === 'string') {
+    try {
+      tarball = checkHttpUrl(manifest.dist.tarball, `${where}: dist.tarball`).href
+    } catch {
+      tarball = undefined
+    }
+  }
+  const dep = manifest.deprecated
+  const deprecated = typeof dep === 'string' && dep.trim() !== '' ? cut(dep.trim().replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' '), DEPRECATED_MAX_CHARS) : undefined
+  return { version, subject: npmPurl(name, version), integrity, ...(tarball && { tarball }), ...(deprecated !== undefined && { deprecated }) }
 }
 
 const cut = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`)
@@ -198,14 +220,22 @@ export function npmClaim(v: NpmVersion, registry: string): Claim {
   return { subject: v.subject, claim: 'published', object: v.integrity.sri, meta }
 }
 
-/** Reads a packument's bytes: UTF-8, JSON, then `parsePackument`. */
+/** Nesting a packument may have: manifests nest `exports` maps and the like a few levels; 64 is generous. */
+const PACKUMENT_DEPTH = 64
+
+/**
+ * Reads a packument's bytes: UTF-8, the strict JSON parser (duplicate keys refused: two readers
+ * must not see two different `dist.integrity`), then `parsePackument`. Numbers of any form are
+ * admitted (`numbers: 'any'`): registries send floats in fields the bridge never reads.
+ */
 export function readPackument(bytes: Uint8Array, name: string): Packument {
   const text = decodeText(bytes, `the packument of ${name}`)
   let doc: unknown
   try {
-    doc = JSON.parse(text)
+    doc = parseJson(text, { maxDepth: PACKUMENT_DEPTH, numbers: 'any' })
   } catch (e) {
-    throw new BridgeError('malformed', 'malformed_json', `the packument of ${name} is not JSON (${(e as Error).message})`)
+    if (e instanceof ProtocolError) throw new BridgeError('malformed', 'malformed_json', `the packument of ${name} is not JSON we can read exactly (${e.code}: ${e.message})`)
+    throw e
   }
   return parsePackument(doc, name)
 }
@@ -249,6 +279,8 @@ export interface NpmBridgeResult {
   statements: VerifiedStatement[]
   relays: PublishReport[]
   uploads: { version: string; reports: UploadReport[] }[]
+  /** Versions the packument lists but that could not be read exactly (`Packument.skipped`); nothing is claimed for them. */
+  skipped: Packument['skipped']
   dryRun: boolean
 }
 
@@ -333,7 +365,8 @@ export async function bridgeNpm(pkg: string, o: NpmBridgeOptions): Promise<NpmBr
       outcomeOf(v).upload ??= { status: 'skipped', detail: v.integrity.weak ? 'only a sha1 is known; blobs are named by sha256, sha384 or sha512' : 'the registry gives no tarball URL' }
     }
   }
-  return { name: spec.name, registry, packument: url, versions: outcomes, statements: published.statements, relays: published.relays, uploads, dryRun: o.dryRun === true }
+  const skipped = doc.skipped.filter((x) => inRange(x.version))
+  return { name: spec.name, registry, packument: url, versions: outcomes, statements: published.statements, relays: published.relays, uploads, skipped, dryRun: o.dryRun === true }
 }
 
 const SUBTLE: Record<HashAlgorithm, string> = { sha1: 'SHA-1', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' }

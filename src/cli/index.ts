@@ -28,6 +28,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   fetch: { summary: 'download content by hash or NAME@VERSION, verified, written atomically', load: () => import('./commands/fetch.ts') },
   verify: { summary: 'decide whether to trust NAME@VERSION under your policy, and say why', load: () => import('./commands/verify.ts') },
   check: { summary: 'judge every package a lockfile pins (package-lock.json, flake.lock) under your policy', load: () => import('./commands/check.ts') },
+  bundle: { summary: 'write the statements `vouch check` needs for a lockfile to a file, for checking offline', load: () => import('./commands/bundle.ts') },
   policy: { summary: 'write a starter trust policy (init), or show the one in use', load: () => import('./commands/policy.ts') },
   bridge: { summary: 'publish what npm, a Nix binary cache, a git repository or an OCI image layout says, as your (bridge) key', load: () => import('./commands/bridge.ts') },
   import: { summary: 'import an in-toto/SLSA attestation (DSSE) as claims of your key', load: () => import('./commands/import.ts') },

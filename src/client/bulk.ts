@@ -5,7 +5,7 @@ import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http
 import { keepLogged, pageLeaves, type LogChecker } from './log.ts'
 import { mergeAnswers, verifyAnswer, type Dropped, type QueriedStatement, type QueryReport } from './query.ts'
 
-/** Subjects per request: the protocol's cap, so 2,000 packages are two requests per relay. */
+/** Subjects and objects per request, together: the protocol's cap, so 2,000 packages are two requests per relay. */
 export const BULK_SUBJECTS = 1000
 const PAGE_BYTES = LIMITS.pageMax * LIMITS.statementBytes + 64 * 1024
 
@@ -16,6 +16,8 @@ export interface BulkOptions extends RequestOptions {
   maxPages?: number
   /** Checks every statement against its relay's log (PROTOCOL §6.10); none when not given. */
   log?: LogChecker
+  /** Also statements whose object is one of these (a package's `author` grants name it as object). */
+  objects?: readonly string[]
 }
 
 export interface BulkResult {
@@ -24,6 +26,8 @@ export interface BulkResult {
   relays: (QueryReport & { requests: number })[]
   /** Subjects some relay may hold more statements about than it sent (a page limit was hit). */
   truncated: Set<string>
+  /** The same for `objects`. */
+  truncatedObjects: Set<string>
 }
 
 /**
@@ -34,14 +38,23 @@ export interface BulkResult {
  */
 export async function bulkQuery(relays: readonly string[], subjects: readonly string[], o: BulkOptions = {}): Promise<BulkResult> {
   const targets = checkRelays(relays)
-  if (!Array.isArray(subjects) || subjects.some((s) => typeof s !== 'string' || s === '')) throw new TypeError('subjects must be an array of non-empty strings')
+  const objects = o.objects ?? []
+  for (const [name, list] of [['subjects', subjects], ['objects', objects]] as const) {
+    if (!Array.isArray(list) || list.some((s) => typeof s !== 'string' || s === '')) throw new TypeError(`${name} must be an array of non-empty strings`)
+  }
   const wanted = new Set(subjects)
+  const wantedObjects = new Set(objects)
   const claims = o.claims?.length ? new Set(o.claims) : undefined
   const maxPages = o.maxPages ?? 50
-  const unique = [...wanted]
-  const chunks: string[][] = []
-  for (let i = 0; i < unique.length; i += BULK_SUBJECTS) chunks.push(unique.slice(i, i + BULK_SUBJECTS))
+  // Subjects and objects share the per-request cap; each chunk is one question with its cursor.
+  const terms = [...[...wanted].map((t) => ({ t, object: false })), ...[...wantedObjects].map((t) => ({ t, object: true }))]
+  const chunks: { subjects: string[]; objects: string[] }[] = []
+  for (let i = 0; i < terms.length; i += BULK_SUBJECTS) {
+    const part = terms.slice(i, i + BULK_SUBJECTS)
+    chunks.push({ subjects: part.filter((x) => !x.object).map((x) => x.t), objects: part.filter((x) => x.object).map((x) => x.t) })
+  }
   const truncated = new Set<string>()
+  const truncatedObjects = new Set<string>()
 
   const answers = await eachRelay(targets, async (relay) => {
     const verified: { v: VerifiedStatement; index: number | undefined }[] = []
@@ -53,7 +66,7 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
       let pages = 0
       do {
         const url = `${relay}/v1/statements/bulk`
-        const body = JSON.stringify({ subjects: chunk, ...(claims && { claims: [...claims] }), limit: LIMITS.pageMax, ...(cursor !== null && { cursor }) })
+        const body = JSON.stringify({ ...(chunk.subjects.length && { subjects: chunk.subjects }), ...(chunk.objects.length && { objects: chunk.objects }), ...(claims && { claims: [...claims] }), limit: LIMITS.pageMax, ...(cursor !== null && { cursor }) })
         requests++
         const { json } = await requestJson(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } }, { ...o, maxBytes: PAGE_BYTES, maxDepth: 8 })
         const page = json as { statements?: unknown; cursor?: unknown; leaves?: unknown }
@@ -62,7 +75,7 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
         }
         const leaves = pageLeaves(page, page.statements.length, url)
         for (const [k, raw] of page.statements.entries()) {
-          const v = await verifyAsked(raw, wanted, claims)
+          const v = await verifyAsked(raw, wanted, wantedObjects, claims)
           if ('code' in v) dropped.push(v)
           else verified.push({ v, index: leaves[k] })
         }
@@ -71,7 +84,8 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
       } while (cursor !== null && ++pages < maxPages)
       if (cursor !== null) {
         cut = true
-        for (const s of chunk) truncated.add(s)
+        for (const s of chunk.subjects) truncated.add(s)
+        for (const s of chunk.objects) truncatedObjects.add(s)
       }
     }
     const logged = await keepLogged(o.log, relay, verified, o)
@@ -80,8 +94,8 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
   o.signal?.throwIfAborted()
 
   const { statements, reports } = mergeAnswers(answers, 'bulk query', (a) => ({ truncated: a?.cut ?? false, requests: a?.requests ?? 0 }))
-  return { statements, relays: reports, truncated }
+  return { statements, relays: reports, truncated, truncatedObjects }
 }
 
-const verifyAsked = (raw: unknown, subjects: Set<string>, claims: Set<string> | undefined) =>
-  verifyAnswer(raw, (st) => subjects.has(st.subject) && (!claims || claims.has(st.claim)), 'the statement is not about a subject or claim that was asked for')
+const verifyAsked = (raw: unknown, subjects: Set<string>, objects: Set<string>, claims: Set<string> | undefined) =>
+  verifyAnswer(raw, (st) => (subjects.has(st.subject) || (st.object !== undefined && objects.has(st.object))) && (!claims || claims.has(st.claim)), 'the statement is not about a subject, object or claim that was asked for')

@@ -26,6 +26,11 @@ export interface Verdict {
   builds: { system: string; output: string; builders: string[] }[]
   /** Git ids that corroborate the version (POLICY.md rule 6a); never a source of conflict. */
   git: GitId[]
+  /**
+   * Hashes a key the policy counts (a publisher or a bridge) says the version IS NOT: yanked,
+   * unpublished or withdrawn, sorted. Data, so callers never read the explanation's text.
+   */
+  yanked: string[]
   explanation: Explanation
 }
 
@@ -202,6 +207,7 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
     source,
     builds,
     git: git.accepted,
+    yanked: [...yanked].filter((h): h is string => h !== undefined).sort(),
     explanation: {
       rule: 'verdict',
       ok: verdict === 'trusted',

@@ -60,7 +60,7 @@ export const OPENAPI = {
     },
     '/v1/statements/bulk': {
       post: {
-        summary: 'Statements about any of up to 1000 subjects (a lockfile), optionally only some claims, in arrival order, paginated',
+        summary: 'Statements about any of up to 1000 subjects or objects together (a lockfile), optionally only some claims, in arrival order, paginated',
         requestBody: {
           required: true,
           content: {
@@ -68,9 +68,9 @@ export const OPENAPI = {
               schema: {
                 type: 'object',
                 additionalProperties: false,
-                required: ['subjects'],
                 properties: {
-                  subjects: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', minLength: 1 } },
+                  subjects: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1 } },
+                  objects: { type: 'array', maxItems: 1000, items: { type: 'string', minLength: 1 }, description: 'Statements whose object is one of these (e.g. a package, for its author grants); subjects and objects together 1–1000' },
                   claims: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', minLength: 1, maxLength: LIMITS.claimLength } },
                   limit: { type: 'integer', minimum: 1, maximum: LIMITS.pageMax, default: LIMITS.pageDefault },
                   cursor: { type: ['string', 'null'], description: 'Opaque; from the previous page' },

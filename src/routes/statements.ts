@@ -4,7 +4,7 @@ import { createRouter } from '../app.ts'
 import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, stats } from '../gossip/index.ts'
 import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
 import { ingest } from '../store/ingest.ts'
-import { bodiesOf, getStatementRow, queryBySubjects, queryStatements } from '../store/statements.ts'
+import { bodiesOf, getStatementRow, queryByTerms, queryStatements } from '../store/statements.ts'
 import { LIMITS, type Json } from '../verify/index.ts'
 import { jsonResponse, LEAF_HEADER, pageJson } from './json.ts'
 import { parseBulkQuery } from './bulk.ts'
@@ -75,10 +75,10 @@ statements.post('/lookup', async (c) => {
   return jsonResponse(pageJson(rows, null))
 })
 
-/** Statements about many subjects at once (a lockfile): one indexed query, paged like §6.3. */
+/** Statements about many subjects (and objects) at once (a lockfile): one indexed query, paged like §6.3. */
 statements.post('/bulk', async (c) => {
   const q = parseBulkQuery(await readJsonBody(c, LIMITS.bodyBytes, 3, LIMITS.bodyMembers), c.var.config.pageMax)
-  const page = await queryBySubjects(c.env.DB, q.subjects, q.claims, q.after, q.limit)
+  const page = await queryByTerms(c.env.DB, q.subjects, q.objects, q.claims, q.after, q.limit)
   const cursor = page.next === undefined ? null : String(page.next)
   return jsonResponse(pageJson(page.rows, cursor, `,"truncated":${cursor !== null}`))
 })

@@ -247,12 +247,27 @@ export async function subjectsWithPrefix(db: D1Database, prefix: string, limit: 
  * Reads `limit + 1` rows so that a cut page always says so.
  */
 export async function queryBySubjects(db: D1Database, subjects: readonly string[], claims: readonly string[] | undefined, after: number, limit: number): Promise<Page> {
-  if (!subjects.length) return { rows: [], next: undefined }
-  const claimFilter = claims?.length ? ' AND claim IN (SELECT value FROM json_each(?4))' : ''
-  const stmt = db
-    .prepare(`SELECT seq, id, body FROM statements WHERE subject IN (SELECT value FROM json_each(?1)) AND seq > ?2${claimFilter} ORDER BY seq LIMIT ?3`)
-    .bind(...[JSON.stringify([...new Set(subjects)]), after, limit + 1, ...(claims?.length ? [JSON.stringify(claims)] : [])])
-  const { results } = await stmt.all<StoredRow>()
+  return queryByTerms(db, subjects, [], claims, after, limit)
+}
+
+/**
+ * As `queryBySubjects`, and also statements whose object is one of `objects` (a lockfile's
+ * packages' `author` grants), merged in arrival order in the same page. Each list is its own
+ * branch of a UNION, so each keeps its index (`statements_subject`, `statements_object`) rather
+ * than an OR the planner may turn into a scan; UNION drops a row both branches find. When the
+ * index is sharded by subject (docs/SCALE.md) the object branch asks every shard, like any query
+ * by object, and merges by seq. No new index: the object index already exists for alias claims.
+ */
+export async function queryByTerms(db: D1Database, subjects: readonly string[], objects: readonly string[], claims: readonly string[] | undefined, after: number, limit: number): Promise<Page> {
+  const params: (string | number)[] = [after, limit + 1]
+  const bind = (v: string | number) => `?${params.push(v)}`
+  const claimFilter = claims?.length ? ` AND claim IN (SELECT value FROM json_each(${bind(JSON.stringify(claims))}))` : ''
+  const branches: string[] = []
+  for (const [field, terms] of [['subject', subjects], ['object', objects]] as const) {
+    if (terms.length) branches.push(`SELECT seq, id, body FROM statements WHERE ${field} IN (SELECT value FROM json_each(${bind(JSON.stringify([...new Set(terms)]))})) AND seq > ?1${claimFilter}`)
+  }
+  if (!branches.length) return { rows: [], next: undefined }
+  const { results } = await db.prepare(`${branches.join(' UNION ')} ORDER BY seq LIMIT ?2`).bind(...params).all<StoredRow>()
   const more = results.length > limit
   const rows = more ? results.slice(0, limit) : results
   return { rows, next: more ? rows[rows.length - 1]!.seq : undefined }

@@ -13,6 +13,12 @@ export interface ParseOptions {
    * build than any honest body does to verify, whoever parses it.
    */
   maxMembers?: number
+  /**
+   * `'protocol'` (default): integers within ±(2^53 - 1) only, as signed content must be. `'any'`:
+   * any RFC 8259 number, as the nearest double, for foreign documents (an npm packument) whose
+   * numbers are never signed. Duplicate keys, depth and surrogates stay strict either way.
+   */
+  numbers?: 'protocol' | 'any'
 }
 
 /**
@@ -33,7 +39,7 @@ export function parseJson(text: string, options: ParseOptions): Json {
   if (maxMembers !== Infinity && (!Number.isSafeInteger(maxMembers) || maxMembers < 0)) {
     throw new RangeError('maxMembers must be a non-negative integer')
   }
-  const p = new Parser(text, options.maxDepth, maxMembers)
+  const p = new Parser(text, options.maxDepth, maxMembers, options.numbers === 'any')
   p.ws()
   const value = p.value(1)
   p.ws()
@@ -49,6 +55,7 @@ class Parser {
     readonly s: string,
     readonly maxDepth: number,
     readonly maxMembers: number,
+    readonly anyNumber = false,
   ) {}
 
   err(code: string, message: string): never {
@@ -287,6 +294,10 @@ class Parser {
       if (sign === 0x2b || sign === 0x2d) i++
       if (!isDigit(s.charCodeAt(i))) (this.i = i), this.err('malformed_json', 'invalid number')
       while (isDigit(s.charCodeAt(i))) i++
+    }
+    if (this.anyNumber && (!integer || !isSafe(negative ? -value : value))) {
+      this.i = i
+      return Number(s.slice(start, i))
     }
     if (!integer) {
       this.err('bad_number', 'numbers must be integers, written without fraction or exponent; write other numbers as strings')

@@ -200,7 +200,7 @@ describe('npm packuments (real left-pad and @isaacs/string-locale-compare; const
     expect(uuid.removed).toEqual([])
   })
 
-  it('malformed packuments are refused, naming the field', async () => {
+  it('malformed packuments are refused, naming the field; a malformed version is skipped, not the packument', async () => {
     const lp = JSON.parse(text('npm/left-pad.json'))
     const variant = (f: (d: any) => void) => {
       const d = structuredClone(lp)
@@ -212,10 +212,57 @@ describe('npm packuments (real left-pad and @isaacs/string-locale-compare; const
     await refused(() => readPackument(new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d]), 'left-pad'), 'malformed', 'invalid_utf8')
     await refused(() => readPackument(variant((d) => (d.name = 'right-pad')), 'left-pad'), 'malformed', 'bad_packument')
     await refused(() => readPackument(variant((d) => (d.versions = [])), 'left-pad'), 'malformed', 'bad_packument')
-    await refused(() => readPackument(variant((d) => (d.versions['1.3.0'].version = '1.3.1')), 'left-pad'), 'malformed', 'bad_manifest')
-    await refused(() => readPackument(variant((d) => (d.versions['1.3.0'].dist.integrity = 'sha512-nope')), 'left-pad'), 'malformed', 'bad_integrity')
-    await refused(() => readPackument(variant((d) => delete d.versions['1.3.0'].dist), 'left-pad'), 'malformed', 'bad_dist')
-    await refused(() => readPackument(variant((d) => (d.versions['1.3.0'].dist.tarball = 'file:///etc/passwd')), 'left-pad'), 'malformed', 'bad_dist')
+    // Two readers must not see two integrities: duplicate keys refuse the document (the strict parser).
+    const dup = text('npm/left-pad.json').replace('"dist": {"integrity": ', '"dist": {"integrity": "sha512-AAAA", "integrity": ')
+    await refused(() => readPackument(new TextEncoder().encode(dup), 'left-pad'), 'malformed', 'malformed_json')
+    const skipped = (f: (d: any) => void) => {
+      const p = readPackument(variant(f), 'left-pad')
+      expect(p.versions).toHaveLength(14)
+      expect(p.versions.map((v) => v.version)).not.toContain('1.3.0')
+      return p.skipped.map((x) => [x.version, x.code])
+    }
+    expect(skipped((d) => (d.versions['1.3.0'].version = '1.3.1'))).toEqual([['1.3.0', 'bad_manifest']])
+    expect(skipped((d) => (d.versions['1.3.0'].dist.integrity = 'sha512-nope'))).toEqual([['1.3.0', 'bad_integrity']])
+    expect(skipped((d) => delete d.versions['1.3.0'].dist)).toEqual([['1.3.0', 'bad_dist']])
+    // A tarball URL is meta, not what the claim is about: an unusable one is left out, the claim kept.
+    const noTarball = readPackument(variant((d) => (d.versions['1.3.0'].dist.tarball = 'file:///etc/passwd')), 'left-pad')
+    expect(noTarball.versions.find((v) => v.version === '1.3.0')).toMatchObject({ integrity: { alg: 'sha512' } })
+    expect(noTarball.versions.find((v) => v.version === '1.3.0')!.tarball).toBeUndefined()
+  })
+
+  it('realistic packuments: floats, huge integers and odd values in unread fields sink nothing; unpublished and deprecated versions', () => {
+    const p = readPackument(read('npm/realistic-pkg.json'), 'realistic-pkg')
+    expect(p.versions.map((v) => v.version)).toEqual(['0.1.0', '0.2.0', '1.0.0', '1.0.1', '1.1.0', '2.0.0'])
+    expect(p.skipped).toEqual([{ version: '2.0.0-beta.1', code: 'bad_integrity', message: expect.stringMatching(/realistic-pkg@2.0.0-beta.1: dist.integrity/) }])
+    expect(p.removed).toEqual(['0.0.9'])
+    const by = Object.fromEntries(p.versions.map((v) => [v.version, v]))
+    expect(by['0.1.0']!.integrity.sri).toBe(`sha512-${createHash('sha512').update('tarball 0.1.0').digest('base64')}`)
+    expect(by['1.0.0']!.deprecated).toMatch(/security bug/)
+    expect(by['1.0.1']!.deprecated).toBeUndefined() // `deprecated: true` carries no message
+    expect(by['1.1.0']!.tarball).toBeUndefined()
+    expect(by['2.0.0']!.tarball).toBe('https://registry.example/realistic-pkg/-/realistic-pkg-2.0.0.tgz')
+    // Wholly unpublished: no versions to claim, every listed version to withdraw.
+    const gone = readPackument(read('npm/unpublished-pkg.json'), 'gone-pkg')
+    expect(gone.versions).toEqual([])
+    expect(gone.removed.sort()).toEqual(['1.0.0', '1.0.1'])
+  })
+
+  it('a packument of 5,000 versions in the full shape parses with the strict parser in well under a second per MB', () => {
+    const doc = JSON.parse(text('npm/realistic-pkg.json'))
+    const template = doc.versions['2.0.0']
+    doc.versions = {}
+    for (let i = 0; i < 5000; i++) {
+      const v = `${Math.floor(i / 100)}.${i % 100}.0`
+      doc.versions[v] = { ...structuredClone(template), version: v, _id: `realistic-pkg@${v}`, dist: { ...template.dist, integrity: `sha512-${createHash('sha512').update(v).digest('base64')}` } }
+      doc.time[v] = '2020-01-01T00:00:00.000Z'
+    }
+    const bytes = new TextEncoder().encode(JSON.stringify(doc).replace(/"unpackedSize":(\d+)/g, '"unpackedSize":$1.0'))
+    const t0 = performance.now()
+    const p = readPackument(bytes, 'realistic-pkg')
+    const ms = performance.now() - t0
+    expect(p.versions).toHaveLength(5000)
+    expect(p.skipped).toEqual([])
+    expect(ms / (bytes.length / 1e6)).toBeLessThan(1000)
   })
 })
 
@@ -429,15 +476,17 @@ describe('npm bridge through two local relays', () => {
     }
   })
 
-  it('a malformed packument, a missing package or an empty range: clear error, nothing published', async () => {
+  it('a malformed packument, a missing package or an empty range: clear error, nothing published; a malformed version is skipped and reported', async () => {
     const key = await testKey(66)
     const o = { relays, signer: keySigner(key), fetch: mapped, registry: REGISTRY }
     const doc = JSON.parse(text('npm/left-pad.json'))
     doc.versions['1.1.0'].dist.integrity = 'sha512-bm90IGEgZGlnZXN0'
     override.set('/left-pad', { status: 200, body: JSON.stringify(doc) })
     try {
-      const e = await refused(bridgeNpm('left-pad', o), 'malformed', 'bad_integrity')
-      expect(e.message).toContain('left-pad@1.1.0')
+      const r = await bridgeNpm('left-pad', { ...o, dryRun: true })
+      expect(r.skipped).toEqual([{ version: '1.1.0', code: 'bad_integrity', message: expect.stringContaining('left-pad@1.1.0') }])
+      expect(r.versions.map((v) => v.version)).not.toContain('1.1.0')
+      expect(r.versions).toHaveLength(14)
       override.set('/left-pad', { status: 200, body: '<html>maintenance</html>' })
       await refused(bridgeNpm('left-pad', o), 'malformed', 'malformed_json')
     } finally {

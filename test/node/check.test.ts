@@ -106,6 +106,50 @@ describe('vouch check against a real relay', { timeout: 60_000 }, () => {
     expect(only.stdout).toMatch(/FAIL\s+pkg:npm\/yanked@0.1.0: yanked/)
   })
 
+  it('a lockfile of 1,200 packages takes a handful of requests, not one per package', async () => {
+    const lock = JSON.parse(readFileSync(join(FIX, 'package-lock-v3.json'), 'utf8'))
+    for (let i = 0; i < 1200; i++) lock.packages[`node_modules/many-${i}`] = { version: '1.0.0', integrity: A }
+    writeFileSync(join(work, 'big-lock.json'), JSON.stringify(lock))
+    const r = await vouch(['check', 'big-lock.json', '--json'])
+    expect(r.json.summary).toMatchObject({ verified: 1, 'no trusted claim': 1201, yanked: 1 })
+    // Versions (2 requests of ≤1000 subjects), author grants by object (2), builds of accepted
+    // hashes the version claims name (1); then the trusted-builder graph from the one root, once.
+    expect(r.json.requests.bulk).toBeLessThanOrEqual(5)
+    expect(r.json.requests.other).toBeLessThanOrEqual(2)
+  })
+
+  it('vouch bundle writes what the check read; check --bundle repeats it with no relay at all, and refuses a changed bundle', async () => {
+    const online = await vouch(['check', 'package-lock-v3.json', '--json'])
+    const made = await vouch(['bundle', 'package-lock-v3.json', '-o', 'b.json', '--json'])
+    expect(made.code).toBe(0)
+    expect(made.json.statements).toBeGreaterThanOrEqual(4)
+    const bundle = JSON.parse(readFileSync(join(work, 'b.json'), 'utf8'))
+    expect(bundle.mediaType).toBe('application/vnd.vouch.bundle.v1+json')
+    // No relay configured anywhere: the check must not need one.
+    const offline = (args: string[]) => runVouch(args, { cwd: work, env: { HOME: work, VOUCH_HOME: join(work, 'offline-home') } })
+    const r = await offline(['check', 'package-lock-v3.json', '--bundle', 'b.json', '--json'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(1)
+    expect(r.json.summary).toEqual(online.json.summary)
+    expect(r.json.packages.map((p: { outcome: string }) => p.outcome)).toEqual(online.json.packages.map((p: { outcome: string }) => p.outcome))
+    expect(r.json.requests).toEqual({ bulk: 0, other: 0 })
+    // Without a relay and without a bundle there is nothing to check against.
+    expect((await offline(['check', 'package-lock-v3.json'])).code).toBe(2)
+    // One changed byte in a signed statement: the whole check fails, naming the statement.
+    const i = bundle.statements.findIndex((s: { object?: string }) => s.object === A)
+    const tampered = structuredClone(bundle)
+    tampered.statements[i].object = C
+    writeFileSync(join(work, 't.json'), JSON.stringify(tampered))
+    const bad = await offline(['check', 'package-lock-v3.json', '--bundle', 't.json'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(new RegExp(`statements\\[${i}\\] does not verify \\(bad_signature`))
+    expect(bad.stdout).toBe('')
+    writeFileSync(join(work, 'n.json'), '{"mediaType": "something/else"}')
+    const notBundle = await offline(['check', 'package-lock-v3.json', '--bundle', 'n.json'])
+    expect(notBundle.code).toBe(5)
+    expect(notBundle.stderr).toMatch(/not a vouch bundle/)
+  })
+
   it('a flake.lock whose inputs are all claimed exits 0 once the unclaimed input is gone', async () => {
     const r = await vouch(['check', 'flake.lock', '--json'])
     expect(r.json.summary).toMatchObject({ verified: 1, 'no trusted claim': 1 })

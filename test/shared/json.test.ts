@@ -149,6 +149,17 @@ describe('parseJson: fixed cases', () => {
     }
   })
 
+  it("numbers: 'any' reads every RFC 8259 number as JSON.parse does, and stays strict about everything else", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map(String).map(Number)), (n) => {
+        const text = `{"a":[${JSON.stringify(n)}, 1.5e-3, 12345678901234567890]}`
+        expect(parseJson(text, { maxDepth: 4, numbers: 'any' })).toEqual(JSON.parse(text))
+      }),
+    )
+    for (const bad of ['{"a":1,"a":2}', '[01]', '[1.]', '[.5]', '[1e]', '[-]', '[1.5']) expect(() => parseJson(bad, { maxDepth: 4, numbers: 'any' }), bad).toThrow(ProtocolError)
+    expect(() => parseJson('[1.5]', { maxDepth: 4 })).toThrow(/integers/)
+  })
+
   it('checks its arguments: TypeError for text that is not a string, RangeError for a bad maxDepth', () => {
     for (const text of [undefined, null, 1, {}, ['1'], new String('1'), utf8('1')]) {
       expect(() => parseJson(text as unknown as string, { maxDepth: 64 }), String(text)).toThrow(TypeError)

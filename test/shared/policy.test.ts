@@ -77,6 +77,10 @@ describe('policy scenarios from the seed', () => {
     expect(v.verdict).toBe('untrusted')
     expect(v.source).toBeUndefined()
     expect(texts(v.explanation)).toContain(`${ALICE.slice(0, 16)}…${ALICE.slice(-4)} says ${V} IS NOT ${SRC}`)
+    // The yank is data too, so a caller (vouch check) never parses the explanation's text.
+    expect(v.yanked).toEqual([SRC])
+    // A yank by a key the policy does not count yanks nothing.
+    expect(judge([fact(ME, ALICE, 'author', PKG), fact(ALICE, V, 'source', SRC), fact(MALLORY, V, 'source', SRC, { not: true })]).yanked).toEqual([])
   })
 
   it('a compromised key revoked: its claims from the revocation on are ignored (or all of them, by policy)', () => {

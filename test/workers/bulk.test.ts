@@ -14,12 +14,12 @@ const bulk = async (body: unknown) => {
 }
 
 /** Follows cursors with the same question until the relay says it is done. */
-async function readAll(subjects: string[], claims: string[] | undefined, limit: number): Promise<Statement[]> {
+async function readAll(subjects: string[], claims: string[] | undefined, limit: number, objects?: string[]): Promise<Statement[]> {
   const out: Statement[] = []
   let cursor: string | null = null
   for (let guard = 0; ; guard++) {
     if (guard > 1000) throw new Error('pagination does not terminate')
-    const page = await bulk({ subjects, ...(claims && { claims }), limit, ...(cursor && { cursor }) })
+    const page = await bulk({ ...(subjects.length && { subjects }), ...(objects?.length && { objects }), ...(claims && { claims }), limit, ...(cursor && { cursor }) })
     expect(page.statements.length).toBeLessThanOrEqual(limit)
     expect(page.truncated).toBe(page.cursor !== null)
     out.push(...page.statements)
@@ -31,29 +31,35 @@ async function readAll(subjects: string[], claims: string[] | undefined, limit: 
 let ns = 0
 
 describe('POST /v1/statements/bulk', () => {
-  it('returns every statement about the asked subjects (and claims) exactly once, in arrival order, for any page size', async () => {
+  it('returns every statement about the asked subjects or objects (and claims) exactly once, in arrival order, for any page size', async () => {
     const keys = await Promise.all([1, 2].map(testKey))
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ key: fc.integer({ min: 0, max: 1 }), subject: fc.integer({ min: 0, max: 5 }), claim: fc.constantFrom('source', 'review', 'published') }), { minLength: 1, maxLength: 30 }),
-        fc.subarray([0, 1, 2, 3, 4, 5], { minLength: 1 }),
-        fc.option(fc.subarray(['source', 'review', 'published'], { minLength: 1 }), { nil: undefined }),
+        fc.array(fc.record({ key: fc.integer({ min: 0, max: 1 }), subject: fc.integer({ min: 0, max: 5 }), object: fc.integer({ min: -1, max: 3 }), claim: fc.constantFrom('source', 'review', 'published', 'author') }), { minLength: 1, maxLength: 30 }),
+        fc.subarray([0, 1, 2, 3, 4, 5]),
+        fc.subarray([0, 1, 2, 3]),
+        fc.option(fc.subarray(['source', 'review', 'published', 'author'], { minLength: 1 }), { nil: undefined }),
         fc.integer({ min: 1, max: 9 }),
-        async (specs, picked, claims, limit) => {
+        async (specs, picked, pickedObjects, claims, limit) => {
+          fc.pre(picked.length + pickedObjects.length > 0)
           const run = ns++
           const subj = (i: number) => `pkg:npm/b${run}-${i}@1.0.0`
+          // Objects are packages (as author grants name them) or, for -1, a hash nobody asks for.
+          const obj = (i: number) => (i < 0 ? HASH_A : `pkg:npm/o${run}-${i}`)
           const posted: Statement[] = []
           for (const [i, sp] of specs.entries()) {
-            posted.push(await makeStatement(keys[sp.key]!, { subject: subj(sp.subject), claim: sp.claim, object: HASH_A, time: Date.now() + i }))
+            posted.push(await makeStatement(keys[sp.key]!, { subject: subj(sp.subject), claim: sp.claim, object: obj(sp.object), time: Date.now() + i }))
           }
           for (let i = 0; i < posted.length; i += 8) expect((await post('/v1/statements', posted.slice(i, i + 8))).status).toBe(200)
           const subjects = picked.map(subj)
-          const expected = posted.filter((s) => subjects.includes(s.subject) && (!claims || claims.includes(s.claim)))
-          // Posting order is arrival order; duplicates in the request change nothing.
-          expect(await readAll([...subjects, ...subjects], claims, limit)).toEqual(expected)
+          const objects = pickedObjects.map(obj)
+          const expected = posted.filter((s) => (subjects.includes(s.subject) || objects.includes(s.object!)) && (!claims || claims.includes(s.claim)))
+          // Posting order is arrival order; duplicates in the request change nothing; a statement
+          // matching both a subject and an object comes once.
+          expect(await readAll([...subjects, ...subjects], claims, limit, objects)).toEqual(expected)
         },
       ),
-      { numRuns: 12 },
+      { numRuns: 16 },
     )
   })
 
@@ -68,12 +74,15 @@ describe('POST /v1/statements/bulk', () => {
     expect(await bulk({ subjects: ['pkg:npm/nothing-here@9.9.9'] })).toEqual({ statements: [], leaves: [], cursor: null, truncated: false })
   })
 
-  it('takes 1000 subjects and refuses 1001 with 413, storing and reading nothing', async () => {
+  it('takes 1000 subjects and objects together and refuses 1001 with 413, storing and reading nothing', async () => {
     const subjects = (n: number) => Array.from({ length: n }, (_, i) => `pkg:npm/edge-${i}@1.0.0`)
     expect((await bulk({ subjects: subjects(1000) })).cursor).toBeNull()
-    const res = await post('/v1/statements/bulk', { subjects: subjects(1001) })
-    expect(res.status).toBe(413)
-    expect(await res.json()).toMatchObject({ error: { code: 'too_many_items' } })
+    expect((await bulk({ subjects: subjects(500), objects: subjects(500).map((s) => s.replace(/@.*/, '')) })).cursor).toBeNull()
+    for (const body of [{ subjects: subjects(1001) }, { subjects: subjects(600), objects: subjects(401) }, { objects: subjects(1001) }]) {
+      const res = await post('/v1/statements/bulk', body)
+      expect(res.status).toBe(413)
+      expect(await res.json()).toMatchObject({ error: { code: 'too_many_items' } })
+    }
   })
 
   it('refuses bad bodies with a 4xx JSON error that names the problem', async () => {
@@ -88,6 +97,12 @@ describe('POST /v1/statements/bulk', () => {
       [{ subjects: [long] }, 400, 'bad_subject'],
       [{ subjects: ['sha256-nothex'] }, 400, 'bad_hash'],
       [{ subjects: ['pkg:npm/a@1'], subject: 'x' }, 400, 'unknown_parameter'],
+      [{ objects: [] }, 400, 'bad_bulk'],
+      [{ subjects: [], objects: [] }, 400, 'bad_bulk'],
+      [{ objects: 'pkg:npm/a' }, 400, 'bad_bulk'],
+      [{ objects: [7] }, 400, 'bad_object'],
+      [{ objects: [long] }, 400, 'bad_object'],
+      [{ objects: ['sha256-nothex'] }, 400, 'bad_hash'],
       [{ subjects: ['pkg:npm/a@1'], claims: [] }, 400, 'bad_bulk'],
       [{ subjects: ['pkg:npm/a@1'], claims: ['x'.repeat(65)] }, 400, 'bad_parameter'],
       [{ subjects: ['pkg:npm/a@1'], limit: 0 }, 400, 'bad_limit'],

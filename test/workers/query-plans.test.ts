@@ -50,6 +50,8 @@ describe('query plans (small database after ANALYZE)', () => {
     expect(planOf('statement by id')).toMatch(/USING INDEX sqlite_autoindex_statements_1/)
     expect(planOf('bulk by subjects')).toMatch(/USING INDEX statements_subject/)
     expect(planOf('bulk by subjects+claims')).toMatch(/USING INDEX statements_subject/)
+    expect(planOf('bulk by objects+claims')).toMatch(/USING INDEX statements_object/)
+    expect(planOf('bulk by subjects and objects')).toMatch(/USING INDEX statements_subject.*USING INDEX statements_object|USING INDEX statements_object.*USING INDEX statements_subject/)
     expect(planOf('search names by prefix')).toMatch(/SEARCH names USING PRIMARY KEY \(name>\? AND name<\?\)/)
     expect(planOf('search names containing')).toMatch(/SEARCH name_parts USING PRIMARY KEY \(part>\? AND part<\?\)/)
     expect(planOf('search names containing')).toMatch(/SEARCH n USING PRIMARY KEY \(name=\?\)/)

@@ -30,6 +30,7 @@ export async function bridgeNpmCommand(ctx: Context, values: Values, packages: s
   }
   const failed = results.flatMap((r) => r.versions.filter((v) => v.upload?.status === 'failed').map((v) => `${r.name}@${v.version}: ${v.upload!.detail}`))
   for (const f of failed) ctx.out.warn(`upload failed: ${f}`)
+  for (const r of results) for (const x of r.skipped) ctx.out.warn(`skipped ${r.name}@${x.version}: ${x.message}`)
   const text = results.map((r) => {
     const count = (s: string) => r.versions.filter((v) => v.status === s).length
     const listed = r.versions.filter((v) => !v.withdrawn)
@@ -55,6 +56,7 @@ export async function bridgeNpmCommand(ctx: Context, values: Values, packages: s
       registry: r.registry,
       packument: r.packument,
       versions: r.versions,
+      ...(r.skipped.length && { skipped: r.skipped }),
       ...(dryRun && { statements: r.statements.map((s) => s.statement) }),
       relays: r.relays.map((x) => ({ relay: x.relay, ok: x.ok, ...(x.problem && { problem: x.problem }) })),
     })),
