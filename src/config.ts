@@ -40,6 +40,7 @@ export interface Options {
   QUOTA_BLOB_BYTES_PER_DAY?: string
   PEER_STATEMENTS_PER_DAY?: string
   CPU_BUDGET_MS?: string
+  WITNESS?: string
 }
 
 /** The Worker's bindings as they arrive: storage bindings plus the raw text of every setting. */
@@ -85,6 +86,8 @@ export interface RelayConfig {
   /** Statements per POST and ids or bodies per page this relay serves: `capsFor(cpuBudgetMs)`, advertised as `batchItems` and `pageMax`. */
   batchItems: number
   pageMax: number
+  /** Whether this relay cosigns its peers' log checkpoints as a tlog-witness (WITNESS, "on" by default; needs RELAY_KEY). */
+  witness: boolean
 }
 
 export type Admission = 'open' | 'trusted' | 'closed'
@@ -211,6 +214,15 @@ const Schema = z.object({
   PEER_STATEMENTS_PER_DAY: integer(0, 1_000_000_000, 10_000_000, 'must be a whole number from 0 to 1000000000'),
   // Workers Paid lets an operator raise the limit to 5 minutes of CPU per request.
   CPU_BUDGET_MS: integer(1, 300_000, 30_000, 'must be a whole number of milliseconds from 1 to 300000'),
+  WITNESS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = unset(v) ? 'on' : v!.trim()
+      if (t === 'on' || t === 'off') return t === 'on'
+      ctx.addIssue({ code: 'custom', message: 'must be "on" or "off"' })
+      return z.NEVER
+    }),
   RELAY_KEY: z
     .string()
     .optional()
@@ -285,6 +297,7 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
     relayKey: unset(v.RELAY_KEY) ? undefined : decodeBase64url(v.RELAY_KEY!.trim()),
     cpuBudgetMs: v.CPU_BUDGET_MS,
     ...capsFor(v.CPU_BUDGET_MS),
+    witness: v.WITNESS,
   }
 }
 
