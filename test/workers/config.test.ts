@@ -115,6 +115,7 @@ describe('good configuration', () => {
       cpuBudgetMs: 30_000,
       batchItems: LIMITS.batchItems,
       pageMax: LIMITS.pageMax,
+      witness: true,
     })
     // Parsed once per bindings object.
     expect(configOf(relayEnv)).toBe(c)
