@@ -29,8 +29,9 @@ witness.post('/add-checkpoint', async (c) => {
 })
 
 /** tlog-witness' monitoring endpoint: the latest checkpoint cosigned for the log whose origin hashes to this. */
-witness.get('/:originHash{[0-9a-f]{64}}/checkpoint', async (c) => {
+witness.get('/:originHash{[0-9a-f]+}/checkpoint', async (c) => {
   const want = c.req.param('originHash')
+  if (!/^[0-9a-f]{64}$/.test(want)) throw new ApiError(400, 'bad_origin_hash', 'the origin hash is the SHA-256 of the origin in 64 lowercase hex digits')
   for (const origin of (await witnessedLogs(c.env)).keys()) {
     if (hex.encode((await sha256(utf8(origin))).bytes) !== want) continue
     const r = await witnessRecord(c.env.DB, origin)

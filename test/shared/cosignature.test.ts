@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import vectors from '../vectors/log/cosignatures.json'
+import vectors from '../vectors/cosignature/cosignatures.json'
 import {
   base64,
   cosign,
@@ -40,7 +40,7 @@ describe('tlog-cosignature vectors', () => {
   })
 
   it('regenerating gives the same lines (Ed25519 is deterministic)', async () => {
-    const { buildCosignatureVectors } = await import('../vectors/log/cosignature.ts').catch(() => ({ buildCosignatureVectors: undefined }))
+    const { buildCosignatureVectors } = await import('../vectors/cosignature/build.ts').catch(() => ({ buildCosignatureVectors: undefined }))
     // The builder reads files through node:fs only when run as a script, so it runs in both runtimes.
     if (buildCosignatureVectors) expect(JSON.parse(await buildCosignatureVectors())).toEqual(vectors)
   })

@@ -9,7 +9,7 @@ import {
   splitNote,
   utf8,
 } from '../../../src/verify/index.ts'
-import { buildLogVectors } from './build.ts'
+import { buildLogVectors } from '../log/build.ts'
 
 /**
  * Cosignature vectors (C2SP tlog-cosignature v1, Ed25519, type 0x04; docs/PROTOCOL.md "Witnesses"):
