@@ -44,6 +44,7 @@ export interface Options {
   CPU_BUDGET_MS?: string
   EXPLORER_POLICY?: string
   ALIAS_PROOF_BASES?: string
+  WITNESS?: string
 }
 
 /** The Worker's bindings as they arrive: storage bindings plus the raw text of every setting. */
@@ -97,6 +98,8 @@ export interface RelayConfig {
   explorerPolicy: Policy
   /** Where alias proofs are fetched from (ALIAS_PROOF_BASES): the public services unless set. */
   aliasProofBases: AliasProofBases
+  /** Whether this relay cosigns its peers' log checkpoints as a tlog-witness (WITNESS, "on" by default; needs RELAY_KEY). */
+  witness: boolean
 }
 
 /** The identity options an operator may point elsewhere (a mirror, or loopback stand-ins in tests). */
@@ -259,6 +262,15 @@ const Schema = z.object({
       }
       return r.data
     }),
+  WITNESS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = unset(v) ? 'on' : v!.trim()
+      if (t === 'on' || t === 'off') return t === 'on'
+      ctx.addIssue({ code: 'custom', message: 'must be "on" or "off"' })
+      return z.NEVER
+    }),
   RELAY_KEY: z
     .string()
     .optional()
@@ -335,6 +347,7 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
     ...capsFor(v.CPU_BUDGET_MS),
     explorerPolicy: v.EXPLORER_POLICY ?? ensurePolicy({ version: 1, trust: { keys: [...v.OPERATOR_KEYS] } }),
     aliasProofBases: aliasBases(v.ALIAS_PROOF_BASES, allowPrivate),
+    witness: v.WITNESS,
   }
 }
 

@@ -15,6 +15,8 @@ import { pages } from './routes/pages.tsx'
 import { statements } from './routes/statements.ts'
 import { dayOf, pruneUsage } from './store/usage.ts'
 import { wellKnown } from './routes/well-known.ts'
+import { witness } from './routes/witness.ts'
+import { collectCosignatures } from './witness/index.ts'
 
 export const app = new Hono<AppEnv>()
   .use(async (c, next) => {
@@ -38,6 +40,7 @@ export const app = new Hono<AppEnv>()
   .route('/v1/statements', statements)
   .route('/v1/feed', feed)
   .route(LOG_PREFIX, log)
+  .route('/v1/witness', witness)
   .route('/v1/blobs', blobs)
   .route('/v1/admin', admin)
   .route('/.well-known', wellKnown)
@@ -62,6 +65,11 @@ export default {
     ctx.waitUntil(pullAll(env, config.relayUrl))
     // Quotas read only today; yesterday's row is kept for the day boundary's stragglers.
     ctx.waitUntil(pruneUsage(env.DB, dayOf(Date.now()) - 1))
-    ctx.waitUntil(integrateLog(env).catch((e) => console.error('log integration failed', e)))
+    // Integration first, so the checkpoint witnesses cosign covers this run's tiles.
+    ctx.waitUntil(
+      integrateLog(env)
+        .then(() => collectCosignatures(env, (p) => ctx.waitUntil(p)))
+        .catch((e) => console.error('log integration or cosignature collection failed', e)),
+    )
   },
 } satisfies ExportedHandler<RelayEnv>

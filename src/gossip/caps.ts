@@ -1,6 +1,6 @@
 import type { RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
-import { decodeStrictUtf8, isDidKey, LIMITS } from '../verify/index.ts'
+import { decodeStrictUtf8, isDidKey, LIMITS, parseCosignerKey, parseVerifierKey } from '../verify/index.ts'
 import { allowPrivate, peerTimeoutMs } from './peers.ts'
 
 /**
@@ -25,6 +25,10 @@ export interface PeerInfo {
   caps: PeerCaps
   /** The peer's did:key, when it publishes one. */
   key?: string
+  /** The peer's log (origin and note verifier key), when it publishes one: what this relay witnesses. */
+  log?: { origin: string; verifierKey: string }
+  /** The peer's witness (its cosigner vkey), when it runs one: where this relay's checkpoints go to be cosigned. */
+  witness?: { verifierKey: string }
 }
 
 /** An hour: caps change only when the operator changes the plan (a 413 forgets them at once), keys when the operator rotates one. */
@@ -49,9 +53,16 @@ export function parsePeerInfo(bytes: Uint8Array): PeerInfo {
   // the answer is already capped at INFO_MAX_BYTES. Only the caps and the key are believed.
   const info: unknown = JSON.parse(text)
   if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new Error('/.well-known/vouch is not an object')
-  const { limits, key } = info as { limits?: unknown; key?: unknown }
+  const { limits, key, log, witness } = info as { limits?: unknown; key?: unknown; log?: unknown; witness?: unknown }
   const out: PeerInfo = { caps: DEFAULT_CAPS }
   if (typeof key === 'string' && isDidKey(key)) out.key = key
+  // Kept only when well-formed, and a log only when its key is named by its origin (as vouch logs are).
+  const field = (o: unknown, k: string) => (typeof o === 'object' && o !== null && typeof (o as Record<string, unknown>)[k] === 'string' ? ((o as Record<string, unknown>)[k] as string) : undefined)
+  const origin = field(log, 'origin')
+  const logKey = field(log, 'verifierKey')
+  if (origin && logKey && origin.length <= 1024 && parseVerifierKey(logKey)?.name === origin) out.log = { origin, verifierKey: logKey }
+  const witnessKey = field(witness, 'verifierKey')
+  if (witnessKey && parseCosignerKey(witnessKey)) out.witness = { verifierKey: witnessKey }
   if (typeof limits !== 'object' || limits === null || Array.isArray(limits)) return out
   const { batchItems, pageMax } = limits as Record<string, unknown>
   out.caps = { batchItems: capOf(batchItems, LIMITS.batchItems), pageMax: capOf(pageMax, LIMITS.pageMax) }

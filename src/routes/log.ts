@@ -2,6 +2,7 @@ import { createRouter } from '../app.ts'
 import { ApiError } from '../http/errors.ts'
 import { checkpoint, logIdentity, readTile } from '../log/index.ts'
 import { parseTilePath } from '../verify/index.ts'
+import { withCosignatures } from '../witness/index.ts'
 
 /**
  * The feed as a transparency log (PROTOCOL "Log"), laid out exactly as C2SP tlog-tiles: so Go's
@@ -19,7 +20,8 @@ log.use(async (c, next) => {
 
 log.get('/checkpoint', async (c) => {
   const id = (await logIdentity(c.env, c.req.url))!
-  const note = await checkpoint(c.env, id, (p) => c.executionCtx.waitUntil(p))
+  // With the cosignatures collected for this very checkpoint, when there are any (PROTOCOL §6.11).
+  const note = await withCosignatures(c.env, await checkpoint(c.env, id, (p) => c.executionCtx.waitUntil(p)))
   return c.body(note, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'public, max-age=1' })
 })
 

@@ -1,6 +1,7 @@
 import { createRouter } from '../app.ts'
 import { EXPLORER_PATHS } from '../explorer/openapi.ts'
 import { LOG_PATHS } from '../log/openapi.ts'
+import { WITNESS_PATHS } from '../witness/openapi.ts'
 import { LIMITS } from '../verify/index.ts'
 import { SOFTWARE } from '../version.ts'
 
@@ -148,6 +149,7 @@ export const OPENAPI = {
     '/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
     ...EXPLORER_PATHS,
     ...LOG_PATHS,
+    ...WITNESS_PATHS,
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The ADMIN_TOKEN secret' } },

@@ -4,12 +4,14 @@ import { relayIdentity } from '../gossip/identity.ts'
 import { RATE_LIMITS } from '../http/limits.ts'
 import { LIMITS } from '../verify/index.ts'
 import { logIdentity, LOG_PREFIX } from '../log/index.ts'
+import { witnessIdentity } from '../witness/index.ts'
 import { PROTOCOL_VERSION, SOFTWARE } from '../version.ts'
 
 export const wellKnown = createRouter()
 
 wellKnown.get('/vouch', async (c) => {
   const logId = await logIdentity(c.env, c.req.url)
+  const witnessId = await witnessIdentity(c.env, c.req.url)
   return c.json({
     protocol: PROTOCOL_VERSION,
     software: SOFTWARE,
@@ -37,5 +39,7 @@ wellKnown.get('/vouch', async (c) => {
     endpoints: { statements: '/v1/statements', feed: '/v1/feed', openapi: '/openapi.json' },
     // The feed as a transparency log (PROTOCOL "Log"); null without RELAY_KEY.
     log: logId ? { origin: logId.origin, verifierKey: logId.verifierKey, prefix: LOG_PREFIX } : null,
+    // This relay as a tlog-witness of its peers' logs (PROTOCOL §6.11); null when WITNESS is off or without RELAY_KEY.
+    witness: witnessId ? { name: witnessId.key.name, verifierKey: witnessId.verifierKey, prefix: '/v1/witness' } : null,
   })
 })

@@ -133,6 +133,7 @@ describe('good configuration', () => {
       pageMax: LIMITS.pageMax,
       explorerPolicy: expect.objectContaining({ version: 1, trust: { keys: [], aliases: [] } }),
       aliasProofBases: {},
+      witness: true,
     })
     // Parsed once per bindings object.
     expect(configOf(relayEnv)).toBe(c)

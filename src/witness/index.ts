@@ -1,0 +1,5 @@
+export { addCheckpoint, type AddOutcome } from './add.ts'
+export { collectCosignatures, withCosignatures } from './collect.ts'
+export { hostPath, witnessIdentity, type WitnessIdentity } from './identity.ts'
+export { forgetWitnessedLogs, witnessedLogs } from './logs.ts'
+export { witnessRecord } from './state.ts'
