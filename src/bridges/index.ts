@@ -45,3 +45,5 @@ export {
   type InTotoStatement,
   type ResourceDescriptor,
 } from './intoto.ts'
+export { backoffMs, changesUrl, parseChanges, readChanges, retryAfter, type Change, type ChangesPage, type RetryOptions, type Seq } from './changes.ts'
+export { FAILED_KEPT, followNpm, timedClaims, type BatchReport, type CheckpointStore, type FailedChange, type FollowOptions, type FollowReport, type FollowState } from './follow.ts'
