@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startNetwork } from '../../scripts/network-harness.ts'
+import { unstable_startWorker } from 'wrangler'
+import { freePort, startNetwork } from '../../scripts/network-harness.ts'
 import { backoffMs, followNpm, parseChanges, retryAfter, type CheckpointStore, type FollowOptions, type FollowState } from '../../src/bridges/index.ts'
 import { keySigner, query } from '../../src/client/index.ts'
 import { base64 } from '../../src/verify/index.ts'
@@ -311,5 +312,49 @@ describe('vouch bridge npm --follow', () => {
     expect((await done(cli(['bridge', 'npm', '--follow', 'x', 'left-pad']))).code).toBe(2)
     expect((await done(cli(['bridge', 'npm', '--once', 'left-pad']))).code).toBe(2)
     reg.hostile.set('slow', 'slow')
+  }, 90_000)
+})
+
+describe('the bridge Worker (bridge.wrangler.toml)', () => {
+  it('each cron run does bounded work and keeps its checkpoint in KV; runs continue without gaps', async () => {
+    const port = await freePort()
+    const seed = new Uint8Array(32).fill(205)
+    const worker = await unstable_startWorker({
+      config: join(ROOT, 'bridge.wrangler.toml'),
+      sendMetrics: false,
+      bindings: {
+        CHANGES_URL: { type: 'plain_text', value: `${reg.origin}/_changes` },
+        REGISTRY_URL: { type: 'plain_text', value: reg.origin },
+        RELAYS: { type: 'plain_text', value: relays.join(' ') },
+        MAX_CHANGES: { type: 'plain_text', value: '8' },
+        BRIDGE_KEY: { type: 'secret_text', value: Buffer.from(seed).toString('base64url') },
+      },
+      dev: { server: { hostname: '127.0.0.1', port }, inspector: false, persist: mkdtempSync(join(tmpdir(), 'vouch-bridge-worker-')), watch: false, logLevel: 'error', testScheduled: true },
+    })
+    try {
+      await worker.ready
+      reg.hostile.delete('slow')
+      const url = `http://127.0.0.1:${port}`
+      const status = async () => (await (await fetch(url)).json()) as { checkpoint: FollowState | null; lastRun: { changes: number; stopped: string; accepted: number } | null }
+      expect((await status()).checkpoint).toBeNull()
+      const seen: number[] = []
+      for (let run = 0; run < 5; run++) {
+        expect((await fetch(`${url}/__scheduled`)).status).toBe(200)
+        const s = await status()
+        seen.push(s.checkpoint!.since as number)
+        if (s.lastRun!.stopped === 'end') break
+        expect(s.lastRun).toMatchObject({ changes: 8, stopped: 'limit' })
+      }
+      expect(seen.slice(0, 2)).toEqual([8, 16])
+      expect(seen.at(-1)).toBe(reg.rows.length)
+      const did = (await testKey(205)).did
+      const got = (await query(relays, { actor: did }, { limit: 1000 })).statements.map((s) => s.statement.subject)
+      expect(new Set(got).size).toBe(got.length)
+      expect(got).toHaveLength(EXPECTED + 1) // `slow` answers in time here
+      expect((await fetch(`${url}/other`)).status).toBe(404)
+    } finally {
+      reg.hostile.set('slow', 'slow')
+      await worker.dispose()
+    }
   }, 90_000)
 })
