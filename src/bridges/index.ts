@@ -47,3 +47,5 @@ export {
 } from './intoto.ts'
 export { bridgeGit, gitSubject, tagVersion, type GitBridgeOptions, type GitBridgeResult, type GitTagFact, type GitTagOutcome } from './git.ts'
 export { bridgeOci, OCI_MANIFEST_MAX_BYTES, ociSri, platformName, readOciLayout, type LayoutReader, type OciBridgeResult, type OciImage } from './oci.ts'
+export { backoffMs, changesUrl, parseChanges, readChanges, retryAfter, type Change, type ChangesPage, type RetryOptions, type Seq } from './changes.ts'
+export { FAILED_KEPT, followNpm, timedClaims, type BatchReport, type CheckpointStore, type FailedChange, type FollowOptions, type FollowReport, type FollowState } from './follow.ts'

@@ -221,7 +221,7 @@ export function npmClaim(v: NpmVersion, registry: string): Claim {
 }
 
 /** Nesting a packument may have: manifests nest `exports` maps and the like a few levels; 64 is generous. */
-const PACKUMENT_DEPTH = 64
+export const PACKUMENT_DEPTH = 64
 
 /**
  * Reads a packument's bytes: UTF-8, the strict JSON parser (duplicate keys refused: two readers

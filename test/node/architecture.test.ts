@@ -64,7 +64,7 @@ type Rule =
 /** Folders and files that exist only to run the relay (the Worker), never a library or the CLI. */
 const RELAY = ['src/routes/', 'src/http/', 'src/store/', 'src/gossip/', 'src/blobs/', 'src/explorer/', 'src/config.ts', 'src/app.ts', 'src/index.ts']
 /** What users run: none of it is loaded by the relay. */
-const CLIENT_SIDE = ['src/client/', 'src/cli/', 'src/bridges/']
+const CLIENT_SIDE = ['src/client/', 'src/cli/', 'src/bridges/', 'src/bridge-worker/']
 
 const RULES: readonly Rule[] = [
   { from: 'src/verify/', only: ['src/verify/'], why: 'the protocol is a pure leaf shared by the relay, the client and the CLI' },
@@ -76,6 +76,7 @@ const RULES: readonly Rule[] = [
   { from: 'src/net/', only: ['src/net/', 'src/verify/'], why: 'the one outbound door is used by relay and client alike, so it imports none of its callers' },
   { from: 'src/client/', never: ['src/policy/', 'src/cli/', ...RELAY], why: 'the client speaks HTTP, not relay internals; the one gatherer lives in policy, over a source' },
   { from: 'src/bridges/', never: ['src/policy/', 'src/cli/', ...RELAY], why: 'bridges publish through the client; they run in the CLI, not in the relay' },
+  { from: 'src/bridge-worker/', only: ['src/bridge-worker/', 'src/bridges/', 'src/client/', 'src/verify/'], why: 'the bridge Worker runs the bridges with a KV checkpoint; it is not a relay' },
   { from: 'src/store/', never: ['src/routes/', 'src/http/', 'src/app.ts', 'src/index.ts'], why: 'storage knows no HTTP' },
   { from: 'src/blobs/', never: ['src/gossip/'], why: 'blob sources are configuration handed in by the route, not gossip state' },
   { from: 'src/identity/', never: ['src/policy/'], why: 'identity produces proofs; policy consumes them' },
@@ -186,7 +187,7 @@ describe('the dependency rules of docs/ARCHITECTURE.md', () => {
   const WORKER_NODE_MODULES = new Set(['node:crypto'])
   it('nothing the Worker loads imports a node: module but node:crypto (workerd is not Node)', () => {
     const seen = new Set<string>()
-    const todo = ['src/index.ts']
+    const todo = ['src/index.ts', 'src/bridge-worker/index.ts'] // both Workers
     const bad: string[] = []
     while (todo.length > 0) {
       const file = todo.pop()!
