@@ -8,16 +8,20 @@
  *  2. Measures bytes per statement in D1, for the table and each index (SQLite's `dbstat`).
  *  3. Runs `EXPLAIN QUERY PLAN` on every read the API and the explorer make (the store's own SQL,
  *     captured by bench/lib/query-plans.ts) and FAILS if one scans `statements`.
- *  4. Starts the relay on that state and measures, over HTTP, p50/p99 of the queries by subject,
+ *  4. Builds the same statements in the layout the relay now keeps (docs/SCALE.md, "Built: bodies
+ *     in R2"): body-less rows in D1, bodies in the log's entry bundles in local R2, written by the
+ *     relay's own integration (bench/lib/r2-layout.ts). `--no-slim` skips it.
+ *  5. Starts the relay on each state and measures, over HTTP, p50/p99 of the queries by subject,
  *     object, actor and claim, feed pages, statement by id, explorer pages; then ingest of valid
- *     signed 1000-statement batches at that size vs an empty relay, as a ratio in the same run.
+ *     signed 1000-statement batches at that size (bodies-in-R2 layout) vs an empty relay.
  */
-import { readdirSync, readFileSync, statfsSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { corpus, corpusKeys } from './lib/corpus.ts'
 import { makeClient, type Req } from './lib/load.ts'
 import { captureQueries, explainAll, type PlanVerdict, type Sample } from './lib/query-plans.ts'
+import { buildR2Layout } from './lib/r2-layout.ts'
 import { numbered, sqliteAsD1 } from './lib/sqlite-d1.ts'
 import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { fmt, markdownTable, percentile, ratio, table } from './lib/stats.ts'
@@ -101,32 +105,6 @@ function measureSizes(db: BetterSqlite3.Database, withBody = true): Sizes {
   const pageSize = db.pragma('page_size', { simple: true }) as number
   const pageCount = db.pragma('page_count', { simple: true }) as number
   return { rows, bodyBytes, parts, fileBytes: pageSize * pageCount }
-}
-
-/**
- * The smallest step docs/SCALE.md calls for, measured without changing the relay: the same rows
- * without `body` (bodies in R2, in the log's entry bundles), same columns and indexes otherwise.
- */
-function measureSlim(file: string, dir: string): Sizes {
-  const slimFile = join(dir, 'slim-layout.sqlite')
-  const db = new Database(slimFile)
-  try {
-    db.pragma('synchronous = OFF')
-    db.pragma('cache_size = -1000000')
-    db.exec(`ATTACH DATABASE '${file.replaceAll("'", "''")}' AS full`)
-    const schema = db.prepare("SELECT type, sql FROM full.sqlite_master WHERE tbl_name = 'statements' AND sql IS NOT NULL ORDER BY type DESC").all() as { type: string; sql: string }[]
-    const table = schema.find((x) => x.type === 'table')!.sql.replace(/,\s*body\s+TEXT NOT NULL[^\n]*\n/, '\n')
-    if (/\bbody\b/.test(table.replace(/--[^\n]*/g, ''))) throw new Error(`could not drop body from ${table}`)
-    db.exec(table)
-    db.exec('INSERT INTO main.statements SELECT seq, id, actor, subject, claim, object, neg, time FROM full.statements ORDER BY seq')
-    for (const x of schema.filter((x) => x.type === 'index')) db.exec(x.sql)
-    db.exec('DETACH DATABASE full')
-    const sizes = measureSizes(db, false)
-    return sizes
-  } finally {
-    db.close()
-    removeDir(slimFile)
-  }
 }
 
 interface Samples {
@@ -256,7 +234,24 @@ export async function main(args: string[]): Promise<void> {
       built = build(d1File(dir), count)
       console.error(`  built in ${fmt(built.seconds)} s`)
     }
-    const slim = args.includes('--no-slim') ? undefined : measureSlim(d1File(dir), dir)
+    const r2Dir = join(dir, 'bodies-in-r2')
+    let r2Built: { seconds: number; r2Writes: number } | undefined
+    if (!args.includes('--no-slim') && !existsSync(join(r2Dir, 'v3'))) {
+      mkdirSync(r2Dir, { recursive: true })
+      await applyMigrations(r2Dir)
+      r2Built = await buildR2Layout(Database, d1File(dir), d1File(r2Dir), r2Dir)
+      console.error(`  bodies-in-R2 layout built in ${fmt(r2Built.seconds)} s (${fmt(r2Built.r2Writes)} R2 writes)`)
+    }
+    const withR2 = !args.includes('--no-slim')
+    let slim: Sizes | undefined
+    if (withR2) {
+      const sdb = new Database(d1File(r2Dir), { readonly: true })
+      try {
+        slim = measureSizes(sdb, false)
+      } finally {
+        sdb.close()
+      }
+    }
     const db = new Database(d1File(dir), { readonly: true })
     let sizes: Sizes, verdicts: PlanVerdict[], samples: Samples, searchRows: { names: number; parts: number }
     try {
@@ -276,6 +271,12 @@ export async function main(args: string[]): Promise<void> {
     const payloadFor = async (tag: string) => bodies(await signPool(keys, `${tag}-${Date.now()}`, batches * 1000, time), 1000)
     relay = await RunningWorker.start('wrangler.toml', dir, '/.well-known/vouch', bindings)
     const lat = await latencies(relay, samples, quick)
+    let latR2: Latency[] | undefined
+    if (withR2) {
+      await relay.dispose()
+      relay = await RunningWorker.start('wrangler.toml', r2Dir, '/.well-known/vouch', bindings)
+      latR2 = await latencies(relay, samples, quick)
+    }
     empty = await startRelay(bindings)
     // Warm both, then alternate so that machine noise falls on both sides alike.
     await ingestRate(empty, await payloadFor('warm-e'))
@@ -298,22 +299,27 @@ export async function main(args: string[]): Promise<void> {
     ]
     if (slim) {
       const byName = new Map(slim.parts.map((p) => [p.name, p.bytes]))
-      sizeTable[0]!.push('without body: bytes/statement')
+      sizeTable[0]!.push('bodies in R2: bytes/statement')
       for (const r of sizeTable.slice(1)) {
         const name = r[0] === 'statements (rows)' ? 'statements' : r[0]!
         const b = name === 'whole file' ? slim.fileBytes : byName.get(name)
         r.push(b === undefined ? '—' : fmt(b / rows))
       }
     }
-    const latTable = [['query (HTTP, one at a time)', 'n', 'p50 ms', 'p99 ms', 'mean found'], ...lat.map((l) => [l.name, String(l.n), fmt(l.p50), fmt(l.p99), l.found])]
+    const latTable = latR2
+      ? [
+          ['query (HTTP, one at a time)', 'n', 'bodies in D1: p50 ms', 'p99 ms', 'bodies in R2: p50 ms', 'p99 ms', 'mean found'],
+          ...lat.map((l, i) => [l.name, String(l.n), fmt(l.p50), fmt(l.p99), fmt(latR2[i]!.p50), fmt(latR2[i]!.p99), latR2[i]!.found]),
+        ]
+      : [['query (HTTP, one at a time)', 'n', 'p50 ms', 'p99 ms', 'mean found'], ...lat.map((l) => [l.name, String(l.n), fmt(l.p50), fmt(l.p99), l.found])]
     const planTable = [['caller', 'kind', 'plan'], ...verdicts.map((v) => [v.caller, v.kind, v.plan.join('; ')])]
     const ingestTable = [
       ['relay', 'statements/s (best of 2 runs of ' + batches + ' x 1000)'],
       ['empty', fmt(best(emptyRate))],
-      [`holding ${fmt(rows)}`, fmt(best(fullRate))],
+      [`holding ${fmt(rows)}${withR2 ? ' (bodies in R2)' : ''}`, fmt(best(fullRate))],
       ['ratio full / empty', ratio(best(fullRate) / best(emptyRate))],
     ]
-    console.log(`\n## D1 size at ${fmt(rows)} statements${built.seconds ? ` (built in ${fmt(built.seconds)} s)` : ''}\n`)
+    console.log(`\n## D1 size at ${fmt(rows)} statements${built.seconds ? ` (built in ${fmt(built.seconds)} s)` : ''}${r2Built ? `; bodies-in-R2 layout built in ${fmt(r2Built.seconds)} s, ${fmt(r2Built.r2Writes)} R2 writes` : ''}\n`)
     console.log(table(sizeTable))
     console.log('\n## Query plans\n')
     console.log(table(planTable, 99))

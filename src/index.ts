@@ -13,6 +13,7 @@ import { log } from './routes/log.ts'
 import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
 import { statements } from './routes/statements.ts'
+import { bindBodies } from './store/bodies.ts'
 import { dayOf, pruneUsage } from './store/usage.ts'
 import { wellKnown } from './routes/well-known.ts'
 import { witness } from './routes/witness.ts'
@@ -51,9 +52,14 @@ app.onError(onError)
 app.notFound(notFound)
 
 export default {
-  fetch: app.fetch,
+  fetch(request: Request, env: RelayEnv, ctx: ExecutionContext) {
+    // The store's readers take D1 alone; statement bodies in the log's bundles come from this R2 bucket.
+    bindBodies(env.DB, env.BLOBS)
+    return app.fetch(request, env, ctx)
+  },
   /** Cron: pull from every peer, repairing whatever push lost; integrate the log's backlog. */
   async scheduled(_controller, env, ctx) {
+    bindBodies(env.DB, env.BLOBS)
     let config
     try {
       config = configOf(env)

@@ -13,6 +13,7 @@ import {
   queryByTerms,
   queryStatements,
   subjectsWithPrefix,
+  BODY,
 } from '../../src/store/statements.ts'
 
 /**
@@ -137,14 +138,17 @@ export interface PlanVerdict extends CapturedQuery {
  * unless the query is a plain `ORDER BY seq [DESC] LIMIT` with no WHERE, which stops after LIMIT rows.
  */
 export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] {
+  // The body column's subquery (one key seek on pending_bodies) is not the query's own filter.
+  const sql = q.sql.replace(BODY, 'body')
   // The names index (search) is one row per package: a scan of it reads millions of rows too.
   if (plan.some((d) => /^SCAN (names|name_parts)\b/.test(d))) return 'scan'
   const onStatements = plan.filter((d) => /\bstatements\b/.test(d))
-  const unfiltered = !/\bWHERE\b/i.test(q.sql) && /ORDER BY seq( DESC)? LIMIT/i.test(q.sql)
+  const unfiltered = !/\bWHERE\b/i.test(sql) && /ORDER BY seq( DESC)? LIMIT/i.test(sql)
   if (onStatements.some((d) => /^SCAN statements\b/.test(d))) return unfiltered ? 'bounded' : 'scan'
-  if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\?\)/.test(d)) && /\bclaim = /.test(q.sql)) return 'walk'
+  if (plan.some((d) => /^SCAN pending_bodies\b/.test(d))) return 'scan'
+  if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\?\)/.test(d)) && /\bclaim = /.test(sql)) return 'walk'
   // A claim alone walks a bounded seq range (CLAIM_WALK_SEQS): it reads at most that many rows.
-  if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/.test(d)) && /\bclaim = /.test(q.sql)) return 'bounded'
+  if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/.test(d)) && /\bclaim = /.test(sql)) return 'bounded'
   return 'search'
 }
 

@@ -48,10 +48,13 @@ export async function readStatements(db: D1Database, filter: Filter, max: number
   const out: StoredRow[] = []
   let after = 0
   for (;;) {
-    const page = await queryStatements(db, filter, after, Math.min(LIMITS.pageMax, max - out.length))
+    const want = Math.min(LIMITS.pageMax, max - out.length)
+    const page = await queryStatements(db, filter, after, want)
     out.push(...page.rows)
     if (page.next === undefined) return { items: toRows(out), truncated: false }
-    if (out.length >= max) return { items: toRows(out), truncated: true }
+    // A short page with a cursor ended at the bundles one page may read (src/store/bodies.ts):
+    // one page's worth keeps a section within the request's subrequests.
+    if (out.length >= max || page.rows.length < want) return { items: toRows(out), truncated: true }
     after = page.next
   }
 }

@@ -1,4 +1,5 @@
 import { aliasClaimsQuery, bounded, containingQuery, nearNames, prefixQuery, type NameRow } from '../store/names.ts'
+import { fillRows, type RawRow } from '../store/bodies.ts'
 import { subjectsWithPrefix, type StoredRow, type SubjectSummary } from '../store/statements.ts'
 import { READ_MAX, toRows, type Bounded, type Row } from './data.ts'
 import type { NameQuery } from './search.ts'
@@ -59,9 +60,11 @@ export async function findNames(db: D1Database, query: NameQuery): Promise<FindR
   const results = await db.batch(reads)
   const found = bounded(results[0]!.results as NameRow[], limit)
   const inside = contains ? bounded(results[1]!.results as NameRow[], limit) : { rows: [], more: false }
-  const claims = candidates.length ? bounded(results[results.length - 1]!.results as StoredRow[], READ_MAX.section) : { rows: [], more: false }
-  const claimRows = toRows(claims.rows)
-  const aliasRows = candidates.map((alias) => ({ alias, rows: { items: claimRows.filter((r) => r.statement.object === alias), truncated: claims.more } }))
+  const claims = candidates.length ? bounded(results[results.length - 1]!.results as RawRow[], READ_MAX.section) : { rows: [], more: false }
+  // Alias claims of integrated statements have their bodies in R2 bundles (src/store/bodies.ts).
+  const filled = await fillRows(db, claims.rows)
+  const claimRows = toRows(filled.rows)
+  const aliasRows = candidates.map((alias) => ({ alias, rows: { items: claimRows.filter((r) => r.statement.object === alias), truncated: claims.more || filled.cut } }))
   let rows: FoundPackage[] = found.rows
   let containing = inside.rows
   if (scope) {

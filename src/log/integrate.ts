@@ -1,6 +1,7 @@
 import type { RelayEnv } from '../config.ts'
+import { bindBodies } from '../store/bodies.ts'
 import { concat, encodeBundle, leafHash, splitTile, tileRoot, TILE_WIDTH, type TileRef } from '../verify/index.ts'
-import { getTile, leafEntries, logSize, putTile } from './store.ts'
+import { dropIntegratedBodies, getTile, leafEntries, logSize, putTile } from './store.ts'
 
 /**
  * Integration: turns each completed run of 256 leaves into immutable R2 objects, namely its entry
@@ -37,6 +38,7 @@ export interface IntegrateResult {
  */
 export async function integrate(env: RelayEnv, maxTiles: number, size?: number): Promise<IntegrateResult> {
   const bucket = env.BLOBS
+  bindBodies(env.DB, bucket)
   const before = await integratedTiles(bucket)
   const leaves = size ?? (await logSize(env.DB))
   const target = Math.min(Math.floor(leaves / TILE_WIDTH), before + maxTiles)
@@ -71,6 +73,9 @@ export async function integrate(env: RelayEnv, maxTiles: number, size?: number):
     }
   }
   if (target > before) {
+    // Bundles are in R2 now, so D1's copies of their bodies can go (docs/SCALE.md). Before the
+    // mark: a crash here only makes the next run redo identical puts, reading these from R2.
+    await dropIntegratedBodies(env.DB, before * TILE_WIDTH, target * TILE_WIDTH)
     await bucket.put(STATE_KEY, String(target))
     writes++
   }

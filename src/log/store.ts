@@ -1,3 +1,5 @@
+import { fillAll, type RawRow } from '../store/bodies.ts'
+import { BODY } from '../store/statements.ts'
 import { concat, leafHash, tilePath, TILE_WIDTH, utf8, type TileRef } from '../verify/index.ts'
 
 /**
@@ -22,16 +24,34 @@ export async function logSize(db: D1Database): Promise<number> {
 
 /**
  * Entries (canonical statement bytes) of leaves [start, start + count), checked to be dense;
- * undefined when the log does not reach start + count yet.
+ * undefined when the log does not reach start + count yet. Bodies already moved to their bundle
+ * (a rerun after a crash between emptying D1 and recording the integrated mark) come from R2,
+ * checked against their ids like every body read.
  */
 export async function leafEntries(db: D1Database, start: number, count: number): Promise<Uint8Array[] | undefined> {
   const { results } = await db
-    .prepare('SELECT seq, body FROM statements WHERE seq > ?1 AND seq <= ?2 ORDER BY seq')
+    .prepare(`SELECT seq, id, ${BODY} FROM statements WHERE seq > ?1 AND seq <= ?2 ORDER BY seq`)
     .bind(start, start + count)
-    .all<{ seq: number; body: string }>()
+    .all<RawRow>()
   if (results.some((r, i) => r.seq !== start + i + 1)) throw new LogGapError(`leaves ${start}..${start + count - 1}: D1's seq is not dense`)
   if (results.length < count) return undefined
-  return results.map((r) => utf8(r.body))
+  return (await fillAll(db, results)).map((r) => utf8(r.body))
+}
+
+/**
+ * Deletes D1's copy of the bodies of leaves [start, end): called only after their bundles are in
+ * R2 (put with a SHA-256 that R2 checks on arrival), so a crash before this leaves each body in
+ * both places, never in neither. Returns D1's rows written (`meta.rows_written`): one per pending
+ * body. Rows stored before migration 0004 kept their body in `statements.body`; it is emptied in
+ * place (one more row each; SQLite does not give that space back, docs/SCALE.md).
+ */
+export async function dropIntegratedBodies(db: D1Database, start: number, end: number): Promise<number> {
+  if (end <= start) return 0
+  const results = await db.batch([
+    db.prepare('DELETE FROM pending_bodies WHERE id IN (SELECT id FROM statements WHERE seq > ?1 AND seq <= ?2)').bind(start, end),
+    db.prepare("UPDATE statements SET body = '' WHERE seq > ?1 AND seq <= ?2 AND body <> ''").bind(start, end),
+  ])
+  return results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0)
 }
 
 /** A level-0 tile computed from its entries. */

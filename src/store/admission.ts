@@ -1,5 +1,7 @@
 import { ADMIT_CLAIM, admittedKeys, type Fact } from '../policy/index.ts'
 import type { Statement } from '../verify/index.ts'
+import { fillAll, type RawRow } from './bodies.ts'
+import { BODY } from './statements.ts'
 
 /** At most this many admission grants are read to decide who is admitted (a bound on one decision). */
 export const ADMIT_GRANTS_MAX = 10_000
@@ -16,10 +18,13 @@ export async function loadAdmitGrants(db: D1Database, roots: readonly string[], 
   const seen = new Set(roots)
   let frontier = [...roots]
   for (let depth = 1; depth <= maxDepth && frontier.length && out.length < ADMIT_GRANTS_MAX; depth++) {
-    const { results } = await db
-      .prepare('SELECT id, body FROM statements WHERE claim = ?1 AND actor IN (SELECT value FROM json_each(?2)) ORDER BY seq LIMIT ?3')
+    const { results: raw } = await db
+      .prepare(`SELECT seq, id, ${BODY} FROM statements WHERE claim = ?1 AND actor IN (SELECT value FROM json_each(?2)) ORDER BY seq LIMIT ?3`)
       .bind(ADMIT_CLAIM, JSON.stringify(frontier), ADMIT_GRANTS_MAX - out.length)
-      .all<{ id: string; body: string }>()
+      .all<RawRow>()
+    // Every grant counts (a missed revocation would admit a revoked key), so the walk is never cut
+    // by the page bound; its result is cached per isolate for ADMIT_CACHE_MS.
+    const results = await fillAll(db, raw)
     const next: string[] = []
     for (const r of results) {
       const statement = JSON.parse(r.body) as Statement

@@ -1,3 +1,4 @@
+import { BODY } from './statements.ts'
 /**
  * The search index (migrations/0003_names.sql): one row per package, keyed by its lower-case name,
  * written by a trigger in the same transaction as each new statement. Every read here is a range
@@ -83,4 +84,4 @@ export async function namesContaining(db: D1Database, part: string, limit: numbe
  * order, `limit + 1` rows: one read of the object index for every alias a search word may be.
  */
 export const aliasClaimsQuery = (db: D1Database, aliases: readonly string[], limit: number) =>
-  db.prepare("SELECT seq, id, body FROM statements WHERE object IN (SELECT value FROM json_each(?1)) AND claim = 'alias' ORDER BY seq LIMIT ?2").bind(JSON.stringify(aliases), limit + 1)
+  db.prepare(`SELECT seq, id, ${BODY} FROM statements WHERE object IN (SELECT value FROM json_each(?1)) AND claim = 'alias' ORDER BY seq LIMIT ?2`).bind(JSON.stringify(aliases), limit + 1)

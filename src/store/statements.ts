@@ -1,4 +1,5 @@
 import type { VerifiedStatement } from '../verify/index.ts'
+import { BUNDLES_PER_LOOKUP, fillAll, fillRows, type RawRow } from './bodies.ts'
 
 /**
  * D1 holds the truth (statements, indexes, arrival order); KV is a write-once read-through cache
@@ -8,9 +9,21 @@ import type { VerifiedStatement } from '../verify/index.ts'
 /** D1 caps a string or row at 2 MB; we bind one JSON text per chunk and stay well under. */
 const CHUNK_BYTES = 1_000_000
 
+/**
+ * Rows carry no body (`body = ''`): it waits in `pending_bodies` until the log's integration puts
+ * it in an R2 entry bundle (src/store/bodies.ts). Both inserts run in one batch, so a statement is
+ * never stored without its body. The pending insert comes first and takes exactly the statements
+ * not yet held, which are the ones the second insert adds (a duplicate within the batch is one
+ * pending row by its key); an already-held duplicate writes nothing in either.
+ */
+const INSERT_PENDING = `INSERT INTO pending_bodies (id, body)
+SELECT j.value ->> '$[0]', j.value ->> '$[7]'
+FROM json_each(?1) AS j WHERE NOT EXISTS (SELECT 1 FROM statements s WHERE s.id = j.value ->> '$[0]')
+ON CONFLICT (id) DO NOTHING`
+
 const INSERT = `INSERT INTO statements (id, actor, subject, claim, object, neg, time, body)
 SELECT j.value ->> '$[0]', j.value ->> '$[1]', j.value ->> '$[2]', j.value ->> '$[3]',
-       j.value ->> '$[4]', j.value ->> '$[5]', j.value ->> '$[6]', j.value ->> '$[7]'
+       j.value ->> '$[4]', j.value ->> '$[5]', j.value ->> '$[6]', ''
 FROM json_each(?1) AS j WHERE true
 ON CONFLICT (id) DO NOTHING
 RETURNING id`
@@ -57,11 +70,13 @@ export async function insertStatements(db: D1Database, items: VerifiedStatement[
     size += row.length + 1
   }
   chunks.push(`[${rows.join(',')}]`)
+  const pending = db.prepare(INSERT_PENDING)
   const stmt = db.prepare(INSERT)
   const names = db.prepare(NAMES_UPSERT)
-  const results = await db.batch<{ id: string }>(chunks.flatMap((c) => [names.bind(c), stmt.bind(c)]))
-  // Odd positions are the inserts' RETURNING rows; the names upserts return none.
-  return new Set(results.flatMap((r, i) => (i % 2 ? r.results.map((row) => row.id) : [])))
+  // Per chunk: the search counts, the pending bodies, then the rows; every third result holds the
+  // inserts' RETURNING ids (the other two return none).
+  const results = await db.batch<{ id: string }>(chunks.flatMap((c) => [names.bind(c), pending.bind(c), stmt.bind(c)]))
+  return new Set(results.flatMap((r, i) => (i % 3 === 2 ? r.results.map((row) => row.id) : [])))
 }
 
 export interface StoredRow {
@@ -69,6 +84,20 @@ export interface StoredRow {
   /** sha256 SRI of `body`, as stored at ingest: read it, never recompute it. */
   id: string
   body: string
+}
+
+/**
+ * A row's body as readers select it: from `pending_bodies` until integration, or (rows stored
+ * before migration 0004) from `statements.body`; null once it is only in the log's entry bundle in
+ * R2, from where src/store/bodies.ts fills it. Rows come out of D1 as `RawRow`s and reach callers
+ * only through `fillRows`/`fillAll`. The pending lookup is one seek on a small table's key.
+ */
+export const BODY = "coalesce((SELECT p.body FROM pending_bodies p WHERE p.id = statements.id), nullif(statements.body, '')) AS body"
+
+/** A page whose bodies would need more bundles than one request reads ends at its last filled row. */
+async function filledPage(db: D1Database, rows: RawRow[], next: number | undefined): Promise<Page> {
+  const f = await fillRows(db, rows)
+  return f.cut ? { rows: f.rows, next: f.rows[f.rows.length - 1]!.seq } : { rows: f.rows, next }
 }
 
 export interface Page {
@@ -107,14 +136,14 @@ export async function queryStatements(db: D1Database, filter: Filter, after: num
   const walkEnd = after + walkSeqs
   if (walkOnly) params.push(walkEnd), where.push(`seq <= ?${params.length}`)
   params.push(limit + 1)
-  const sql = `SELECT seq, id, body FROM statements WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?${params.length}`
-  const { results } = await db.prepare(sql).bind(...params).all<StoredRow>()
+  const sql = `SELECT seq, id, ${BODY} FROM statements WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?${params.length}`
+  const { results } = await db.prepare(sql).bind(...params).all<RawRow>()
   const more = results.length > limit
   const rows = more ? results.slice(0, limit) : results
-  if (more) return { rows, next: rows[rows.length - 1]!.seq }
+  if (more) return filledPage(db, rows, rows[rows.length - 1]!.seq)
   // A bounded walk that stopped at its end while later rows exist continues from there.
-  if (walkOnly && walkEnd < (await countStatements(db))) return { rows, next: walkEnd }
-  return { rows, next: undefined }
+  if (walkOnly && walkEnd < (await countStatements(db))) return filledPage(db, rows, walkEnd)
+  return filledPage(db, rows, undefined)
 }
 
 /**
@@ -151,10 +180,11 @@ export async function getStatementRow(
   const cached = await kv.getWithMetadata<{ seq?: unknown }>(kvKey(id))
   const seq = cached.metadata?.seq
   if (cached.value !== null && Number.isSafeInteger(seq)) return { body: cached.value, seq: seq as number }
-  const row = await db.prepare('SELECT seq, body FROM statements WHERE id = ?1').bind(id).first<{ seq: number; body: string }>()
+  const row = await db.prepare(`SELECT seq, id, ${BODY} FROM statements WHERE id = ?1`).bind(id).first<RawRow>()
   if (row === null) return undefined
-  waitUntil(kv.put(kvKey(id), row.body, { metadata: { seq: row.seq } }))
-  return row
+  const [filled] = (await fillAll(db, [row])) as [StoredRow]
+  waitUntil(kv.put(kvKey(id), filled.body, { metadata: { seq: filled.seq } }))
+  return { body: filled.body, seq: filled.seq }
 }
 
 /** Whether any statement held here names `term` as its subject or object (blob admission). */
@@ -197,17 +227,20 @@ export async function heldIds(db: D1Database, ids: string[]): Promise<Set<string
   return new Set(results.map((r) => r.id))
 }
 
-/** Canonical bodies of the given ids that this relay holds. */
+/**
+ * Canonical bodies of the given ids that this relay holds. Not paged, so never cut: ids spread
+ * over more than `BUNDLES_PER_LOOKUP` entry bundles are refused (`TooManyBundles`).
+ */
 export async function bodiesOf(db: D1Database, ids: string[]): Promise<StoredRow[]> {
   if (!ids.length) return []
-  const { results } = await db.prepare('SELECT seq, id, body FROM statements WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq').bind(JSON.stringify(ids)).all<StoredRow>()
-  return results
+  const { results } = await db.prepare(`SELECT seq, id, ${BODY} FROM statements WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq`).bind(JSON.stringify(ids)).all<RawRow>()
+  return fillAll(db, results, BUNDLES_PER_LOOKUP)
 }
 
 /** The newest statements first: what arrived last, for the explorer's front page. */
 export async function latestStatements(db: D1Database, limit: number): Promise<StoredRow[]> {
-  const { results } = await db.prepare('SELECT seq, id, body FROM statements ORDER BY seq DESC LIMIT ?1').bind(limit).all<StoredRow>()
-  return results
+  const { results } = await db.prepare(`SELECT seq, id, ${BODY} FROM statements ORDER BY seq DESC LIMIT ?1`).bind(limit).all<RawRow>()
+  return (await fillRows(db, results)).rows
 }
 
 export interface SubjectSummary {
@@ -264,11 +297,11 @@ export async function queryByTerms(db: D1Database, subjects: readonly string[], 
   const claimFilter = claims?.length ? ` AND claim IN (SELECT value FROM json_each(${bind(JSON.stringify(claims))}))` : ''
   const branches: string[] = []
   for (const [field, terms] of [['subject', subjects], ['object', objects]] as const) {
-    if (terms.length) branches.push(`SELECT seq, id, body FROM statements WHERE ${field} IN (SELECT value FROM json_each(${bind(JSON.stringify([...new Set(terms)]))})) AND seq > ?1${claimFilter}`)
+    if (terms.length) branches.push(`SELECT seq, id, ${BODY} FROM statements WHERE ${field} IN (SELECT value FROM json_each(${bind(JSON.stringify([...new Set(terms)]))})) AND seq > ?1${claimFilter}`)
   }
   if (!branches.length) return { rows: [], next: undefined }
-  const { results } = await db.prepare(`${branches.join(' UNION ')} ORDER BY seq LIMIT ?2`).bind(...params).all<StoredRow>()
+  const { results } = await db.prepare(`${branches.join(' UNION ')} ORDER BY seq LIMIT ?2`).bind(...params).all<RawRow>()
   const more = results.length > limit
   const rows = more ? results.slice(0, limit) : results
-  return { rows, next: more ? rows[rows.length - 1]!.seq : undefined }
+  return filledPage(db, rows, more ? rows[rows.length - 1]!.seq : undefined)
 }

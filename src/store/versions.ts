@@ -1,4 +1,5 @@
-import type { StoredRow } from './statements.ts'
+import { fillRows, type RawRow } from './bodies.ts'
+import { BODY, type StoredRow } from './statements.ts'
 
 /**
  * Statements whose subject starts with `prefix` (every version of a package: `pkg:npm/x@`), in
@@ -11,9 +12,11 @@ export async function statementsWithPrefix(db: D1Database, prefix: string, limit
   if (!(last >= 0x20 && last < 0x7f)) throw new RangeError('prefix must be non-empty and end in a printable ASCII character')
   const upper = prefix.slice(0, -1) + String.fromCharCode(last + 1)
   const { results } = await db
-    .prepare('SELECT seq, id, body FROM statements WHERE subject >= ?1 AND subject < ?2 ORDER BY subject, seq LIMIT ?3')
+    .prepare(`SELECT seq, id, ${BODY} FROM statements WHERE subject >= ?1 AND subject < ?2 ORDER BY subject, seq LIMIT ?3`)
     .bind(prefix, upper, limit + 1)
-    .all<StoredRow>()
+    .all<RawRow>()
   const more = results.length > limit
-  return { rows: more ? results.slice(0, limit) : results, more }
+  // Bodies from at most BUNDLES_PER_PAGE bundles: past that the marks are partial, as past `limit`.
+  const filled = await fillRows(db, more ? results.slice(0, limit) : results)
+  return { rows: filled.rows, more: more || filled.cut }
 }

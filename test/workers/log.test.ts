@@ -8,12 +8,14 @@ import {
   base64url,
   consistencyProof,
   decodeBundle,
+  formatSri,
   inclusionProof,
   leafHash,
   naiveRoot,
   openNote,
   parseCheckpoint,
   parseVerifierKey,
+  sha256,
   splitTile,
   tileHashReader,
   tilePath,
@@ -37,18 +39,38 @@ async function call(path: string, vars: Record<string, string | undefined> = { R
 }
 
 let serial = 0
-/** Rows for the log: it takes bodies as D1 holds them, so they need not be signed statements here. */
-function rows(n: number): VerifiedStatement[] {
-  return Array.from({ length: n }, () => {
-    const i = serial++
-    const canonical = JSON.stringify({ n: i, pad: 'x'.repeat(i % 50) })
-    return { id: `sha256-test-${i}`, canonical, statement: { actor: 'did:key:test', subject: `pkg:generic/x${i}`, claim: 'test', time: i } } as unknown as VerifiedStatement
-  })
+/**
+ * Rows for the log: it takes bodies as D1 holds them, so they need not be signed statements here;
+ * ids are their real hashes, which a body read from a bundle is checked against.
+ */
+async function rows(n: number): Promise<VerifiedStatement[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const i = serial++
+      const canonical = JSON.stringify({ n: i, pad: 'x'.repeat(i % 50) })
+      const id = formatSri(await sha256(utf8(canonical)))
+      return { id, canonical, statement: { actor: 'did:key:test', subject: `pkg:generic/x${i}`, claim: 'test', time: i } } as unknown as VerifiedStatement
+    }),
+  )
 }
 
+/** Every entry, from D1's pending bodies or (once integrated, D1's copy deleted) decoded from its R2 bundle here. */
 async function allEntries(): Promise<Uint8Array[]> {
-  const { results } = await env.DB.prepare('SELECT body FROM statements ORDER BY seq').all<{ body: string }>()
-  return results.map((r) => utf8(r.body))
+  const { results } = await env.DB.prepare(
+    "SELECT s.seq, coalesce(p.body, s.body) AS body FROM statements s LEFT JOIN pending_bodies p ON p.id = s.id ORDER BY s.seq",
+  ).all<{ seq: number; body: string }>()
+  const bundles = new Map<number, Uint8Array[]>()
+  const out: Uint8Array[] = []
+  for (const r of results) {
+    if (r.body !== '') {
+      out.push(utf8(r.body))
+      continue
+    }
+    const n = Math.floor((r.seq - 1) / 256)
+    if (!bundles.has(n)) bundles.set(n, decodeBundle(new Uint8Array(await (await env.BLOBS.get(`log/tile/entries/${String(n).padStart(3, '0')}`))!.arrayBuffer())))
+    out.push(bundles.get(n)![(r.seq - 1) % 256]!)
+  }
+  return out
 }
 
 async function bytesOf(path: string): Promise<Uint8Array> {
@@ -65,15 +87,15 @@ async function wellKnownLog() {
 describe('the feed as a log', () => {
   it('numbers leaves densely: a duplicate takes no seq', async () => {
     const before = await logSize(env.DB)
-    const batch = rows(10)
+    const batch = await rows(10)
     await insertStatements(env.DB, [...batch.slice(0, 5), batch[0]!, ...batch.slice(5)])
-    await insertStatements(env.DB, [batch[3]!, ...rows(2), batch[9]!])
+    await insertStatements(env.DB, [batch[3]!, ...(await rows(2)), batch[9]!])
     const r = await env.DB.prepare('SELECT count(*) AS n, max(seq) AS m FROM statements').first<{ n: number; m: number }>()
     expect(r).toEqual({ n: before + 12, m: before + 12 })
   })
 
   it('serves a checkpoint, tiles and bundles that verify and recompute the tree', async () => {
-    await insertStatements(env.DB, rows(600 - (await logSize(env.DB))))
+    await insertStatements(env.DB, await rows(600 - (await logSize(env.DB))))
     const log = (await wellKnownLog())!
     expect(log).toEqual({ origin: 'relay.test/vouch-log', verifierKey: expect.stringMatching(/^relay\.test\/vouch-log\+[0-9a-f]{8}\+/), prefix: '/v1/log' })
     const verifier = parseVerifierKey(log.verifierKey)!
@@ -114,7 +136,7 @@ describe('the feed as a log', () => {
     expect(full.headers.get('content-type')).toBe('application/octet-stream')
 
     // The log grows: the next checkpoint is consistent with this one.
-    await insertStatements(env.DB, rows(100))
+    await insertStatements(env.DB, await rows(100))
     const next = parseCheckpoint((await openNote(await (await call('/v1/log/checkpoint')).text(), verifier)).text)!
     expect(next.size).toBe(700)
     const h2 = tileHashReader(next.size, (level, index, width) => bytesOf(tilePath({ level, index, width })))
