@@ -23,7 +23,7 @@ async function withoutObject(key: Awaited<ReturnType<typeof testKey>>, fields: P
 }
 
 const relayEnv = env as unknown as RelayEnv
-const emptyKv = { get: async () => null, put: async () => {} } as unknown as KVNamespace
+const emptyKv = { get: async () => null, getWithMetadata: async () => ({ value: null, metadata: null }), put: async () => {} } as unknown as KVNamespace
 let serial = 0
 
 /** Unsigned rows with real ids (readers check bodies against ids, never signatures): padding for the log. */
@@ -143,7 +143,7 @@ describe('statement bodies in R2', () => {
     await env.BLOBS.put(bundleKey(n), good)
     const r = await get('/v1/statements?subject=pkg%3Anpm%2Ftamper-me%401.0.0')
     expect(r.status).toBe(200)
-    expect(r.text).toBe(`{"statements":[${v.canonical}],"cursor":null}`)
+    expect(r.text).toMatch(new RegExp(`^\\{"statements":\\[${v.canonical.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\],"leaves":\\[\\d+\\],"cursor":null\\}$`))
   })
 
   it('a crash after the R2 writes and before D1 drops the bodies loses nothing', async () => {
@@ -153,7 +153,9 @@ describe('statement bodies in R2', () => {
     const verified = await Promise.all(items.map((s) => verifyStatement(s, { now: Date.now() })))
     await insertStatements(env.DB, verified)
     await insertStatements(env.DB, await filler(256 - ((await logSize(env.DB)) % 256)))
-    const expected = `{"statements":[${verified.map((v) => v.canonical).join(',')}],"cursor":null}`
+    // The page as served, leaf indexes included (taken from the rows: leaf = seq - 1).
+    const seqs = await Promise.all(verified.map((v) => env.DB.prepare('SELECT seq FROM statements WHERE id = ?1').bind(v.id).first<number>('seq')))
+    const expected = `{"statements":[${verified.map((v) => v.canonical).join(',')}],"leaves":[${seqs.map((s) => s! - 1).join(',')}],"cursor":null}`
     expect((await get('/v1/statements?subject=pkg%3Anpm%2Fcrash%401.0.0')).text).toContain(verified[0]!.canonical)
     // D1's only batch in integration is the one that deletes the pending bodies: it "crashes".
     const crashing = new Proxy(env.DB, {
