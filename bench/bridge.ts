@@ -23,6 +23,7 @@ import { createStatement, keySigner, sign } from '../src/client/index.ts'
 import { encodeDidKey, keyPairFromSeed, type Statement } from '../src/verify/index.ts'
 import { benchFetch } from './lib/client-ip.ts'
 import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
+import { benchOptions } from './lib/options.ts'
 
 const REGISTRY = 'https://registry.example'
 
@@ -60,18 +61,8 @@ async function key(n: number) {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const opt = (name: string, d: number) => {
-    const i = args.indexOf(`--${name}`)
-    if (i < 0) return d
-    const n = Number(args[i + 1])
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`)
-    return n
-  }
-  const known = new Set(['--versions', '--rounds', '--quick', '--markdown'])
-  for (let i = 0; i < args.length; i++) {
-    if (!known.has(args[i]!)) throw new Error(`unknown option ${args[i]}; options: --versions N, --rounds N, --quick, --markdown`)
-    if (args[i] === '--versions' || args[i] === '--rounds') i++
-  }
+  const options = benchOptions(args, ['versions', 'rounds'], ['quick', 'markdown'])
+  const opt = options.number
   const quick = args.includes('--quick')
   const versions = opt('versions', quick ? 300 : 1000)
   const rounds = opt('rounds', quick ? 2 : 5)

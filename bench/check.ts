@@ -33,6 +33,7 @@ import { ensurePolicy } from '../src/policy/index.ts'
 import { encodeDidKey, keyPairFromSeed, signStatement, type Statement, type UnsignedStatement } from '../src/verify/index.ts'
 import { benchFetch } from './lib/client-ip.ts'
 import { fmt, markdownTable, median, table } from './lib/stats.ts'
+import { benchOptions } from './lib/options.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const BIN = join(ROOT, 'bin/vouch.js')
@@ -64,18 +65,8 @@ function vouch(args: string[], env: Record<string, string>, cwd: string): Promis
 }
 
 export async function main(args: string[]): Promise<void> {
-  const opt = (name: string, d: number) => {
-    const i = args.indexOf(`--${name}`)
-    if (i < 0) return d
-    const n = Number(args[i + 1])
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`)
-    return n
-  }
-  const known = new Set(['--packages', '--rounds', '--quick', '--markdown'])
-  for (let i = 0; i < args.length; i++) {
-    if (!known.has(args[i]!)) throw new Error(`unknown option ${args[i]}; options: --packages N, --rounds N, --quick, --markdown`)
-    if (args[i] === '--packages' || args[i] === '--rounds') i++
-  }
+  const options = benchOptions(args, ['packages', 'rounds'], ['quick', 'markdown'])
+  const opt = options.number
   const quick = args.includes('--quick')
   const n = opt('packages', 1500)
   const rounds = opt('rounds', quick ? 2 : 5)
