@@ -1,3 +1,4 @@
+import type { BundleLog } from './bundle-log.ts'
 import { LIMITS, parseJson, ProtocolError, sha256, formatSri, utf8, verifyStatement, type Json, type Statement, type VerifiedStatement } from '../verify/index.ts'
 
 /**
@@ -21,18 +22,20 @@ export interface Bundle {
   /** The signed statements, as relays serve them. */
   statements: Statement[]
   /**
-   * Optional, reserved: transparency-log evidence per relay, once relays are logs (PROTOCOL §6.10):
-   * a signed checkpoint (C2SP signed note) and, per statement, its index and inclusion proof.
-   * This version writes none and does not check them; a reader that does not check them must not
-   * count them for anything.
+   * Optional: transparency-log evidence per relay's log (PROTOCOL §6.10): its signed checkpoint
+   * (C2SP signed note), its verifier key, and per statement its leaf index and inclusion proof.
+   * Checked by src/cli/bundle-log.ts; absent when no relay read was a log.
    */
-  log?: { relay: string; checkpoint: string; entries: { statement: string; index: number; proof: string[] }[] }[]
+  log?: BundleLog[]
 }
 
-/** A bundle that cannot be used: `code` is `bad_bundle` (malformed) or `tampered` (a statement fails verification). */
+/**
+ * A bundle that cannot be used: `code` is `bad_bundle` (malformed), `tampered` (a statement or a
+ * checkpoint fails verification) or `wrong_log` (a checkpoint of a log the user knows otherwise).
+ */
 export class BundleError extends Error {
   constructor(
-    readonly code: 'bad_bundle' | 'tampered',
+    readonly code: 'bad_bundle' | 'tampered' | 'wrong_log',
     message: string,
   ) {
     super(message)
@@ -43,10 +46,10 @@ export async function lockfileDigest(bytes: string): Promise<string> {
   return formatSri(await sha256(utf8(bytes)))
 }
 
-export function makeBundle(lockfile: Bundle['lockfile'], statements: readonly VerifiedStatement[], created = Date.now()): Bundle {
+export function makeBundle(lockfile: Bundle['lockfile'], statements: readonly VerifiedStatement[], created = Date.now(), log: BundleLog[] = []): Bundle {
   // Oldest first, then id: the same statements always make the same file.
   const sorted = [...statements].sort((a, b) => a.statement.time - b.statement.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  return { mediaType: BUNDLE_MEDIA_TYPE, lockfile, created, statements: sorted.map((s) => s.statement) }
+  return { mediaType: BUNDLE_MEDIA_TYPE, lockfile, created, statements: sorted.map((s) => s.statement), ...(log.length > 0 && { log }) }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -37,10 +37,12 @@ export {
   type KeptCheckpoint,
   type LeafClaim,
   type LeafVerdict,
+  type LogEvidence,
   type LogCheckOptions,
   type SignedCheckpoint,
 } from './log.ts'
-export { TileCache } from './tiles.ts'
+export { TileCache, type TileSubtrees } from './tiles.ts'
+export { ProvenTree } from './inclusion.ts'
 export { BULK_SUBJECTS, bulkQuery, type BulkOptions, type BulkResult } from './bulk.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
 export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'

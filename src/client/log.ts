@@ -12,15 +12,14 @@ import {
   parseVerifierKey,
   utf8,
   verifyConsistency,
-  verifyInclusion,
   type Checkpoint,
   type NoteVerifier,
   type OpenedNote,
-  type SubtreeHash,
 } from '../verify/index.ts'
 import { LogForkError, RelayProblemError, type ForkEvidence } from './errors.ts'
 import { httpProblem, readCapped, requestJson, send, timeoutOf, type RequestOptions } from './http.ts'
-import { TileCache, tileSubtrees } from './tiles.ts'
+import { ProvenTree } from './inclusion.ts'
+import { TileCache, tileSubtrees, type TileSubtrees } from './tiles.ts'
 
 /** What is kept per log between runs: the last checkpoint believed, and the key it was signed with. */
 export interface KeptCheckpoint {
@@ -78,10 +77,25 @@ export interface LogCheckOptions {
   tiles?: TileCache
 }
 
-/** One statement to check: its leaf index as the relay said, and its canonical bytes. */
+/** One statement to check: its leaf index as the relay said, and its canonical bytes (`id` names it in `evidence`). */
 export interface LeafClaim {
   index: number | undefined
   canonical: string
+  id?: string
+}
+
+/**
+ * A log's evidence for statements, to carry offline (a bundle's `log`, docs/POLICY.md): the
+ * signed checkpoint they were checked against and, per statement, its leaf index and RFC 6962
+ * inclusion proof in that checkpoint's tree.
+ */
+export interface LogEvidence {
+  relay: string
+  origin: string
+  verifierKey: string
+  /** The checkpoint, a C2SP signed note, verbatim. */
+  checkpoint: string
+  entries: { id: string; index: number; proof: Uint8Array[] }[]
 }
 
 /** Why a statement failed the log check (it is dropped from that relay's answer), or undefined. */
@@ -95,7 +109,7 @@ interface LogInfo {
 }
 
 /** Where a relay stands: its log and the checkpoint checked against, or no log at all. */
-type RelayLog = { log: LogInfo; cp: Checkpoint; h: SubtreeHash } | { log: undefined }
+type RelayLog = { log: LogInfo; cp: Checkpoint; note: string; h: TileSubtrees; tree: ProvenTree } | { log: undefined }
 
 const CHECKPOINT_BYTES = 64 * 1024
 const WELL_KNOWN_BYTES = 256 * 1024
@@ -112,6 +126,8 @@ export class LogChecker {
   private readonly tiles: TileCache
   private readonly current = new Map<string, Promise<RelayLog>>()
   private readonly fresher = new Map<string, Promise<RelayLog>>()
+  /** Statements (by id) that passed, per relay and leaf index: kept only after `keepEvidence()`. */
+  private proven: Map<string, Map<string, number>> | undefined
 
   constructor(o: LogCheckOptions = {}) {
     this.store = o.store ?? memoryCheckpointStore()
@@ -140,16 +156,17 @@ export class LogChecker {
       this.current.set(relay, fresh)
       if (!state.log) throw invalid('log_changed', `${relay} stopped publishing its log`)
     }
-    const { cp, h, log } = state
+    const { cp, tree, log } = state
     const verdicts: LeafVerdict[] = []
     for (const it of items) {
       if (it.index === undefined) verdicts.push({ code: 'no_leaf_index', message: `${relay} publishes a log but did not say where this statement is in it` })
       else if (!Number.isSafeInteger(it.index) || it.index < 0) verdicts.push({ code: 'not_in_log', message: `${relay} gave the leaf index ${it.index}` })
       else if (it.index >= cp.size) verdicts.push({ code: 'not_logged', message: `${relay}'s log does not reach leaf ${it.index} (its checkpoint has ${cp.size}) a second after it was asked again` })
       else {
-        const proof = await this.proof(log, () => inclusionProof(it.index!, cp.size, h))
-        if (verifyInclusion(it.index, cp.size, leafHash(utf8(it.canonical)), proof, cp.root)) verdicts.push(undefined)
-        else {
+        if (await this.proof(log, () => tree.includes(it.index!, leafHash(utf8(it.canonical))))) {
+          verdicts.push(undefined)
+          if (this.proven && it.id !== undefined) mapOf(this.proven, it.id, () => new Map<string, number>()).set(relay, it.index)
+        } else {
           this.tiles.forget(`${log.base}/`)
           verdicts.push({ code: 'not_in_log', message: `${relay}'s log ${log.origin} does not hold this statement at leaf ${it.index}` })
         }
@@ -158,8 +175,35 @@ export class LogChecker {
     return { checked: true, verdicts }
   }
 
+  /** From now on, remember which statements passed where, for `evidence` (a bundle needs it; a plain check does not). */
+  keepEvidence(): void {
+    this.proven ??= new Map()
+  }
+
+  /**
+   * For the statements `ids` that passed `check` since `keepEvidence()`, each relay's evidence:
+   * the checkpoint of this command and full inclusion proofs in it, from the cached tiles. One
+   * group per relay; statements sorted by index.
+   */
+  async evidence(ids: Iterable<string>, o: RequestOptions = {}): Promise<LogEvidence[]> {
+    if (!this.proven) throw new Error('evidence() needs keepEvidence() before the checks')
+    const byRelay = new Map<string, { id: string; index: number }[]>()
+    for (const id of new Set(ids)) for (const [relay, index] of this.proven.get(id) ?? []) mapOf(byRelay, relay, () => []).push({ id, index })
+    const out: LogEvidence[] = []
+    for (const [relay, leaves] of [...byRelay].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const state = await this.relayLog(relay, o, this.current)
+      if (!state.log) continue
+      const { log, cp, note, h } = state
+      leaves.sort((a, b) => a.index - b.index || (a.id < b.id ? -1 : 1))
+      const entries: LogEvidence['entries'] = []
+      for (const { id, index } of leaves) entries.push({ id, index, proof: await this.proof(log, () => inclusionProof(index, cp.size, h)) })
+      out.push({ relay, origin: log.origin, verifierKey: log.verifierKey, checkpoint: note, entries })
+    }
+    return out
+  }
+
   /** A proof from tiles; a tile that cannot be had is the relay's failure, not the statement's. */
-  private async proof(log: LogInfo, make: () => Promise<Uint8Array[]>): Promise<Uint8Array[]> {
+  private async proof<T>(log: LogInfo, make: () => Promise<T>): Promise<T> {
     try {
       return await make()
     } catch (e) {
@@ -191,9 +235,10 @@ export class LogChecker {
     const signed = await this.fetchCheckpoint(relay, log, o)
     const belief = await this.believe(signed)
     if (belief !== true) throw invalid('checkpoint_not_believed', `${relay}'s checkpoint is not believed: ${belief}`)
-    const cp = await this.reconcile(log, kept, signed, o)
+    const { cp, note } = await this.reconcile(log, kept, signed, o)
     if (pinned !== log.origin) await this.store.keepRelayLog(relay, log.origin)
-    return { log, cp, h: tileSubtrees(log.base, cp.size, this.tiles, o) }
+    const h = tileSubtrees(log.base, cp.size, this.tiles, o)
+    return { log, cp, note, h, tree: new ProvenTree(cp.size, cp.root, h) }
   }
 
   /** `/.well-known/vouch`'s `log`, or undefined when the relay publishes none (or is no relay). */
@@ -241,11 +286,11 @@ export class LogChecker {
    * instance of the relay a second behind another), and the kept one stays in use. Anything else
    * is a fork: the kept checkpoint is never replaced by one inconsistent with it.
    */
-  private async reconcile(log: LogInfo, kept: KeptCheckpoint | undefined, now: SignedCheckpoint, o: RequestOptions): Promise<Checkpoint> {
+  private async reconcile(log: LogInfo, kept: KeptCheckpoint | undefined, now: SignedCheckpoint, o: RequestOptions): Promise<{ cp: Checkpoint; note: string }> {
     const cur = now.checkpoint
     if (!kept) {
       await this.store.keepCheckpoint(log.origin, { verifierKey: log.verifierKey, note: now.note })
-      return cur
+      return { cp: cur, note: now.note }
     }
     const old = await openKept(log, kept)
     const fork = (reason: string): LogForkError => {
@@ -254,7 +299,7 @@ export class LogChecker {
     }
     if (old.size === cur.size) {
       if (!equal(old.root, cur.root)) throw fork(`two different roots for the tree of ${cur.size} leaves`)
-      return cur
+      return { cp: cur, note: now.note }
     }
     const [small, big] = old.size < cur.size ? [old, cur] : [cur, old]
     if (small.size > 0) {
@@ -274,7 +319,7 @@ export class LogChecker {
       }
     }
     if (cur.size > old.size) await this.store.keepCheckpoint(log.origin, { verifierKey: log.verifierKey, note: now.note })
-    return big
+    return big === cur ? { cp: cur, note: now.note } : { cp: old, note: kept.note }
   }
 }
 
@@ -293,6 +338,12 @@ async function openKept(log: LogInfo, kept: KeptCheckpoint): Promise<Checkpoint>
 }
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
+
+function mapOf<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k)
+  if (v === undefined) m.set(k, (v = make()))
+  return v
+}
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -326,7 +377,7 @@ export async function keepLogged<T extends { id: string; canonical: string }>(
   o: RequestOptions,
 ): Promise<{ good: T[]; dropped: { id: string; code: string; message: string }[] }> {
   if (!log || items.length === 0) return { good: items.map((i) => i.v), dropped: [] }
-  const { verdicts } = await log.check(relay, items.map((i) => ({ index: i.index, canonical: i.v.canonical })), o)
+  const { verdicts } = await log.check(relay, items.map((i) => ({ index: i.index, canonical: i.v.canonical, id: i.v.id })), o)
   const good: T[] = []
   const dropped: { id: string; code: string; message: string }[] = []
   for (const [k, it] of items.entries()) {

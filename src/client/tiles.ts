@@ -64,11 +64,14 @@ async function fetchTile(url: string, width: number, o: RequestOptions): Promise
   return hashes
 }
 
+/** Subtree hashes, and `peek` for the ones whose tile is already cached: a warm check need not wait. */
+export type TileSubtrees = SubtreeHash & { peek: (level: number, index: number) => Uint8Array | undefined }
+
 /**
  * Subtree hashes of the tree of `size` leaves whose tiles are under `base` (`<relay><prefix>`),
  * each tile fetched at most once (and not at all when `cache` has it).
  */
-export function tileSubtrees(base: string, size: number, cache: TileCache, o: RequestOptions): SubtreeHash {
+export function tileSubtrees(base: string, size: number, cache: TileCache, o: RequestOptions): TileSubtrees {
   const pending = new Map<string, Promise<Tile>>()
   const tile = (level: number, index: number): Promise<Tile> => {
     const url = `${base}/${tilePath({ level, index, width: tileWidth(level, index, size) })}`
@@ -85,12 +88,20 @@ export function tileSubtrees(base: string, size: number, cache: TileCache, o: Re
     }
     return p
   }
-  return async (level, index) => {
+  const locate = (level: number, index: number) => {
     const t = Math.floor(level / TILE_HEIGHT)
     const within = level % TILE_HEIGHT
     const first = index * 2 ** within // index at tree level t·TILE_HEIGHT
     if ((first + 2 ** within) * TILE_WIDTH ** t > size) throw new RangeError(`subtree ${level}/${index} is not complete in a tree of ${size}`)
-    const levels = await tile(t, Math.floor(first / TILE_WIDTH))
-    return levels[within]![(first % TILE_WIDTH) / 2 ** within]!
+    return { t, n: Math.floor(first / TILE_WIDTH), within, at: (first % TILE_WIDTH) / 2 ** within }
   }
+  const h = async (level: number, index: number) => {
+    const { t, n, within, at } = locate(level, index)
+    return (await tile(t, n))[within]![at]!
+  }
+  const peek = (level: number, index: number) => {
+    const { t, n, within, at } = locate(level, index)
+    return cache.get(`${base}/${tilePath({ level: t, index: n, width: tileWidth(t, n, size) })}`)?.[within]![at]
+  }
+  return Object.assign(h, { peek })
 }

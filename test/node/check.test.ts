@@ -133,6 +133,34 @@ describe('vouch check against a real relay', { timeout: 60_000 }, () => {
     expect(r.json.summary).toEqual(online.json.summary)
     expect(r.json.packages.map((p: { outcome: string }) => p.outcome)).toEqual(online.json.packages.map((p: { outcome: string }) => p.outcome))
     expect(r.json.requests).toEqual({ bulk: 0, other: 0 })
+    // The relay is a log: one signed checkpoint, every statement with its inclusion proof, checked offline.
+    expect(made.json).toMatchObject({ logChecked: made.json.statements, checkpoints: 1 })
+    expect(bundle.log).toHaveLength(1)
+    expect(bundle.log[0].entries).toHaveLength(bundle.statements.length)
+    expect(r.json.log).toMatchObject({ logs: [{ relay: net.relays[0]!.url, kept: 'none' }], logChecked: bundle.statements.length, notLogChecked: 0, dropped: [] })
+    // With the checkpoints the online check kept: the same log, compared as far as offline allows.
+    const kept = await vouch(['check', 'package-lock-v3.json', '--bundle', 'b.json', '--json'])
+    expect(kept.json.log.logs[0].kept).toMatch(/^(same tree|other size)/)
+    const human = await offline(['check', 'package-lock-v3.json', '--bundle', 'b.json'])
+    expect(human.stdout).toMatch(/log: \d+ statements included in 1 signed checkpoint; consistency with your kept checkpoints is not checked offline/)
+    // A proof that fails drops its statement (named); a checkpoint that fails refuses the bundle.
+    const badProof = structuredClone(bundle)
+    const victim = badProof.log[0].entries.find((e: { proof: string[] }) => e.proof.length > 0)
+    victim.proof[0] = Buffer.alloc(32).toString('base64')
+    writeFileSync(join(work, 'p.json'), JSON.stringify(badProof))
+    const dropped = await offline(['check', 'package-lock-v3.json', '--bundle', 'p.json', '--json'])
+    expect(dropped.stderr).toMatch(new RegExp(`dropped ${victim.statement.replace(/[+/]/g, '\\$&')}: its inclusion proof at leaf ${victim.index}`))
+    expect(dropped.json.log.dropped).toHaveLength(1)
+    const badCp = structuredClone(bundle)
+    badCp.log[0].checkpoint = badCp.log[0].checkpoint.replace(/\n(\d+)\n/, (_: string, n: string) => `\n${Number(n) + 1}\n`)
+    writeFileSync(join(work, 'c.json'), JSON.stringify(badCp))
+    const refused = await offline(['check', 'package-lock-v3.json', '--bundle', 'c.json'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/tampered|is not a checkpoint of/)
+    const noLog = structuredClone(bundle)
+    delete noLog.log
+    writeFileSync(join(work, 'l.json'), JSON.stringify(noLog))
+    expect((await offline(['check', 'package-lock-v3.json', '--bundle', 'l.json'])).stderr).toMatch(/statements are not log-checked/)
     // Without a relay and without a bundle there is nothing to check against.
     expect((await offline(['check', 'package-lock-v3.json'])).code).toBe(2)
     // One changed byte in a signed statement: the whole check fails, naming the statement.

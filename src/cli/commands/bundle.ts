@@ -3,6 +3,7 @@ import { rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { defineCommand, POLICY_OPTION } from '../args.ts'
 import { BUNDLE_MEDIA_TYPE, lockfileDigest, makeBundle } from '../bundle.ts'
+import { bundleLogOf } from '../bundle-log.ts'
 import { checkLocked } from '../check.ts'
 import { localError, usageError } from '../errors.ts'
 import { openCheckInputs } from '../check-inputs.ts'
@@ -12,7 +13,8 @@ export default defineCommand({
   summary: 'Write every statement `vouch check` needs for a lockfile, for checking offline',
   description: `Runs the same reads as \`vouch check LOCKFILE\` against the relays (every statement verified)
 and writes every statement the check used to FILE (${BUNDLE_MEDIA_TYPE}, docs/POLICY.md
-"Offline bundles"). \`vouch check LOCKFILE --bundle FILE\` then judges the lockfile with no network:
+"Offline bundles"), with each relay log's signed checkpoint and every statement's inclusion proof
+in it. \`vouch check LOCKFILE --bundle FILE\` then judges the lockfile with no network:
 it verifies every signature again and refuses a bundle whose statements were changed.
 
 The bundle holds what the check needs under the policy in force when it is made (the same
@@ -26,10 +28,14 @@ default as \`vouch check\`); judging it later under another policy may find stat
   async run(ctx, values, [file]) {
     if (values.output === undefined) throw usageError('name the bundle file with -o FILE', 'vouch bundle package-lock.json -o vouch-bundle.json')
     const { path, text, lock, policy } = await openCheckInputs(ctx, file, values.policy)
-    const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
+    const logs = await ctx.logs()
+    logs.keepEvidence()
+    const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: logs })
     for (const p of run.problems) ctx.out.warn(p)
     const used = run.source.used()
-    const bundle = makeBundle({ name: basename(path), sha256: await lockfileDigest(text) }, used)
+    const log = bundleLogOf(await logs.evidence(used.map((s) => s.id), { timeoutMs: ctx.timeoutMs }))
+    const proven = new Set(log.flatMap((g) => g.entries.map((e) => e.statement))).size
+    const bundle = makeBundle({ name: basename(path), sha256: await lockfileDigest(text) }, used, Date.now(), log)
     const out = resolve(values.output)
     // Written beside, then renamed: a reader never sees half a bundle.
     const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`)
@@ -40,6 +46,14 @@ default as \`vouch check\`); judging it later under another policy may find stat
       await rm(tmp, { force: true })
       throw localError('write_failed', `cannot write ${out}: ${(e as Error).message}`)
     }
-    ctx.out.result(`${used.length} statements for ${lock.packages.length} packages written to ${out}`, { bundle: out, statements: used.length, packages: lock.packages.length, requests: run.requests })
+    if (proven < used.length) ctx.out.warn(`${used.length - proven} of ${used.length} statements come from relays without a log: the bundle carries no inclusion proof for them`)
+    ctx.out.result(`${used.length} statements for ${lock.packages.length} packages written to ${out}, ${proven} with inclusion proofs in ${log.length} signed checkpoint${log.length === 1 ? '' : 's'}`, {
+      bundle: out,
+      statements: used.length,
+      logChecked: proven,
+      checkpoints: log.length,
+      packages: lock.packages.length,
+      requests: run.requests,
+    })
   },
 })

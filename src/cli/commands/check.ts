@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { defineCommand, POLICY_OPTION } from '../args.ts'
 import { BundleError, lockfileDigest, readBundle } from '../bundle.ts'
+import { checkBundleLog, type BundleLogReport } from '../bundle-log.ts'
 import { checkLocked, judgeLocked, type Outcome } from '../check.ts'
 import { openCheckInputs } from '../check-inputs.ts'
 import { memoryCheckSource } from '../check-source.ts'
@@ -23,7 +24,10 @@ The policy is --policy FILE, else .vouch/policy.json in the lockfile's directory
 
 With --bundle FILE (written by \`vouch bundle\`) no relay is asked: every statement in the bundle
 is verified again, a changed statement fails the whole check (exit 1), and the packages are
-judged from the bundle alone.
+judged from the bundle alone. Each statement's inclusion proof is checked against its relay's
+signed checkpoint in the bundle (a checkpoint that does not verify fails the check; a statement
+whose proof fails is dropped and named). Offline, consistency with the checkpoints you keep cannot
+be checked, and a statement left out of a bundle (a yank) cannot be noticed: docs/POLICY.md.
 
 Exit codes: 0 every package verified, 1 any package not verified (and the usual 2, 3, 5).`,
   options: {
@@ -37,11 +41,19 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
     const { path, text, lock, policy, policyPath } = await openCheckInputs(ctx, file, values.policy)
     const started = Date.now()
     let run
+    let logReport: BundleLogReport | undefined
     if (values.bundle !== undefined) {
       // Offline: no relay is asked anything; every statement in the bundle is verified first.
       const { bundle, statements } = await openBundle(values.bundle)
       if (bundle.lockfile.sha256 !== (await lockfileDigest(text))) ctx.out.warn(`${values.bundle} was made for another version of ${bundle.lockfile.name}; packages it lacks will have no trusted claim`)
-      run = await judgeLocked(memoryCheckSource(statements), lock.packages, policy)
+      const { fileCheckpointStore } = await import('../logs.ts')
+      const checked = await checkBundleLog(bundle.log, statements, fileCheckpointStore(join(ctx.paths.dir, 'logs'))).catch((e) => {
+        throw e instanceof BundleError ? bundleFailure(values.bundle!, e) : e
+      })
+      logReport = checked.report
+      for (const d of logReport.dropped) ctx.out.warn(`${values.bundle}: dropped ${d.id}: ${d.message}`)
+      if (logReport.notLogChecked > 0) ctx.out.warn(`${values.bundle}: ${logReport.notLogChecked} of ${statements.length} statements are not log-checked (the bundle carries no inclusion proof for them)`)
+      run = await judgeLocked(memoryCheckSource(checked.statements), lock.packages, policy)
     } else run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
     for (const p of run.problems) ctx.out.warn(p)
     const outcomes: Outcome[] = ['verified', 'no trusted claim', 'hash differs', 'yanked', 'conflict', 'unpinned']
@@ -50,6 +62,7 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
     const shown = values['only-fail'] ? failing : run.results
     const text2 = [
       `${lock.packages.length} packages in ${path} (${lock.kind} lockfile v${lock.version}), policy ${policyPath}`,
+      ...(logReport ? [logLine(logReport)] : []),
       outcomes.filter((o) => summary[o]).map((o) => `${o}: ${summary[o]}`).join(', ') || 'nothing locked',
       ...shown.map((r) => (r.outcome === 'verified' ? `  ok    ${r.subject}` : `  FAIL  ${r.subject}: ${r.outcome}${r.rule ? ` [${r.rule}] ${r.reason}` : ''}`)),
     ]
@@ -63,6 +76,7 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
       skipped: lock.skipped,
       requests: run.requests,
       statements: run.statements,
+      ...(logReport && { log: logReport }),
       ms: Date.now() - started,
     })
     if (failing.length) process.exitCode = EXIT.verification
@@ -79,7 +93,19 @@ async function openBundle(file: string) {
   try {
     return await readBundle(text)
   } catch (e) {
-    if (e instanceof BundleError) throw e.code === 'tampered' ? new CliError(EXIT.verification, 'tampered_bundle', `${file}: ${e.message}`, 'make it again with `vouch bundle`') : localError('bad_bundle', `${file}: ${e.message}`)
-    throw e
+    throw e instanceof BundleError ? bundleFailure(file, e) : e
   }
+}
+
+function bundleFailure(file: string, e: BundleError): CliError {
+  if (e.code === 'tampered') return new CliError(EXIT.verification, 'tampered_bundle', `${file}: ${e.message}`, 'make it again with `vouch bundle`')
+  if (e.code === 'wrong_log') return new CliError(EXIT.verification, 'wrong_log', `${file}: ${e.message}`, 'the bundle was not made from the relay log you know; make it again with `vouch bundle`')
+  return localError('bad_bundle', `${file}: ${e.message}`)
+}
+
+/** What the bundle's log evidence showed, and what an offline check cannot show. */
+function logLine(r: BundleLogReport): string {
+  if (r.logs.length === 0) return 'log: not log-checked (the bundle carries no inclusion proofs)'
+  const kept = r.logs.filter((l) => l.kept !== 'none').length
+  return `log: ${r.logChecked} statements included in ${r.logs.length} signed checkpoint${r.logs.length === 1 ? '' : 's'}${kept ? ` (${kept} of the same log you keep)` : ''}; consistency with your kept checkpoints is not checked offline`
 }
