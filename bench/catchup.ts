@@ -87,9 +87,14 @@ export async function main(args: string[]): Promise<void> {
     for (let b = 0; b < batches.length; b += 4)
       await Promise.all(
         batches.slice(b, b + 4).map(async (body) => {
-          const res = await benchFetch(`${source.url}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
-          if (res.status !== 200) throw new Error(`POST: ${res.status} ${await res.text()}`)
-          await res.arrayBuffer()
+          // A POST caught by a runtime restart is sent again (ingest is idempotent: duplicates are no-ops).
+          for (let attempt = 1; ; attempt++) {
+            const res = await benchFetch(`${source.url}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+            const text = await res.text()
+            if (res.status === 200) break
+            if (res.status !== 503 || attempt >= 4) throw new Error(`POST: ${res.status} ${text}`)
+            await sleep(1000)
+          }
         }),
       )
     // Integrate the whole log first, as the source's cron does within a minute of ingest.
