@@ -66,6 +66,11 @@ BENCHMARKS.log = {
   load: () => import('./log.ts'),
 }
 
+BENCHMARKS.catchup = {
+  description: 'a fresh mirror copies N statements (100,000; --quick 10,000; --n N) from log bundles vs feed pages: statements/s, source D1 rows read, bytes',
+  load: () => import('./catchup.ts'),
+}
+
 const usage = () =>
   [
     'usage: npm run bench -- <name> [options]',

@@ -53,6 +53,12 @@ export interface PeerState {
   /** Statements pulled and stored, and invalid ones dropped, over the relay's life. */
   pulled: number
   invalid: number
+  /**
+   * The last time the peer served log data that contradicts its own signed checkpoint (PROTOCOL
+   * §6.10): what was wrong, the signed note and the bundle, for the operator. Its log is not read
+   * for a day after (feed pages still are).
+   */
+  logFault?: { at: number; message: string; checkpoint: string; bundle?: number }
 }
 
 export const emptyState = (): PeerState => ({ cursor: '', failures: 0, retryAt: 0, pulled: 0, invalid: 0 })

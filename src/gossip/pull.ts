@@ -1,13 +1,10 @@
 import { configOf, statementsWithin, type RelayEnv } from '../config.ts'
-import { fetchCapped } from '../net/index.ts'
-import { NOT_ADMITTED, TEMPORARY_REFUSALS } from '../store/gate.ts'
-import { ingest } from '../store/ingest.ts'
 import { heldIds } from '../store/statements.ts'
 import { decodeStrictUtf8, formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
-import { peerHeaders } from './identity.ts'
 import { peerCaps } from './caps.ts'
-import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState, succeeded, type PeerState } from './peers.ts'
-import { enqueuePush } from './push.ts'
+import { copyFromTiles } from './catchup.ts'
+import { failed, getPeerState, listPeers, putPeerState, succeeded, type PeerState } from './peers.ts'
+import { peerFetch, storePulled } from './pulled.ts'
 import { stats } from './stats.ts'
 
 /** A feed page of 1000 maximum-size statements is ~4.1 MB; allow some slack, no more. */
@@ -26,6 +23,8 @@ export interface PullReport {
   /** Statements refused for now (a quota): the cursor stays before their page, to retry later. */
   deferred: number
   bytes: number
+  /** Log entry bundles copied (catch-up from tiles, ./catchup.ts) before the feed pages. */
+  bundles?: number
   error?: string
 }
 
@@ -51,45 +50,29 @@ export async function pullPeer(env: RelayEnv, peer: string, self: string | undef
   const report: PullReport = { peer, pages: 0, stored: 0, invalid: 0, refused: 0, deferred: 0, bytes: 0 }
   if (state.retryAt > now) return { ...report, skipped: 'backoff' }
   const get = async (url: string, init?: { method: string; body: string }) => {
-    const signed = await peerHeaders(env, init?.method ?? 'GET', url, init?.body)
-    const res = await fetchCapped(url, {
-      ...(init ? { method: init.method, body: init.body } : {}),
-      headers: { ...(init ? { 'content-type': 'application/json' } : {}), ...signed },
-      timeoutMs: peerTimeoutMs(env),
-      maxBytes: PAGE_MAX_BYTES,
-      allowPrivate: allowPrivate(env),
-    })
+    const res = await peerFetch(env, url, PAGE_MAX_BYTES, report, init)
     if (res.status !== 200) throw new Error(`${new URL(url).pathname} answered HTTP ${res.status}`)
-    report.bytes += res.bytes.length
-    stats.pullBytes += res.bytes.length
     return res.bytes
   }
   try {
     // Pages of at most the peer's pageMax (its plan) and our own (we ingest each page here), and
     // no more pages in a run than our CPU budget covers (one, on Workers Free).
     const config = configOf(env)
+    // A peer's log first, while it is a bundle or more ahead; the feed pages read the partial tail.
+    const tiles = await copyFromTiles(env, peer, self, state, report)
+    state = tiles.state
+    if (tiles.error) throw tiles.error
     const size = Math.min((await peerCaps(env, peer)).pageMax, config.pageMax)
-    const pages = Math.max(1, Math.min(PAGES_PER_RUN, Math.floor(statementsWithin(config.cpuBudgetMs) / size)))
+    // Bundles left for the next round: this round's budget went on them.
+    const pages = tiles.outcome === 'more' ? 0 : Math.max(1, Math.min(PAGES_PER_RUN, Math.floor(statementsWithin(config.cpuBudgetMs) / size)))
     for (let page = 0; page < pages; page++) {
       const idsPage = parseIdsPage(await get(`${peer}/v1/feed?view=ids&limit=${size}${state.cursor ? `&after=${encodeURIComponent(state.cursor)}` : ''}`))
       const held = await heldIds(env.DB, idsPage.ids)
       const missing = idsPage.ids.filter((id) => !held.has(id))
       if (missing.length) {
         const bodies = parseFeedPage(await get(`${peer}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify({ ids: missing }) }), false)
-        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: config.futureSkewMs, origin: { kind: 'peer', peer }, gate: config })
-        const codes = result.results.flatMap((r) => (r.status === 'rejected' ? [r.error.code] : []))
-        const deferred = codes.filter((c) => TEMPORARY_REFUSALS.has(c)).length
-        const refused = codes.filter((c) => c === NOT_ADMITTED).length
-        const invalid = codes.length - deferred - refused
-        if (invalid) console.warn(`peer ${peer} served ${invalid} invalid statements (first: ${codes.find((c) => !TEMPORARY_REFUSALS.has(c) && c !== NOT_ADMITTED)}); dropped`)
-        report.stored += result.accepted
-        report.invalid += invalid
-        report.refused += refused
-        report.deferred += deferred
-        stats.pulled += result.accepted
-        stats.pullInvalid += invalid
-        state = { ...state, pulled: state.pulled + result.accepted, invalid: state.invalid + invalid }
-        if (result.fresh.length) await enqueuePush(env, result.fresh, new Set([peer, ...(self ? [self] : [])]))
+        let deferred: number
+        ;({ state, deferred } = await storePulled(env, peer, self, bodies.statements, report, state))
         // Refused for now (a quota): the page is read again next round, so the cursor stays before
         // it. What this page did store is held by then, and only the deferred ids are fetched again.
         if (deferred) break

@@ -19,6 +19,9 @@ export const stats = {
   pullBytes: 0,
   pullInvalid: 0,
   pullFailures: 0,
+  /** Log entry bundles copied from peers (catch-up from tiles), and peers caught serving bundles their checkpoint does not sign. */
+  pullBundles: 0,
+  logFaults: 0,
   /** Requests signed by a configured peer's key, and requests refused for a bad signature. */
   peerRequests: 0,
   badSignatures: 0,
