@@ -95,6 +95,17 @@ export async function loadPolicy(ctx: Context, file: string | undefined, from?: 
   }
 }
 
+/**
+ * The policy a command that judges nothing still honours for its log checks (its `logs`): the one
+ * `findPolicy` names, when that file exists; none otherwise. A broken one is an error, as for verify.
+ */
+export async function policyIfAny(ctx: Context): Promise<Policy | undefined> {
+  const file = (ctx.values as { policy?: string }).policy
+  const { path, source } = await findPolicy(ctx, file)
+  if (source !== 'flag' && !(await isFile(path))) return undefined
+  return (await loadPolicy(ctx, file)).policy
+}
+
 async function loadProofCache(ctx: Context): Promise<ProofCache> {
   let text: string
   try {
@@ -126,6 +137,8 @@ export interface Judgement {
   gathered: Gathered
   /** Results of the alias proofs checked (absent with --no-proofs or without alias rules). */
   aliasChecks?: AliasCheck[]
+  /** The policy's witness requirement, and the relays whose answers it dropped (absent without `logs`). */
+  logs?: { k: number; witnesses: string[]; notWitnessed: { relay: string; message: string }[] }
 }
 
 /**
@@ -138,7 +151,7 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   const wantProofs = o.proofs !== false && policy.trust.aliases.length > 0
   const cache = wantProofs ? await loadProofCache(ctx) : undefined
   let aliasChecks: AliasCheck[] | undefined
-  const source = querySource(relays, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
+  const source = querySource(relays, { timeoutMs: ctx.timeoutMs, log: await ctx.logs(policy) })
   const gathered = await gatherForVerdict(source.read, subject, policy, {
     ...(wantProofs && {
       proofs: async (claims) => {
@@ -152,7 +165,12 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   ctx.warnRelays(source.problems())
   if (!gathered.complete) ctx.out.warn(`the statements read may be incomplete, so the verdict may miss a yank or a revocation: ${gathered.incomplete.join('; ')}`)
   const verdict = evaluate(new FactIndex(gathered.facts), policy, subject, { now: gathered.now, proofs: gathered.proofs })
-  return { verdict, policyPath: path, gathered, ...(aliasChecks && { aliasChecks }) }
+  const logs = policy.logs && {
+    k: policy.logs.k,
+    witnesses: policy.logs.witnesses.map((w) => w.key.slice(0, w.key.indexOf('+'))),
+    notWitnessed: source.problems().flatMap((r) => (r.problem?.code === 'not_witnessed' ? [{ relay: r.relay, message: r.problem.message }] : [])),
+  }
+  return { verdict, policyPath: path, gathered, ...(aliasChecks && { aliasChecks }), ...(logs && { logs }) }
 }
 
 /** The verdict as text: a summary, then the explanation tree. */
@@ -165,6 +183,7 @@ export function describeVerdict(j: Judgement, extra: readonly [string, string][]
     ...extra,
     ...v.builds.map((b): [string, string] => ['build', `${b.system || '(any system)'}: ${b.output} (${b.builders.length} builder${b.builders.length === 1 ? '' : 's'})`]),
     ['policy', j.policyPath],
+    ['logs', j.logs && `believed with ${j.logs.k} of ${j.logs.witnesses.length} witness cosignatures (${j.logs.witnesses.join(', ')})${j.logs.notWitnessed.length ? `; not witnessed, answers dropped: ${j.logs.notWitnessed.map((n) => n.relay).join(', ')}` : ''}`],
     ['read', `${j.gathered.facts.length} statement${j.gathered.facts.length === 1 ? '' : 's'} in ${j.gathered.queries} quer${j.gathered.queries === 1 ? 'y' : 'ies'}${j.gathered.complete ? '' : ' (incomplete)'}`],
   ])
   const proofs = (j.aliasChecks ?? []).map((c) => `${c.ok ? '✓' : '✗'} ${c.did} is ${c.alias}: ${c.detail}`)

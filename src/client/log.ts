@@ -59,17 +59,25 @@ export interface SignedCheckpoint {
   checkpoint: Checkpoint
 }
 
+/** Why a checkpoint (or a relay without a log) is not believed: the relay's report carries this code. */
+export interface BeliefRefusal {
+  code: string
+  message: string
+}
+
 /**
- * Whether a correctly signed checkpoint is believed: `true`, or why not. The relay's own signature
- * is all there is today; a requirement of k witness cosignatures (tlog-cosignature, PROTOCOL §6.10)
- * plugs in here, reading `opened.others`.
+ * Whether a correctly signed checkpoint is believed: `true`, or why not (a string is reported as
+ * `checkpoint_not_believed`). By default the relay's own signature suffices; a requirement of k
+ * witness cosignatures (tlog-cosignature, PROTOCOL §6.11) is `witnessBelief` in ./witnessed.ts.
  */
-export type CheckpointBelief = (c: SignedCheckpoint) => Promise<true | string>
+export type CheckpointBelief = (c: SignedCheckpoint) => Promise<true | string | BeliefRefusal>
 export const believeRelaySignature: CheckpointBelief = async () => true
 
 export interface LogCheckOptions {
   store?: CheckpointStore
   believe?: CheckpointBelief
+  /** Whether a relay that publishes no log is believed unchecked (the default), or refused. */
+  unlogged?: (relay: string) => true | BeliefRefusal
   /**
    * How long to wait before asking once more for a checkpoint that covers a statement beyond the
    * current one: a relay recomputes its checkpoint at most once a second (§6.10). Default 1100 ms.
@@ -108,6 +116,7 @@ const invalid = (code: string, message: string) => new RelayProblemError({ kind:
 export class LogChecker {
   readonly store: CheckpointStore
   private readonly believe: CheckpointBelief
+  private readonly unlogged: (relay: string) => true | BeliefRefusal
   private readonly retryMs: number
   private readonly tiles: TileCache
   private readonly current = new Map<string, Promise<RelayLog>>()
@@ -116,6 +125,7 @@ export class LogChecker {
   constructor(o: LogCheckOptions = {}) {
     this.store = o.store ?? memoryCheckpointStore()
     this.believe = o.believe ?? believeRelaySignature
+    this.unlogged = o.unlogged ?? (() => true)
     this.retryMs = o.retryMs ?? 1100
     this.tiles = o.tiles ?? new TileCache()
     if (!(this.retryMs >= 0)) throw new RangeError(`retryMs must be a non-negative number, got ${this.retryMs}`)
@@ -184,13 +194,16 @@ export class LogChecker {
     const pinned = await this.store.relayLog(relay)
     if (!log) {
       if (pinned) throw invalid('log_changed', `${relay} served the log ${pinned} before and now publishes none`)
+      const u = this.unlogged(relay)
+      if (u !== true) throw invalid(u.code, u.message)
       return { log: undefined }
     }
     const kept = await this.store.checkpoint(log.origin)
     if (kept && kept.verifierKey !== log.verifierKey) throw invalid('log_changed', `${relay}'s log ${log.origin} is now signed by ${log.verifierKey}, not ${kept.verifierKey} as before`)
     const signed = await this.fetchCheckpoint(relay, log, o)
     const belief = await this.believe(signed)
-    if (belief !== true) throw invalid('checkpoint_not_believed', `${relay}'s checkpoint is not believed: ${belief}`)
+    if (typeof belief === 'string') throw invalid('checkpoint_not_believed', `${relay}'s checkpoint is not believed: ${belief}`)
+    if (belief !== true) throw invalid(belief.code, belief.message)
     const cp = await this.reconcile(log, kept, signed, o)
     if (pinned !== log.origin) await this.store.keepRelayLog(relay, log.origin)
     return { log, cp, h: tileSubtrees(log.base, cp.size, this.tiles, o) }

@@ -42,7 +42,7 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
       const { bundle, statements } = await openBundle(values.bundle)
       if (bundle.lockfile.sha256 !== (await lockfileDigest(text))) ctx.out.warn(`${values.bundle} was made for another version of ${bundle.lockfile.name}; packages it lacks will have no trusted claim`)
       run = await judgeLocked(memoryCheckSource(statements), lock.packages, policy)
-    } else run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
+    } else run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs(policy) })
     for (const p of run.problems) ctx.out.warn(p)
     const outcomes: Outcome[] = ['verified', 'no trusted claim', 'hash differs', 'yanked', 'conflict', 'unpinned']
     const summary = Object.fromEntries(outcomes.map((o) => [o, run.results.filter((r) => r.outcome === o).length]))
