@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { querySource } from '../client/index.ts'
 import { checkAliases, ProofCache, type AliasCheck } from '../identity/index.ts'
-import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, PolicyError, renderExplanation, type Gathered, type Policy, type Verdict } from '../policy/index.ts'
+import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, PolicyError, renderExplanation, type Explanation, type Gathered, type Policy, type Verdict } from '../policy/index.ts'
 import { parseJson, ProtocolError } from '../verify/index.ts'
 import type { Context } from './context.ts'
 import { localError, usageError } from './errors.ts'
@@ -170,7 +170,20 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
     witnesses: policy.logs.witnesses.map((w) => w.key.slice(0, w.key.indexOf('+'))),
     notWitnessed: source.problems().flatMap((r) => (r.problem?.code === 'not_witnessed' ? [{ relay: r.relay, message: r.problem.message }] : [])),
   }
+  // The witness requirement decided which relays' answers the verdict could rest on, so the explanation says so.
+  if (logs) verdict.explanation.children = [...(verdict.explanation.children ?? []), logsExplanation(logs)]
   return { verdict, policyPath: path, gathered, ...(aliasChecks && { aliasChecks }), ...(logs && { logs }) }
+}
+
+function logsExplanation(l: NonNullable<Judgement['logs']>): Explanation {
+  const rule = `${l.k} of ${l.witnesses.length} witness cosignature${l.witnesses.length === 1 ? '' : 's'} (${l.witnesses.join(', ')})`
+  if (l.notWitnessed.length === 0) return { rule: 'logs', ok: true, text: `every relay read had a checkpoint with ${rule}` }
+  return {
+    rule: 'logs',
+    ok: false,
+    text: `not witnessed, answers dropped: ${l.notWitnessed.map((n) => n.relay).join(', ')} (the policy requires ${rule})`,
+    children: l.notWitnessed.map((n) => ({ rule: 'not_witnessed', ok: false, text: n.message })),
+  }
 }
 
 /** The verdict as text: a summary, then the explanation tree. */
@@ -183,7 +196,6 @@ export function describeVerdict(j: Judgement, extra: readonly [string, string][]
     ...extra,
     ...v.builds.map((b): [string, string] => ['build', `${b.system || '(any system)'}: ${b.output} (${b.builders.length} builder${b.builders.length === 1 ? '' : 's'})`]),
     ['policy', j.policyPath],
-    ['logs', j.logs && `believed with ${j.logs.k} of ${j.logs.witnesses.length} witness cosignatures (${j.logs.witnesses.join(', ')})${j.logs.notWitnessed.length ? `; not witnessed, answers dropped: ${j.logs.notWitnessed.map((n) => n.relay).join(', ')}` : ''}`],
     ['read', `${j.gathered.facts.length} statement${j.gathered.facts.length === 1 ? '' : 's'} in ${j.gathered.queries} quer${j.gathered.queries === 1 ? 'y' : 'ies'}${j.gathered.complete ? '' : ' (incomplete)'}`],
   ])
   const proofs = (j.aliasChecks ?? []).map((c) => `${c.ok ? '✓' : '✗'} ${c.did} is ${c.alias}: ${c.detail}`)
