@@ -1,4 +1,5 @@
 import type { ClientError, LogChecker, PublishResult, RelayReport, Signer, StatementFields } from '../client/index.ts'
+import type { Policy } from '../policy/index.ts'
 import type { VerifiedStatement } from '../verify/index.ts'
 import type { GlobalValues } from './args.ts'
 import { paths, readConfig, type Config, type Paths } from './config.ts'
@@ -59,10 +60,14 @@ export class Context {
   /**
    * The log checker every read a verdict rests on goes through (PROTOCOL §6.10), one per command,
    * so each relay's checkpoint is fetched and reconciled once. Kept under `<config dir>/logs`.
+   * The policy's `logs` (witness cosignatures) applies: the `policy` a command judges with, else
+   * the one `vouch verify` would use, when there is one, so `query` and `show` believe no relay
+   * that `verify` would not.
    */
-  async logs(): Promise<LogChecker> {
-    const { logChecker } = await import('./logs.ts')
-    return (this.checker ??= logChecker(this.paths.dir))
+  async logs(policy?: Policy): Promise<LogChecker> {
+    if (this.checker) return this.checker
+    const [{ logChecker }, p] = await Promise.all([import('./logs.ts'), policy ?? import('./verdict.ts').then((v) => v.policyIfAny(this))])
+    return (this.checker ??= logChecker(this.paths.dir, p))
   }
 
   get timeoutMs(): number {

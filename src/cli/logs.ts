@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LogChecker, type CheckpointStore, type KeptCheckpoint } from '../client/index.ts'
+import { LogChecker, unwitnessedRelay, witnessBelief, type CheckpointStore, type KeptCheckpoint } from '../client/index.ts'
+import type { Policy } from '../policy/index.ts'
 
 /**
  * The checkpoints vouch keeps between commands, one small file per log: `<dir>/<origin>` (the
@@ -38,5 +39,15 @@ export function fileCheckpointStore(dir: string): CheckpointStore {
   }
 }
 
-/** The log checker for one command, keeping checkpoints under `<config dir>/logs`. */
-export const logChecker = (configDir: string) => new LogChecker({ store: fileCheckpointStore(join(configDir, 'logs')) })
+/**
+ * The log checker for one command, keeping checkpoints under `<config dir>/logs`. With a policy's
+ * `logs` (docs/POLICY.md "Witnessed logs"), a relay's checkpoint is believed only with k witness
+ * cosignatures, and a relay that publishes no log is not believed at all.
+ */
+export function logChecker(configDir: string, policy?: Pick<Policy, 'logs' | 'clockSkewMs'>): LogChecker {
+  const store = fileCheckpointStore(join(configDir, 'logs'))
+  const l = policy?.logs
+  if (!l) return new LogChecker({ store })
+  const believe = witnessBelief({ witnesses: l.witnesses.map((w) => w.key), k: l.k, maxAgeSeconds: l.maxAgeSeconds, clockSkewMs: policy.clockSkewMs })
+  return new LogChecker({ store, believe, unlogged: unwitnessedRelay })
+}

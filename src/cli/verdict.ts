@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { querySource } from '../client/index.ts'
 import { checkAliases, ProofCache, type AliasCheck } from '../identity/index.ts'
-import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, PolicyError, renderExplanation, type Gathered, type Policy, type Verdict } from '../policy/index.ts'
+import { ensurePolicy, evaluate, FactIndex, gatherForVerdict, PolicyError, renderExplanation, type Explanation, type Gathered, type Policy, type Verdict } from '../policy/index.ts'
 import { parseJson, ProtocolError } from '../verify/index.ts'
 import type { Context } from './context.ts'
 import { localError, usageError } from './errors.ts'
@@ -95,6 +95,17 @@ export async function loadPolicy(ctx: Context, file: string | undefined, from?: 
   }
 }
 
+/**
+ * The policy a command that judges nothing still honours for its log checks (its `logs`): the one
+ * `findPolicy` names, when that file exists; none otherwise. A broken one is an error, as for verify.
+ */
+export async function policyIfAny(ctx: Context): Promise<Policy | undefined> {
+  const file = (ctx.values as { policy?: string }).policy
+  const { path, source } = await findPolicy(ctx, file)
+  if (source !== 'flag' && !(await isFile(path))) return undefined
+  return (await loadPolicy(ctx, file)).policy
+}
+
 async function loadProofCache(ctx: Context): Promise<ProofCache> {
   let text: string
   try {
@@ -126,6 +137,8 @@ export interface Judgement {
   gathered: Gathered
   /** Results of the alias proofs checked (absent with --no-proofs or without alias rules). */
   aliasChecks?: AliasCheck[]
+  /** The policy's witness requirement, and the relays whose answers it dropped (absent without `logs`). */
+  logs?: { k: number; witnesses: string[]; notWitnessed: { relay: string; message: string }[] }
 }
 
 /**
@@ -138,7 +151,7 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   const wantProofs = o.proofs !== false && policy.trust.aliases.length > 0
   const cache = wantProofs ? await loadProofCache(ctx) : undefined
   let aliasChecks: AliasCheck[] | undefined
-  const source = querySource(relays, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
+  const source = querySource(relays, { timeoutMs: ctx.timeoutMs, log: await ctx.logs(policy) })
   const gathered = await gatherForVerdict(source.read, subject, policy, {
     ...(wantProofs && {
       proofs: async (claims) => {
@@ -152,7 +165,25 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   ctx.warnRelays(source.problems())
   if (!gathered.complete) ctx.out.warn(`the statements read may be incomplete, so the verdict may miss a yank or a revocation: ${gathered.incomplete.join('; ')}`)
   const verdict = evaluate(new FactIndex(gathered.facts), policy, subject, { now: gathered.now, proofs: gathered.proofs })
-  return { verdict, policyPath: path, gathered, ...(aliasChecks && { aliasChecks }) }
+  const logs = policy.logs && {
+    k: policy.logs.k,
+    witnesses: policy.logs.witnesses.map((w) => w.key.slice(0, w.key.indexOf('+'))),
+    notWitnessed: source.problems().flatMap((r) => (r.problem?.code === 'not_witnessed' ? [{ relay: r.relay, message: r.problem.message }] : [])),
+  }
+  // The witness requirement decided which relays' answers the verdict could rest on, so the explanation says so.
+  if (logs) verdict.explanation.children = [...(verdict.explanation.children ?? []), logsExplanation(logs)]
+  return { verdict, policyPath: path, gathered, ...(aliasChecks && { aliasChecks }), ...(logs && { logs }) }
+}
+
+function logsExplanation(l: NonNullable<Judgement['logs']>): Explanation {
+  const rule = `${l.k} of ${l.witnesses.length} witness cosignature${l.witnesses.length === 1 ? '' : 's'} (${l.witnesses.join(', ')})`
+  if (l.notWitnessed.length === 0) return { rule: 'logs', ok: true, text: `every relay read had a checkpoint with ${rule}` }
+  return {
+    rule: 'logs',
+    ok: false,
+    text: `not witnessed, answers dropped: ${l.notWitnessed.map((n) => n.relay).join(', ')} (the policy requires ${rule})`,
+    children: l.notWitnessed.map((n) => ({ rule: 'not_witnessed', ok: false, text: n.message })),
+  }
 }
 
 /** The verdict as text: a summary, then the explanation tree. */

@@ -31,6 +31,7 @@ export { querySource, type QuerySource } from './source.ts'
 export {
   believeRelaySignature,
   LogChecker,
+  type BeliefRefusal,
   memoryCheckpointStore,
   type CheckpointBelief,
   type CheckpointStore,
@@ -43,6 +44,7 @@ export {
 } from './log.ts'
 export { TileCache, type TileSubtrees } from './tiles.ts'
 export { ProvenTree } from './inclusion.ts'
+export { countWitnesses, unwitnessedRelay, witnessBelief, type WitnessCount, type WitnessRequirement } from './witnessed.ts'
 export { BULK_SUBJECTS, bulkQuery, type BulkOptions, type BulkResult } from './bulk.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
 export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'

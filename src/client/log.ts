@@ -20,35 +20,8 @@ import { LogForkError, RelayProblemError, type ForkEvidence } from './errors.ts'
 import { httpProblem, readCapped, requestJson, send, timeoutOf, type RequestOptions } from './http.ts'
 import { ProvenTree } from './inclusion.ts'
 import { TileCache, tileSubtrees, type TileSubtrees } from './tiles.ts'
-
-/** What is kept per log between runs: the last checkpoint believed, and the key it was signed with. */
-export interface KeptCheckpoint {
-  verifierKey: string
-  note: string
-}
-
-/**
- * Where checkpoints are kept between commands (the CLI: files under `$VOUCH_HOME/logs`). `relay`
- * remembers which log a relay URL served, so a relay that once had a log cannot drop it unnoticed.
- */
-export interface CheckpointStore {
-  checkpoint(origin: string): Promise<KeptCheckpoint | undefined>
-  keepCheckpoint(origin: string, c: KeptCheckpoint): Promise<void>
-  relayLog(relay: string): Promise<string | undefined>
-  keepRelayLog(relay: string, origin: string): Promise<void>
-}
-
-/** A store that forgets at exit: for a library user who keeps nothing, and for tests. */
-export function memoryCheckpointStore(): CheckpointStore {
-  const cps = new Map<string, KeptCheckpoint>()
-  const relays = new Map<string, string>()
-  return {
-    checkpoint: async (o) => cps.get(o),
-    keepCheckpoint: async (o, c) => void cps.set(o, c),
-    relayLog: async (r) => relays.get(r),
-    keepRelayLog: async (r, o) => void relays.set(r, o),
-  }
-}
+import { memoryCheckpointStore, type CheckpointStore, type KeptCheckpoint } from './checkpoints.ts'
+export { memoryCheckpointStore, type CheckpointStore, type KeptCheckpoint } from './checkpoints.ts'
 
 /** A checkpoint whose relay signature verified, before the belief policy has had its say. */
 export interface SignedCheckpoint {
@@ -58,17 +31,25 @@ export interface SignedCheckpoint {
   checkpoint: Checkpoint
 }
 
+/** Why a checkpoint (or a relay without a log) is not believed: the relay's report carries this code. */
+export interface BeliefRefusal {
+  code: string
+  message: string
+}
+
 /**
- * Whether a correctly signed checkpoint is believed: `true`, or why not. The relay's own signature
- * is all there is today; a requirement of k witness cosignatures (tlog-cosignature, PROTOCOL §6.10)
- * plugs in here, reading `opened.others`.
+ * Whether a correctly signed checkpoint is believed: `true`, or why not (a string is reported as
+ * `checkpoint_not_believed`). By default the relay's own signature suffices; a requirement of k
+ * witness cosignatures (tlog-cosignature, PROTOCOL §6.11) is `witnessBelief` in ./witnessed.ts.
  */
-export type CheckpointBelief = (c: SignedCheckpoint) => Promise<true | string>
+export type CheckpointBelief = (c: SignedCheckpoint) => Promise<true | string | BeliefRefusal>
 export const believeRelaySignature: CheckpointBelief = async () => true
 
 export interface LogCheckOptions {
   store?: CheckpointStore
   believe?: CheckpointBelief
+  /** Whether a relay that publishes no log is believed unchecked (the default), or refused. */
+  unlogged?: (relay: string) => true | BeliefRefusal
   /**
    * How long to wait before asking once more for a checkpoint that covers a statement beyond the
    * current one: a relay recomputes its checkpoint at most once a second (§6.10). Default 1100 ms.
@@ -122,6 +103,7 @@ const invalid = (code: string, message: string) => new RelayProblemError({ kind:
 export class LogChecker {
   readonly store: CheckpointStore
   private readonly believe: CheckpointBelief
+  private readonly unlogged: (relay: string) => true | BeliefRefusal
   private readonly retryMs: number
   private readonly tiles: TileCache
   private readonly current = new Map<string, Promise<RelayLog>>()
@@ -132,6 +114,7 @@ export class LogChecker {
   constructor(o: LogCheckOptions = {}) {
     this.store = o.store ?? memoryCheckpointStore()
     this.believe = o.believe ?? believeRelaySignature
+    this.unlogged = o.unlogged ?? (() => true)
     this.retryMs = o.retryMs ?? 1100
     this.tiles = o.tiles ?? new TileCache()
     if (!(this.retryMs >= 0)) throw new RangeError(`retryMs must be a non-negative number, got ${this.retryMs}`)
@@ -228,13 +211,16 @@ export class LogChecker {
     const pinned = await this.store.relayLog(relay)
     if (!log) {
       if (pinned) throw invalid('log_changed', `${relay} served the log ${pinned} before and now publishes none`)
+      const u = this.unlogged(relay)
+      if (u !== true) throw invalid(u.code, u.message)
       return { log: undefined }
     }
     const kept = await this.store.checkpoint(log.origin)
     if (kept && kept.verifierKey !== log.verifierKey) throw invalid('log_changed', `${relay}'s log ${log.origin} is now signed by ${log.verifierKey}, not ${kept.verifierKey} as before`)
     const signed = await this.fetchCheckpoint(relay, log, o)
     const belief = await this.believe(signed)
-    if (belief !== true) throw invalid('checkpoint_not_believed', `${relay}'s checkpoint is not believed: ${belief}`)
+    if (typeof belief === 'string') throw invalid('checkpoint_not_believed', `${relay}'s checkpoint is not believed: ${belief}`)
+    if (belief !== true) throw invalid(belief.code, belief.message)
     const { cp, note } = await this.reconcile(log, kept, signed, o)
     if (pinned !== log.origin) await this.store.keepRelayLog(relay, log.origin)
     const h = tileSubtrees(log.base, cp.size, this.tiles, o)

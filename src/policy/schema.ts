@@ -1,7 +1,42 @@
 import { z } from 'zod'
-import { decodeDidKey } from '../verify/index.ts'
+import { decodeDidKey, parseCosignerKey } from '../verify/index.ts'
 
 const didKey = z.string().refine((s) => decodeDidKey(s) !== undefined, { message: 'must be an Ed25519 did:key (did:key:z6Mk…)' })
+const witnessKey = z.string().refine((s) => parseCosignerKey(s) !== undefined, {
+  message: 'must be a witness verifier key <name>+<8 hex key id>+<base64(0x04 ‖ key)>, as a relay publishes it in /.well-known/vouch "witness"',
+})
+
+/**
+ * Which relays' logs are believed (PROTOCOL §6.10–6.11): a checkpoint counts only with cosignatures
+ * from at least `k` of these witnesses, so a relay cannot show this client a log no one else saw.
+ */
+const logs = z
+  .strictObject({
+    witnesses: z
+      .array(
+        z.strictObject({
+          key: witnessKey,
+          /** The witness's name as its key spells it: optional, and checked, so a pasted key of another witness is caught. */
+          name: z.string().min(1).optional(),
+        }),
+      )
+      .min(1, 'name at least one witness'),
+    /** Distinct named witnesses whose valid cosignature a checkpoint needs. */
+    k: z.int().min(1).max(64).default(1),
+    /** A cosignature older than this many seconds does not count (a frozen view); none by default. */
+    maxAgeSeconds: z.int().min(1).optional(),
+  })
+  .superRefine((l, ctx) => {
+    const names = l.witnesses.map((w) => parseCosignerKey(w.key)?.name)
+    l.witnesses.forEach((w, i) => {
+      const name = names[i]
+      if (name === undefined) return
+      if (w.name !== undefined && w.name !== name) ctx.addIssue({ code: 'custom', path: ['witnesses', i, 'name'], message: `is ${JSON.stringify(w.name)} but the key names ${JSON.stringify(name)}` })
+      if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['witnesses', i, 'key'], message: `names the witness ${JSON.stringify(name)} a second time; each witness counts once` })
+    })
+    if (l.k > l.witnesses.length) ctx.addIssue({ code: 'custom', path: ['k'], message: `is ${l.k}, but only ${l.witnesses.length} witness${l.witnesses.length === 1 ? ' is' : 'es are'} named` })
+  })
+
 const alias = z.string().regex(/^[a-z][a-z0-9+.-]*:\S+$/, 'an alias is scheme:value, e.g. dns:example.org or github:alice')
 
 /**
@@ -51,6 +86,8 @@ export const PolicySchema = z.strictObject({
   bridges: z.array(z.strictObject({ key: didKey, ecosystems: z.array(z.string().regex(/^[a-z0-9.+-]+$/)).min(1) })).default([]),
   /** What an authorship or builder revocation cancels: claims made from its time on, or all of the key's claims. */
   revocation: z.enum(['from-time', 'all']).default('from-time'),
+  /** Witness cosignatures a relay's checkpoint needs before its answers count; absent: its own signature suffices. */
+  logs: logs.optional(),
   /** Statements dated later than now + this are ignored. */
   clockSkewMs: z.int().min(0).max(86_400_000).default(300_000),
 })

@@ -28,7 +28,7 @@ default as \`vouch check\`); judging it later under another policy may find stat
   async run(ctx, values, [file]) {
     if (values.output === undefined) throw usageError('name the bundle file with -o FILE', 'vouch bundle package-lock.json -o vouch-bundle.json')
     const { path, text, lock, policy } = await openCheckInputs(ctx, file, values.policy)
-    const logs = await ctx.logs()
+    const logs = await ctx.logs(policy)
     logs.keepEvidence()
     const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: logs })
     for (const p of run.problems) ctx.out.warn(p)

@@ -54,7 +54,7 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
       for (const d of logReport.dropped) ctx.out.warn(`${values.bundle}: dropped ${d.id}: ${d.message}`)
       if (logReport.notLogChecked > 0) ctx.out.warn(`${values.bundle}: ${logReport.notLogChecked} of ${statements.length} statements are not log-checked (the bundle carries no inclusion proof for them)`)
       run = await judgeLocked(memoryCheckSource(checked.statements), lock.packages, policy)
-    } else run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs() })
+    } else run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs(policy) })
     for (const p of run.problems) ctx.out.warn(p)
     const outcomes: Outcome[] = ['verified', 'no trusted claim', 'hash differs', 'yanked', 'conflict', 'unpinned']
     const summary = Object.fromEntries(outcomes.map((o) => [o, run.results.filter((r) => r.outcome === o).length]))

@@ -29,6 +29,8 @@ and \`vouch fetch --policy\` apply it. docs/POLICY.md states every rule. The fie
   bridges              [{"key": "did:key:…", "ecosystems": ["npm"]}]: bridge keys you believe
   revocation           "from-time" (default: a revoked key's earlier claims still count) or "all"
   clockSkewMs          statements dated later than now + this are ignored (default 300000)
+  logs                 {"witnesses": [{"key": "<name>+<id>+<base64>"}], "k": 1}: believe a relay's
+                       log only when k of these witnesses cosigned its checkpoint (optional)
 
   init   writes <config dir>/policy.json (or -o FILE), trusting your own key and any --trust
          keys, with every other field at its default. It never overwrites without --force.

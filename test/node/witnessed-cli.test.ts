@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startNetwork } from '../../scripts/network-harness.ts'
+import { formatCosignerKey, keyPairFromSeed, verifyCosignedCheckpoint } from '../../src/verify/index.ts'
+import { makeStatement, testKey } from '../helpers.ts'
+import { ROOT, type Run } from './run-vouch.ts'
+
+/**
+ * A client policy that requires witness cosignatures (issue 16.4), end to end: two real relays on
+ * loopback in a line A–B, where B witnesses A. Once A's cron has collected B's cosignature,
+ * `vouch verify` against A passes under "1 of B"; under an unknown witness or "2 of B and that
+ * one", A's answers are dropped as not_witnessed and the command fails saying so.
+ */
+let net: Awaited<ReturnType<typeof startNetwork>>
+let work: string
+let a: string
+let witnessB: string
+const subject = `pkg:generic/witnessed-${process.pid}@1.0.0`
+let trusted: string
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'vouch-witnessed-'))
+  net = await startNetwork({ relays: 2, topology: 'line', peerTimeoutMs: 5000 })
+  a = net.relays[0]!.url
+  const b = net.relays[1]!.url
+  const key = await testKey(62)
+  trusted = key.did
+  const s = await makeStatement(key, { subject, time: Date.now() - 1000 })
+  const posted = await fetch(`${a}/v1/statements`, { method: 'POST', body: JSON.stringify([s]), headers: { 'content-type': 'application/json' } })
+  expect(posted.status).toBe(200)
+  witnessB = ((await (await fetch(`${b}/.well-known/vouch`)).json()) as { witness: { verifierKey: string } }).witness.verifierKey
+  // A's cron integrates the statement and submits its checkpoint to its peer B's witness.
+  for (let i = 0; i < 40; i++) {
+    await fetch(`${a}/__scheduled`)
+    await new Promise((r) => setTimeout(r, 250))
+    const note = await (await fetch(`${a}/v1/log/checkpoint`)).text()
+    if (note.split('\n')[1] === '1' && (await verifyCosignedCheckpoint(note, [witnessB], 1)).ok) break
+  }
+}, 120_000)
+
+afterAll(async () => {
+  await net?.stop()
+  rmSync(work, { recursive: true, force: true })
+})
+
+function vouch(args: string[], home: string): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/cli/run.ts'), ...args], {
+      cwd: work,
+      env: { PATH: process.env.PATH, HOME: work, VOUCH_HOME: home } as unknown as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d))
+    child.stderr.on('data', (d: Buffer) => (stderr += d))
+    child.on('close', (code) => {
+      let json
+      try {
+        json = JSON.parse(stdout)
+      } catch {
+        json = undefined
+      }
+      resolve({ code: code ?? -1, stdout, stderr, json })
+    })
+  })
+}
+
+/** A fresh VOUCH_HOME whose policy.json trusts the publisher and requires `logs`. */
+function home(name: string, logs: unknown): string {
+  const dir = join(work, name)
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'policy.json'), JSON.stringify({ version: 1, trust: { keys: [trusted] }, logs }))
+  return dir
+}
+
+const nameOf = (vkey: string) => vkey.slice(0, vkey.indexOf('+'))
+
+describe('a policy requiring witness cosignatures', () => {
+  it('1 of B: vouch verify against A passes, and says the checkpoints were witnessed', async () => {
+    const h = home('one-of-b', { witnesses: [{ key: witnessB }], k: 1 })
+    const r = await vouch(['verify', subject, '--relay', a, '--json'], h)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.verdict).toBe('trusted')
+    expect(r.json.logs).toEqual({ k: 1, witnesses: [nameOf(witnessB)], notWitnessed: [] })
+    const text = await vouch(['verify', subject, '--relay', a], h)
+    expect(text.stdout).toContain(`✓ every relay read had a checkpoint with 1 of 1 witness cosignature (${nameOf(witnessB)})`)
+    // query and show honour the same policy without being given it.
+    const q = await vouch(['query', '--subject', subject, '--relay', a, '--json'], h)
+    expect(q.code, q.stderr).toBe(0)
+    expect(q.json.warnings).toEqual([])
+  }, 60_000)
+
+  it('an unknown witness, or 2 of B and it: A is not witnessed, and verify, query and show fail saying so', async () => {
+    // Without a policy the statement is there to be shown.
+    const plain = await vouch(['query', '--subject', subject, '--relay', a, '--json'], join(work, 'no-policy'))
+    expect(plain.code, plain.stderr).toBe(0)
+    const id = plain.json.statements[0].id as string
+    const stranger = await keyPairFromSeed(new Uint8Array(32).fill(63))
+    const unknown = formatCosignerKey('stranger.test/vouch-witness', stranger.publicKey)
+    for (const [name, logs, has] of [
+      ['unknown', { witnesses: [{ key: unknown }] }, 'it has 0 of the 1 cosignature the policy requires'],
+      ['two', { witnesses: [{ key: witnessB }, { key: unknown }], k: 2 }, `it has 1 (from ${nameOf(witnessB)}) of the 2 cosignatures the policy requires`],
+    ] as const) {
+      const h = home(name, logs)
+      const r = await vouch(['verify', subject, '--relay', a, '--json'], h)
+      expect(r.code, r.stderr).toBe(1)
+      // A's answers were dropped, so nothing trusted is left, and the verdict says why.
+      expect(r.json.verdict).toBe('untrusted')
+      expect(r.json.gathered.statements).toBe(0)
+      expect(r.json.logs.notWitnessed).toEqual([{ relay: a, message: expect.stringContaining(`${a}'s checkpoint of `) }])
+      expect(r.json.logs.notWitnessed[0].message).toContain(`is not witnessed: ${has}`)
+      const node = r.json.explanation.children.find((c: { rule: string }) => c.rule === 'logs')
+      expect(node).toMatchObject({ ok: false, text: expect.stringContaining(`not witnessed, answers dropped: ${a}`), children: [{ rule: 'not_witnessed', ok: false }] })
+      expect(r.json.warnings.join('\n')).toContain('is not witnessed')
+      const q = await vouch(['query', '--subject', subject, '--relay', a], h)
+      expect(q.code).toBe(1)
+      expect(q.stderr).toContain('is not witnessed')
+      const show = await vouch(['show', id, '--relay', a], h)
+      expect(show.code).toBe(1)
+      expect(show.stderr).toContain('is not witnessed')
+      // Nothing is kept from a relay whose checkpoint is not believed.
+      expect(existsSync(join(h, 'logs'))).toBe(false)
+    }
+  }, 60_000)
+})
