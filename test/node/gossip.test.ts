@@ -61,7 +61,11 @@ describe('a 6-relay ring', () => {
     const deliveries = after.reduce((n, a, i) => n + a.gossip.pushReceived - before[i]!.gossip.pushReceived, 0)
     expect(net.edges.length).toBe(6)
     expect(deliveries).toBeGreaterThanOrEqual(5) // five relays had to receive it
-    expect(deliveries).toBeLessThanOrEqual(net.edges.length)
+    // The two fronts meet once, at relay 3; the forwarding jitter (src/gossip/push.ts) makes the
+    // relay that receives second learn the first already holds it, so normally each link carries
+    // it once. That is timing, not a lock: on a heavily loaded machine the meeting link was seen
+    // to carry it both ways (7), once. More than one extra delivery would be a real regression.
+    expect(deliveries).toBeLessThanOrEqual(net.edges.length + 1)
   }, 30_000)
 })
 
