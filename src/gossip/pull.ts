@@ -1,9 +1,10 @@
 import { configOf, statementsWithin, type RelayEnv } from '../config.ts'
 import { fetchCapped } from '../net/index.ts'
 import { NOT_ADMITTED, TEMPORARY_REFUSALS } from '../store/gate.ts'
+import { r2EvidenceReader } from '../store/evidence.ts'
 import { ingest } from '../store/ingest.ts'
 import { heldIds } from '../store/statements.ts'
-import { decodeStrictUtf8, formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
+import { decodeStrictUtf8, EVIDENCE_LIMITS, formatSri, LIMITS, parseHashParam, parseJson, type Json } from '../verify/index.ts'
 import { peerHeaders } from './identity.ts'
 import { peerCaps } from './caps.ts'
 import { allowPrivate, peerTimeoutMs, failed, getPeerState, listPeers, putPeerState, succeeded, type PeerState } from './peers.ts'
@@ -76,7 +77,7 @@ export async function pullPeer(env: RelayEnv, peer: string, self: string | undef
       const missing = idsPage.ids.filter((id) => !held.has(id))
       if (missing.length) {
         const bodies = parseFeedPage(await get(`${peer}/v1/statements/lookup`, { method: 'POST', body: JSON.stringify({ ids: missing }) }), false)
-        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: config.futureSkewMs, origin: { kind: 'peer', peer }, gate: config })
+        const result = await ingest(env.DB, bodies.statements, { now: Date.now(), skewMs: config.futureSkewMs, origin: { kind: 'peer', peer }, gate: config, readEvidenceBlob: r2EvidenceReader(env.BLOBS, EVIDENCE_LIMITS.blobBytes) })
         const codes = result.results.flatMap((r) => (r.status === 'rejected' ? [r.error.code] : []))
         const deferred = codes.filter((c) => TEMPORARY_REFUSALS.has(c)).length
         const refused = codes.filter((c) => c === NOT_ADMITTED).length

@@ -111,6 +111,6 @@ describe('the checker', () => {
     expect(evidenceSource({ ...base, meta: undefined, object: hash })).toEqual({ kind: 'blob', hash })
     expect(() => evidenceSource({ ...base, object: hash })).toThrow(/takes no meta/)
     expect(() => evidenceSource({ ...base, not: true })).toThrow(/no negative form/)
-    await expect(proveEquivocation('not-a-key', good)).rejects.toThrow(/verifier key/)
+    await expect(proveEquivocation('not-a-key', ensureEvidence(good))).rejects.toThrow(/verifier key/)
   })
 })
