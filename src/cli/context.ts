@@ -147,7 +147,7 @@ export function fromClientError(e: ClientError): CliError {
     rejected: 'the relays refuse statements that fail their checks; is your clock right?',
     mismatch: 'a relay served data that does not verify; nothing was kept. Try other relays with --relay',
     not_found: undefined,
-    fork: 'the relay showed two histories; the two signed checkpoints above are the proof (--json: error.fork). Stop trusting it and tell its operator; the kept checkpoint was not replaced',
+    fork: 'the relay showed two histories; the two signed checkpoints above are the proof (--json: error.fork). Stop trusting it and tell its operator; the kept checkpoint was not replaced. `vouch report-fork RELAY` publishes the proof for every client to see',
   }[e.code]
   // One line, whatever a relay put in its error message (output escapes the rest); a fork's message
   // is the two signed notes, whose lines are the proof, so it keeps them.

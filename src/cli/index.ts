@@ -21,6 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   review: { summary: 'publish your review verdict on a hash', load: () => import('./commands/review.ts') },
   author: { summary: 'name (add) or withdraw (remove) an author of a package', load: () => import('./commands/author.ts') },
   yank: { summary: 'withdraw a version: NAME@VERSION is NOT HASH', load: () => import('./commands/yank.ts') },
+  'report-fork': { summary: "publish proof that a relay's log forked", load: () => import('./commands/report-fork.ts') },
   revoke: { summary: "revoke a key's authorship of a package", load: () => import('./commands/revoke.ts') },
   'trust-builder': { summary: 'declare a key a trusted builder', load: () => import('./commands/trust-builder.ts') },
   show: { summary: 'show one statement by id, verified', load: () => import('./commands/show.ts') },

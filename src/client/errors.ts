@@ -1,3 +1,4 @@
+import type { Evidence } from '../verify/index.ts'
 /**
  * Errors of the client stage. A relay that fails or lies is not an exception: it is a
  * `RelayReport` with a `problem`, returned next to the answers of the relays that behaved, so a
@@ -64,6 +65,12 @@ export interface ForkEvidence {
   received: string
   /** Why they are inconsistent: a different root at one size, or a consistency proof that fails. */
   reason: string
+  /**
+   * The same, as evidence anyone can check without the relay (PROTOCOL §6.12): the two notes, the
+   * smaller tree first, and the proof path from the larger tree. Absent when the relay no longer
+   * serves the larger tree's hashes (a rewind), since a failed proof alone proves nothing.
+   */
+  equivocation?: Evidence
 }
 
 /**

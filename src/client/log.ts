@@ -5,14 +5,18 @@
  */
 import {
   consistencyProof,
+  evidencePath,
+  formatEvidence,
   inclusionProof,
   leafHash,
   openNote,
   parseCheckpoint,
   parseVerifierKey,
+  rebuildConsistency,
   utf8,
   verifyConsistency,
   type Checkpoint,
+  type Evidence,
   type NoteVerifier,
   type OpenedNote,
 } from '../verify/index.ts'
@@ -279,12 +283,17 @@ export class LogChecker {
       return { cp: cur, note: now.note }
     }
     const old = await openKept(log, kept)
-    const fork = (reason: string): LogForkError => {
-      const evidence: ForkEvidence = { relay: now.relay, origin: log.origin, verifierKey: log.verifierKey, kept: kept.note, received: now.note, reason }
+    const fork = (reason: string, equivocation?: Evidence): LogForkError => {
+      const evidence: ForkEvidence = { relay: now.relay, origin: log.origin, verifierKey: log.verifierKey, kept: kept.note, received: now.note, reason, ...(equivocation && { equivocation }) }
       return new LogForkError(evidence)
     }
+    // Both notes, the smaller tree's first, with only the log's own signature line kept: the evidence a claim carries.
+    const notes = (): [string, string] => {
+      const [a, b] = [logOnly(kept.note, log.origin), logOnly(now.note, log.origin)]
+      return old.size <= cur.size ? [a, b] : [b, a]
+    }
     if (old.size === cur.size) {
-      if (!equal(old.root, cur.root)) throw fork(`two different roots for the tree of ${cur.size} leaves`)
+      if (!equal(old.root, cur.root)) throw fork(`two different roots for the tree of ${cur.size} leaves`, formatEvidence(...notes(), []))
       return { cp: cur, note: now.note }
     }
     const [small, big] = old.size < cur.size ? [old, cur] : [cur, old]
@@ -300,8 +309,12 @@ export class LogChecker {
         throw e
       }
       if (!verifyConsistency(small.size, big.size, proof, small.root, big.root)) {
+        // Portable only when the relay's own hashes rebuild its larger signed root (src/verify/equivocation.ts).
+        const path = await evidencePath(small.size, big.size, proof, h).catch(() => undefined)
+        const rebuilt = path && rebuildConsistency(small.size, big.size, path)
+        const equivocation = rebuilt && equal(rebuilt.newRoot, big.root) && !equal(rebuilt.oldRoot, small.root) ? formatEvidence(...notes(), path!) : undefined
         this.tiles.forget(`${log.base}/`)
-        throw fork(cur.size < old.size ? `it went back from ${old.size} leaves to ${cur.size}, and ${cur.size} is not a prefix of the tree it signed before` : `its tree of ${cur.size} leaves does not extend the tree of ${old.size} it signed before`)
+        throw fork(cur.size < old.size ? `it went back from ${old.size} leaves to ${cur.size}, and ${cur.size} is not a prefix of the tree it signed before` : `its tree of ${cur.size} leaves does not extend the tree of ${old.size} it signed before`, equivocation)
       }
     }
     if (cur.size > old.size) await this.store.keepCheckpoint(log.origin, { verifierKey: log.verifierKey, note: now.note })
@@ -321,6 +334,13 @@ async function openKept(log: LogInfo, kept: KeptCheckpoint): Promise<Checkpoint>
   const cp = opened.verified ? parseCheckpoint(opened.text) : undefined
   if (!cp || cp.origin !== log.origin) throw bad()
   return cp
+}
+
+/** A note with its log's signature line only (witness cosignatures are not the evidence, and cost meta bytes). */
+function logOnly(note: string, name: string): string {
+  const split = note.lastIndexOf('\n\n')
+  const lines = note.slice(split + 2, -1).split('\n').filter((l) => l.startsWith(`— ${name} `))
+  return `${note.slice(0, split + 2)}${lines.map((l) => `${l}\n`).join('')}`
 }
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])

@@ -2,7 +2,8 @@ import { configOf, type RelayEnv } from '../config.ts'
 import { fetchCapped, type Fetched } from '../net/index.ts'
 import { NOT_ADMITTED, TEMPORARY_REFUSALS } from '../store/gate.ts'
 import { ingest } from '../store/ingest.ts'
-import type { Json } from '../verify/index.ts'
+import { r2EvidenceReader } from '../store/evidence.ts'
+import { EVIDENCE_LIMITS, type Json } from '../verify/index.ts'
 import { peerHeaders } from './identity.ts'
 import { allowPrivate, peerTimeoutMs, type PeerState } from './peers.ts'
 import { enqueuePush } from './push.ts'
@@ -37,7 +38,7 @@ export async function peerFetch(env: RelayEnv, url: string, maxBytes: number, re
  */
 export async function storePulled(env: RelayEnv, peer: string, self: string | undefined, items: Json[], report: PullReport, state: PeerState): Promise<{ state: PeerState; deferred: number }> {
   const config = configOf(env)
-  const result = await ingest(env.DB, items, { now: Date.now(), skewMs: config.futureSkewMs, origin: { kind: 'peer', peer }, gate: config })
+  const result = await ingest(env.DB, items, { now: Date.now(), skewMs: config.futureSkewMs, origin: { kind: 'peer', peer }, gate: config, readEvidenceBlob: r2EvidenceReader(env.BLOBS, EVIDENCE_LIMITS.blobBytes) })
   const codes = result.results.flatMap((r) => (r.status === 'rejected' ? [r.error.code] : []))
   const deferred = codes.filter((c) => TEMPORARY_REFUSALS.has(c)).length
   const refused = codes.filter((c) => c === NOT_ADMITTED).length

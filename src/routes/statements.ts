@@ -3,9 +3,10 @@ import { ApiError } from '../http/errors.ts'
 import { createRouter } from '../app.ts'
 import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, stats } from '../gossip/index.ts'
 import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
+import { r2EvidenceReader } from '../store/evidence.ts'
 import { ingest } from '../store/ingest.ts'
 import { bodiesOf, getStatementRow, queryByTerms, queryStatements } from '../store/statements.ts'
-import { LIMITS, type Json } from '../verify/index.ts'
+import { EVIDENCE_LIMITS, LIMITS, type Json } from '../verify/index.ts'
 import { jsonResponse, LEAF_HEADER, pageJson } from './json.ts'
 import { parseBulkQuery } from './bulk.ts'
 import { checkKnownParams, parseActorParam, pageLimit, parseCursor, parseStatementId, parseTermParam } from './params.ts'
@@ -29,6 +30,7 @@ statements.post('/', async (c) => {
     skewMs: c.var.config.futureSkewMs,
     origin: peer === undefined ? { kind: 'client' } : { kind: 'peer', peer },
     gate: c.var.config,
+    readEvidenceBlob: r2EvidenceReader(c.env.BLOBS, EVIDENCE_LIMITS.blobBytes),
   })
   const seenHeader = c.req.header(SEEN_HEADER)
   if (seenHeader !== undefined) receivedPush(seenHeader, summary.results.flatMap((r) => (r.status !== 'rejected' ? [r.id] : [])), items.length, fresh.length)

@@ -1,6 +1,7 @@
 import type { RelayConfig } from '../config.ts'
 import type { Json, VerifiedStatement } from '../verify/index.ts'
 import { admitted } from './admission.ts'
+import { isEvidenceItem } from './evidence.ts'
 import { heldIds } from './statements.ts'
 import { dayOf, usageOf } from './usage.ts'
 
@@ -39,7 +40,8 @@ export async function unadmitted(db: D1Database, items: readonly Json[], config:
   const out = new Set<number>()
   items.forEach((item, i) => {
     const actor = typeof item === 'object' && item !== null && !Array.isArray(item) ? item.actor : undefined
-    if (typeof actor !== 'string' || !allowed.has(actor)) out.add(i)
+    // Evidence of a forked log is taken from anyone: it must prove itself instead (store/evidence.ts).
+    if ((typeof actor !== 'string' || !allowed.has(actor)) && !isEvidenceItem(item)) out.add(i)
   })
   return out
 }

@@ -1,6 +1,7 @@
 import { ADMIT_CLAIM } from '../policy/index.ts'
 import { LIMITS, ProtocolError, verifyStatement, type Json, type VerifiedStatement } from '../verify/index.ts'
 import { forgetAdmitted } from './admission.ts'
+import { refusedEvidence, type EvidenceBlobReader } from './evidence.ts'
 import { charges, NOT_ADMITTED, overQuota, QUOTA_EXCEEDED, unadmitted, type GateConfig, type Origin } from './gate.ts'
 import { insertStatements } from './statements.ts'
 import { addUsage, dayOf } from './usage.ts'
@@ -33,6 +34,8 @@ export interface IngestOptions {
    * that carries its statement stores the bytes here, so the two land together or not at all.
    */
   beforeInsert?: (toStore: readonly VerifiedStatement[]) => Promise<void>
+  /** Where `log-equivocation` evidence blobs are read from; without it, evidence must be in meta. */
+  readEvidenceBlob?: EvidenceBlobReader
 }
 
 const refusal = (code: string, message: string) => new ProtocolError(code, message)
@@ -55,6 +58,8 @@ export async function ingest(db: D1Database, items: Json[], options: IngestOptio
           }),
     ),
   )
+  const badEvidence = await refusedEvidence(db, checked.filter((r): r is VerifiedStatement => !(r instanceof ProtocolError)), options.readEvidenceBlob)
+  if (badEvidence.size) checked.forEach((r, i) => !(r instanceof ProtocolError) && badEvidence.has(r.id) && (checked[i] = badEvidence.get(r.id)!))
   const seen = new Set<string>()
   const candidates: VerifiedStatement[] = []
   for (const r of checked) {
