@@ -12,7 +12,13 @@
  *   bridge (again) the same run once everything is published: the lookups, and nothing to POST;
  *   relay ingest  POST /v1/statements of 1,000 statements signed beforehand, one batch.
  *
- * `npm run bench -- bridge [--versions N] [--rounds N] [--quick] [--markdown]`; docs/PERFORMANCE.md.
+ *
+ * Then the following bridge (bench/bridge-follow.ts): follow throughput over a stand-in changes
+ * feed of --follow-packages packages × 10 versions against parse + sign alone, and the bridge
+ * Worker's CPU per cron run at each of --max-changes.
+ *
+ * `npm run bench -- bridge [--versions N] [--rounds N] [--follow-packages N] [--max-changes 100,500,2000]
+ *  [--cron-runs N] [--quick] [--markdown]`; docs/PERFORMANCE.md.
  */
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
@@ -21,6 +27,7 @@ import { startNetwork } from '../scripts/network-harness.ts'
 import { bridgeNpm, npmClaim, readPackument, signAndPublish } from '../src/bridges/index.ts'
 import { createStatement, keySigner, sign } from '../src/client/index.ts'
 import { encodeDidKey, keyPairFromSeed, type Statement } from '../src/verify/index.ts'
+import { cronCpu, followThroughput } from './bridge-follow.ts'
 import { benchFetch } from './lib/client-ip.ts'
 import { fmt, markdownTable, median, ratio, table } from './lib/stats.ts'
 import { benchOptions } from './lib/options.ts'
@@ -28,7 +35,7 @@ import { benchOptions } from './lib/options.ts'
 const REGISTRY = 'https://registry.example'
 
 /** A packument shaped like the registry's: per version a manifest with dist {integrity, shasum, tarball}. */
-function packument(name: string, versions: number): string {
+export function packument(name: string, versions: number): string {
   const v: Record<string, unknown> = {}
   const time: Record<string, string> = { created: '2020-01-01T00:00:00.000Z', modified: '2024-01-01T00:00:00.000Z' }
   for (let i = 0; i < versions; i++) {
@@ -61,9 +68,18 @@ async function key(n: number) {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const options = benchOptions(args, ['versions', 'rounds'], ['quick', 'markdown'])
+  // --max-changes takes a list (N,N,…), read below; the others are positive integers.
+  const options = benchOptions(args, ['versions', 'rounds', 'follow-packages', 'max-changes', 'cron-runs'], ['quick', 'markdown'])
   const opt = options.number
   const quick = args.includes('--quick')
+  const followPackages = opt('follow-packages', quick ? 60 : 200)
+  const cronRuns = opt('cron-runs', 2)
+  const mc = args.indexOf('--max-changes')
+  const maxChanges = mc < 0 ? (quick ? [100, 500] : [100, 500, 2000]) : args[mc + 1]!.split(',').map(Number)
+  if (!maxChanges.every((n) => Number.isSafeInteger(n) && n > 0)) throw new Error('--max-changes needs positive integers, comma-separated')
+  const FOLLOW_VERSIONS = 10
+  const feed = new Map<string, string>()
+  for (let i = 0; i < Math.max(followPackages, Math.max(...maxChanges) * cronRuns); i++) feed.set(`bench-follow-${i}`, packument(`bench-follow-${i}`, FOLLOW_VERSIONS))
   const versions = opt('versions', quick ? 300 : 1000)
   const rounds = opt('rounds', quick ? 2 : 5)
   const name = 'vouch-bench-pkg'
@@ -81,9 +97,12 @@ export async function main(args: string[]): Promise<void> {
   }
 
   console.error(`packument: ${versions} versions, ${fmt(doc.length / 1024)} KiB; starting one local relay…`)
-  const net = await startNetwork({ relays: 1, topology: 'line' })
+  // The cron runs sign up to MAX_CHANGES × 10 statements a run under one key: above the default daily quota.
+  const net = await startNetwork({ relays: 1, topology: 'line', vars: { QUOTA_STATEMENTS_PER_DAY: '100000000' } })
   const relays = [net.relays[0]!.url]
   const results: Record<string, number[]> = { plan: [], bridge: [], again: [], ingest: [] }
+  let followRows: string[][] = []
+  let cronRows: string[][] = []
   try {
     let k = 1
     // Warm-up: one bridge run and one ingest POST, not counted (JIT, D1 file creation, key caches).
@@ -127,6 +146,8 @@ export async function main(args: string[]): Promise<void> {
       if (posted !== versions) throw new Error(`the relay accepted ${posted} of ${versions}`)
       console.error(`round ${r + 1}/${rounds}: bridge ${fmt(results.bridge!.at(-1)!)} /s, ingest ${fmt(results.ingest!.at(-1)!)} /s`)
     }
+    followRows = await followThroughput(relays, new Map([...feed].slice(0, followPackages)), rounds, 1000)
+    cronRows = await cronCpu(relays, feed, maxChanges, cronRuns)
   } finally {
     await net.stop()
     server.close()
@@ -145,5 +166,10 @@ export async function main(args: string[]): Promise<void> {
     ).map(([stage, what, xs]) => [stage, what, fmt(median([...xs])), fmt(Math.min(...xs)), fmt(Math.max(...xs)), ratio(median([...xs]) / ingest)]),
   ]
   console.log(`\n${versions} versions, ${rounds} rounds, 1 local relay (wrangler dev engine); ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg()[0]!.toFixed(2)}\n`)
-  console.log(args.includes('--markdown') ? markdownTable(rows, 2) : table(rows, 2))
+  const show = (t: string[][]) => console.log(args.includes('--markdown') ? markdownTable(t, 2) : table(t, 2))
+  show(rows)
+  console.log(`\nfollowing a stand-in changes feed of ${followPackages} packages × ${FOLLOW_VERSIONS} versions into the same relay, ${rounds} rounds\n`)
+  show(followRows)
+  console.log(`\nthe bridge Worker's cron run (bridge.wrangler.toml, wrangler dev engine): runtime workerd CPU, ${cronRuns} runs each, ${FOLLOW_VERSIONS} versions a package\n`)
+  show(cronRows)
 }

@@ -22,7 +22,7 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     load: () => import('./client.ts'),
   },
   bridge: {
-    description: 'npm bridge: statements/s bridging a 1,000-version packument vs relay ingest of as many, same run (--versions N --quick)',
+    description: 'npm bridge: statements/s bridging a 1,000-version packument vs relay ingest; following a changes feed vs parse + sign; the bridge Worker\'s CPU per cron run (--versions N --max-changes N,N --quick)',
     load: () => import('./bridge.ts'),
   },
   blobs: {

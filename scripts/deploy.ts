@@ -12,6 +12,10 @@
  *
  * A step that fails stops the run with the fix named; the next run redoes only what is missing.
  * `--dry-run` prints the plan and bundles the Worker, and makes no API call at all.
+ *
+ * `--bridge` deploys the npm bridge Worker (bridge.wrangler.toml, settings in bridge.config.json)
+ * by the same steps: its KV namespace by name, BRIDGE_KEY set once, its cron, a smoke check of
+ * `GET /`. It has no D1, so there is nothing to migrate.
  */
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -19,6 +23,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
+import { decodeBase64url, encodeDidKey, keyPairFromSeed } from '../src/verify/index.ts'
 import { PROTOCOL_VERSION } from '../src/version.ts'
 import { Cloudflare, DeployError } from './deploy/cloudflare.ts'
 import { ConfigError, generateWranglerConfig, loadRelayConfig, makePlan, readWranglerToml, type Plan } from './deploy/config.ts'
@@ -28,20 +33,71 @@ const stateDir = join(root, '.deploy')
 const wranglerBin = join(root, 'node_modules', '.bin', 'wrangler')
 const say = (line: string) => process.stdout.write(`${line}\n`)
 
-const USAGE = `usage: npm run deploy [-- --dry-run] [-- --config FILE] [-- --no-smoke]
+const USAGE = `usage: npm run deploy [-- --bridge] [-- --dry-run] [-- --config FILE] [-- --no-smoke]
 
+  --bridge       deploy the npm bridge Worker (bridge.wrangler.toml) instead of the relay
   --dry-run      print what would be provisioned and bundle the Worker; no API call at all
-  --config FILE  operator settings (default relay.config.json; see relay.config.example.json)
-  --no-smoke     skip the final GET /.well-known/vouch
+  --config FILE  operator settings (default relay.config.json, or bridge.config.json with --bridge;
+                 see relay.config.example.json, bridge.config.example.json)
+  --no-smoke     skip the final smoke check (GET /.well-known/vouch; the bridge's GET /)
 
 Credentials: CLOUDFLARE_API_TOKEN (or a prior \`npx wrangler login\`), CLOUDFLARE_ACCOUNT_ID when the
 token reaches more than one account. ADMIN_TOKEN, if set, is the admin token on first deploy;
-otherwise one is generated into .deploy/<name>.admin-token (mode 0600) and never printed.`
+otherwise one is generated into .deploy/<name>.admin-token (mode 0600) and never printed.
+BRIDGE_KEY, if set, is the bridge's key (a base64url Ed25519 seed) on its first deploy; otherwise
+one is generated and goes only to the Worker's secret. Its did:key is printed: that is what users trust.`
 
 interface State {
   accountId?: string
   d1: Record<string, string>
   kv: Record<string, string>
+  /** The bridge key's did:key (public), kept to name it again on later deploys. */
+  did?: string
+}
+
+/** What differs between deploying the relay and the bridge; every step else is shared. */
+interface Target {
+  kind: 'relay' | 'bridge'
+  toml: string
+  config: string
+  configEnv: string
+  secrets: string
+  /** The path the smoke check GETs, and whether its JSON answer is the live Worker's. */
+  smokePath: string
+  smokeOk(body: Record<string, unknown>): boolean
+  describe(body: Record<string, unknown>): string
+}
+
+const RELAY: Target = {
+  kind: 'relay',
+  toml: 'wrangler.toml',
+  config: 'relay.config.json',
+  configEnv: 'VOUCH_RELAY_CONFIG',
+  secrets: 'ADMIN_TOKEN and RELAY_KEY',
+  smokePath: '/.well-known/vouch',
+  smokeOk: (b) => b.protocol === PROTOCOL_VERSION,
+  describe: (b) => `protocol ${String(b.protocol)}, ${String(b.software)}`,
+}
+
+const BRIDGE: Target = {
+  kind: 'bridge',
+  toml: 'bridge.wrangler.toml',
+  config: 'bridge.config.json',
+  configEnv: 'VOUCH_BRIDGE_CONFIG',
+  secrets: 'BRIDGE_KEY',
+  smokePath: '/',
+  // The bridge's status answer (src/bridge-worker/index.ts): both keys present, null before the first run.
+  smokeOk: (b) => 'checkpoint' in b && 'lastRun' in b,
+  describe: (b) => `checkpoint ${JSON.stringify(b.checkpoint)}${b.lastRun ? '' : ' (no run yet)'}`,
+}
+
+/** The bridge's seed: the operator's BRIDGE_KEY on a first deploy, else a new one (never written anywhere). */
+async function bridgeKey(): Promise<{ seed: string; did: string }> {
+  const given = process.env.BRIDGE_KEY
+  const bytes = given === undefined ? randomBytes(32) : decodeBase64url(given.trim())
+  if (!bytes || bytes.length !== 32) throw new DeployError('BRIDGE_KEY is not a base64url Ed25519 seed of 32 bytes.', 'Unset BRIDGE_KEY to have one generated, or give the seed `vouch` keeps for the bridge key.')
+  const seed = Buffer.from(bytes).toString('base64url')
+  return { seed, did: encodeDidKey((await keyPairFromSeed(bytes)).publicKey) }
 }
 
 async function readState(file: string): Promise<State> {
@@ -98,31 +154,32 @@ async function adminToken(name: string): Promise<string> {
   }
 }
 
-function printPlan(plan: Plan, configPath: string, found: boolean) {
-  say(`relay      ${plan.name}  (settings: ${found ? configPath : `${configPath} not found, defaults`})`)
+function printPlan(target: Target, plan: Plan, configPath: string, found: boolean) {
+  say(`${target.kind.padEnd(10)} ${plan.name}  (settings: ${found ? configPath : `${configPath} not found, defaults`})`)
   for (const d of plan.d1) say(`D1         ${d.binding} -> ${d.name}  (found or created by name)`)
   for (const k of plan.kv) say(`KV         ${k.binding} -> ${k.title}  (found or created by title)`)
   for (const r of plan.r2) say(`R2         ${r.binding} -> ${r.bucket}  (found or created; R2 must be enabled on the account)`)
   say(`migrate    ${plan.migrate.join(', ') || '(none)'} before the new version takes traffic`)
   say(`cron       ${plan.crons.join(', ') || '(none)'}`)
   for (const [k, v] of Object.entries(plan.vars)) say(`var        ${k}=${JSON.stringify(v)}`)
-  say(`secrets    ADMIN_TOKEN and RELAY_KEY if the Worker has none`)
+  say(`secrets    ${target.secrets} if the Worker has none`)
 }
 
-async function smoke(url: string, timeoutMs: number): Promise<void> {
-  const target = new URL('/.well-known/vouch', url).href
+async function smoke(t: Target, url: string, timeoutMs: number): Promise<void> {
+  const target = new URL(t.smokePath, url).href
   const until = Date.now() + timeoutMs
   let last = ''
   // A new workers.dev route or custom domain can take some seconds to answer everywhere.
   for (;;) {
     try {
       const res = await fetch(target, { redirect: 'error', signal: AbortSignal.timeout(10_000) })
-      const body = (await res.json()) as { protocol?: unknown; software?: unknown }
-      if (res.ok && body.protocol === PROTOCOL_VERSION) {
-        say(`smoke      ${target}: protocol ${body.protocol}, ${String(body.software)}`)
+      const answer: unknown = await res.json()
+      const body = (typeof answer === 'object' && answer !== null ? answer : {}) as Record<string, unknown>
+      if (res.ok && t.smokeOk(body)) {
+        say(`smoke      ${target}: ${t.describe(body)}`)
         return
       }
-      last = `HTTP ${res.status}, protocol ${JSON.stringify(body.protocol)}`
+      last = `HTTP ${res.status}, ${JSON.stringify(answer).slice(0, 200)}`
     } catch (e) {
       last = (e as Error).message
     }
@@ -133,14 +190,17 @@ async function smoke(url: string, timeoutMs: number): Promise<void> {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { 'dry-run': { type: 'boolean' }, config: { type: 'string' }, 'no-smoke': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { bridge: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, config: { type: 'string' }, 'no-smoke': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   })
   if (values.help) return say(USAGE), 0
-  const configPath = resolve(root, values.config ?? process.env.VOUCH_RELAY_CONFIG ?? 'relay.config.json')
+  const t = values.bridge ? BRIDGE : RELAY
+  const configPath = resolve(root, values.config ?? process.env[t.configEnv] ?? t.config)
   const { config, found } = await loadRelayConfig(configPath)
-  const toml = await readWranglerToml(join(root, 'wrangler.toml'))
+  const toml = await readWranglerToml(join(root, t.toml))
   const plan = makePlan(toml, config)
+  // A bridge with no relay would fail every cron run with bad_config: refuse before provisioning.
+  if (t === BRIDGE && !plan.vars.RELAYS?.trim()) throw new ConfigError(`${configPath}: set vars.RELAYS to the relay(s) the bridge publishes to (see bridge.config.example.json)`)
   await mkdir(stateDir, { recursive: true })
   const stateFile = join(stateDir, `${plan.name}.json`)
   const state = await readState(stateFile)
@@ -149,7 +209,7 @@ async function main(): Promise<number> {
   const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', WRANGLER_LOG_PATH: join(stateDir, 'logs'), CI: process.env.CI ?? 'true' }
 
   if (values['dry-run']) {
-    printPlan(plan, configPath, found)
+    printPlan(t, plan, configPath, found)
     const placeholder = '00000000000000000000000000000000'
     const ids = {
       d1: Object.fromEntries(plan.d1.map((d) => [d.binding, state.d1[d.binding] ?? placeholder])),
@@ -190,9 +250,17 @@ async function main(): Promise<number> {
   // Only a Worker without the secret gets one: a second deploy must not rotate the operator's token.
   const secrets: Record<string, string> = {}
   const existing = await cf.secretNames(plan.name)
-  if (!existing.includes('ADMIN_TOKEN')) secrets.ADMIN_TOKEN = await adminToken(plan.name)
-  // The relay's own key (PROTOCOL §6.7): made once, never rotated by a deploy, never written to disk.
-  if (!existing.includes('RELAY_KEY')) secrets.RELAY_KEY = randomBytes(32).toString('base64url')
+  if (t === RELAY) {
+    if (!existing.includes('ADMIN_TOKEN')) secrets.ADMIN_TOKEN = await adminToken(plan.name)
+    // The relay's own key (PROTOCOL §6.7): made once, never rotated by a deploy, never written to disk.
+    if (!existing.includes('RELAY_KEY')) secrets.RELAY_KEY = randomBytes(32).toString('base64url')
+  } else if (!existing.includes('BRIDGE_KEY')) {
+    // Rotating it would split the bridge's statements over two keys that policies trust separately.
+    const key = await bridgeKey()
+    secrets.BRIDGE_KEY = key.seed
+    state.did = key.did
+    await save()
+  }
   const secretsFile = join(stateDir, `${plan.name}.secrets.json`)
   const outFile = join(stateDir, `${plan.name}.wrangler-output.ndjson`)
   await rm(outFile, { force: true })
@@ -210,14 +278,16 @@ async function main(): Promise<number> {
   const entries = (await readFile(outFile, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; version_id?: string })
   const versionId = entries.find((e) => e.type === 'version-upload')?.version_id
   if (!versionId) throw new DeployError('wrangler uploaded no version id.', 'Rerun `npm run deploy`; if it repeats, report it with the wrangler output above.')
-  say(`version    ${versionId} uploaded${Object.keys(secrets).length ? ` with secrets ${Object.keys(secrets).join(', ')} (the admin token in .deploy/${plan.name}.admin-token unless ADMIN_TOKEN was set)` : ''}`)
+  const where = t === RELAY ? ` (the admin token in .deploy/${plan.name}.admin-token unless ADMIN_TOKEN was set)` : ''
+  say(`version    ${versionId} uploaded${Object.keys(secrets).length ? ` with secrets ${Object.keys(secrets).join(', ')}${where}` : ''}`)
 
   for (const binding of plan.migrate) await wrangler(['d1', 'migrations', 'apply', binding, '--remote', '--config', genFile], env, `Applying ${binding} migrations`)
   await wrangler(['versions', 'deploy', `${versionId}@100%`, '--yes', '--config', genFile, '--message', 'npm run deploy'], env, 'Deploying the version')
   say(`deployed   ${versionId} at 100%`)
 
   if (plan.crons.length) say(`cron       ${plan.crons.join(', ')} ${(await cf.ensureSchedules(plan.name, plan.crons)) ? 'set' : 'unchanged'}`)
-  let url = plan.vars.RELAY_URL || undefined
+  if (t === BRIDGE) say(`bridge key ${state.did ?? '(not known here: set by a deploy whose .deploy/ is elsewhere)'}: what users trust as the npm bridge`)
+  let url = config.url ?? ((t === RELAY && plan.vars.RELAY_URL) || undefined)
   if (plan.workersDev) {
     const sub = await cf.workersSubdomain()
     if (!sub) {
@@ -230,8 +300,8 @@ async function main(): Promise<number> {
     }
   }
   if (values['no-smoke']) say('smoke      skipped (--no-smoke)')
-  else if (!url) say('smoke      skipped: no URL known; set RELAY_URL in relay.config.json or register a workers.dev subdomain')
-  else await smoke(url, Number(process.env.VOUCH_DEPLOY_SMOKE_TIMEOUT_MS ?? 60_000))
+  else if (!url) say(`smoke      skipped: no URL known; set ${t === RELAY ? 'RELAY_URL' : '"url"'} in ${t.config} or register a workers.dev subdomain`)
+  else await smoke(t, url, Number(process.env.VOUCH_DEPLOY_SMOKE_TIMEOUT_MS ?? 60_000))
   return 0
 }
 

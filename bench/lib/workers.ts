@@ -47,7 +47,7 @@ export class RunningWorker {
   ) {}
 
   /** `bindings` are added to (or override) the config's, e.g. `{ ADMIN_TOKEN: { type: 'secret_text', value } }`. */
-  static async start(config: string, dir: string, probePath = '/', bindings?: Record<string, Binding>): Promise<RunningWorker> {
+  static async start(config: string, dir: string, probePath = '/', bindings?: Record<string, Binding>, dev?: { testScheduled?: boolean }): Promise<RunningWorker> {
     const before = new Set(childProcesses())
     const worker = await unstable_startWorker({
       config,
@@ -55,7 +55,7 @@ export class RunningWorker {
       ...(bindings && { bindings }),
       // `persist: DIR` resolves like `--persist-to DIR`: data under DIR/v3, where
       // `wrangler d1 migrations apply --persist-to DIR` wrote the schema.
-      dev: { server: { port: 0 }, inspector: false, persist: dir, watch: false, logLevel: 'warn' },
+      dev: { server: { port: 0 }, inspector: false, persist: dir, watch: false, logLevel: 'warn', ...dev },
     })
     const url = await worker.url
     await worker.ready

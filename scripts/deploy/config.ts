@@ -1,6 +1,6 @@
 /**
- * The operator's settings (an untracked `relay.config.json`) and the wrangler config generated
- * from them for one deploy. The tracked `wrangler.toml` stays the project's defaults and is only
+ * The operator's settings (an untracked `relay.config.json`, or `bridge.config.json` for the
+ * bridge Worker) and the wrangler config generated from them for one deploy. The tracked `wrangler.toml` stays the project's defaults and is only
  * read: upgrading is a `git pull` with no merge conflict in operator values.
  */
 import { readFile } from 'node:fs/promises'
@@ -10,11 +10,14 @@ import { z } from 'zod'
 
 /** A var's value as an operator writes it; lists become the space-separated strings the relay parses. */
 const varValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])
-const SECRET_NAMES = ['ADMIN_TOKEN']
+/** Set by the deploy itself (once, never printed), so never a plain var in a config file. */
+const SECRET_NAMES = ['ADMIN_TOKEN', 'RELAY_KEY', 'BRIDGE_KEY']
 
 export const RelayConfig = z.strictObject({
-  /** The Worker's name; also the prefix of the resources' default names. */
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63').default('vouch-relay'),
+  /** The Worker's name; also the prefix of the resources' default names. Default: the tracked config's (vouch-relay, vouch-bridge-npm). */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63').optional(),
+  /** Where the Worker answers (e.g. a custom domain), for the smoke check; default RELAY_URL for a relay, else workers.dev. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
   /** Otherwise CLOUDFLARE_ACCOUNT_ID, otherwise the token's only account. */
   accountId: z.string().regex(/^[0-9a-f]{32}$/, '32 hex digits').optional(),
   /** Resource names by binding (DB, CACHE, BLOBS, …), to adopt existing ones or share an account. */
@@ -25,7 +28,9 @@ export const RelayConfig = z.strictObject({
   vars: z
     .record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, 'upper-case names like RELAY_URL'), varValue)
     .default({})
-    .refine((v) => !SECRET_NAMES.some((s) => s in v), { message: `${SECRET_NAMES.join(', ')} is a secret: set it with the ADMIN_TOKEN environment variable, not in vars` }),
+    .superRefine((v, ctx) => {
+      for (const s of SECRET_NAMES.filter((n) => n in v)) ctx.addIssue({ code: 'custom', message: `${s} is a secret: the deploy sets it once (or from the ${s} environment variable), never from vars` })
+    }),
 })
 export type RelayConfig = z.infer<typeof RelayConfig>
 
@@ -89,14 +94,15 @@ export async function readWranglerToml(path: string): Promise<Toml> {
 const defaultName = (worker: string, binding: string) => `${worker}-${binding.toLowerCase().replaceAll('_', '-')}`
 
 export function makePlan(toml: Toml, config: RelayConfig): Plan {
-  const pick = (binding: string) => config.resources[binding] ?? defaultName(config.name, binding)
+  const name = config.name ?? (typeof toml.name === 'string' ? toml.name : 'vouch-relay')
+  const pick = (binding: string) => config.resources[binding] ?? defaultName(name, binding)
   const known = new Set([...(toml.d1_databases ?? []), ...(toml.kv_namespaces ?? []), ...(toml.r2_buckets ?? [])].map((b) => b.binding))
   const stray = Object.keys(config.resources).filter((b) => !known.has(b))
   if (stray.length) throw new ConfigError(`resources names ${stray.join(', ')}, which wrangler.toml does not bind (it binds ${[...known].join(', ')})`)
   const vars: Record<string, string> = {}
   for (const [k, v] of Object.entries({ ...(toml.vars ?? {}), ...config.vars })) vars[k] = Array.isArray(v) ? v.join(' ') : String(v)
   return {
-    name: config.name,
+    name,
     d1: (toml.d1_databases ?? []).map((b) => ({ binding: b.binding, name: pick(b.binding) })),
     kv: (toml.kv_namespaces ?? []).map((b) => ({ binding: b.binding, title: pick(b.binding) })),
     r2: (toml.r2_buckets ?? []).map((b) => ({ binding: b.binding, bucket: pick(b.binding) })),

@@ -7,7 +7,7 @@
  *
  * Response shapes follow the API's envelope `{ success, errors, messages, result }`.
  */
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import initSqlJs, { type Database } from 'sql.js'
@@ -39,6 +39,16 @@ export interface Fault {
   message: string
 }
 
+export interface Script {
+  versions: Version[]
+  deployments: Array<{ id: string; versionId: string }>
+  schedules: string[]
+  secrets: Set<string>
+  /** SHA-256 (hex) of each secret's value: enough to tell whether output leaked it, and not the value. */
+  secretDigests: Map<string, string>
+  workersDev: boolean
+}
+
 export interface StandIn {
   /** e.g. http://127.0.0.1:PORT/client/v4, for CLOUDFLARE_API_BASE_URL */
   baseUrl: string
@@ -50,7 +60,7 @@ export interface StandIn {
   d1: Map<string, { uuid: string; name: string; db: Database }>
   kv: Array<{ id: string; title: string }>
   r2: Array<{ name: string; creation_date: string }>
-  scripts: Map<string, { versions: Version[]; deployments: Array<{ id: string; versionId: string }>; schedules: string[]; secrets: Set<string>; workersDev: boolean }>
+  scripts: Map<string, Script>
   /** The account's workers.dev subdomain; null as on an account that never registered one. */
   subdomain: string | null
   faults: Fault[]
@@ -89,13 +99,13 @@ export async function startStandIn(opts: { subdomain?: string | null } = {}): Pr
     d1: new Map<string, { uuid: string; name: string; db: Database }>(),
     kv: [] as Array<{ id: string; title: string }>,
     r2: [] as Array<{ name: string; creation_date: string }>,
-    scripts: new Map<string, { versions: Version[]; deployments: Array<{ id: string; versionId: string }>; schedules: string[]; secrets: Set<string>; workersDev: boolean }>(),
+    scripts: new Map<string, Script>(),
     subdomain: opts.subdomain === undefined ? 'example' : opts.subdomain,
     faults: [] as Fault[],
   }
   const script = (name: string) => {
     let s = state.scripts.get(name)
-    if (!s) state.scripts.set(name, (s = { versions: [], deployments: [], schedules: [], secrets: new Set(), workersDev: false }))
+    if (!s) state.scripts.set(name, (s = { versions: [], deployments: [], schedules: [], secrets: new Set(), secretDigests: new Map(), workersDev: false }))
     return s
   }
   const d1ById = (id: string) => [...state.d1.values()].find((d) => d.uuid === id)
@@ -190,6 +200,7 @@ export async function startStandIn(opts: { subdomain?: string | null } = {}): Pr
       const form = await new Request('http://x/', { method: 'POST', body, headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData()
       const metadata = JSON.parse(String(form.get('metadata'))) as { bindings?: Array<Record<string, unknown>> }
       const s = script(m[1]!)
+      for (const b of metadata.bindings ?? []) if (b.type === 'secret_text') s.secretDigests.set(String(b.name), createHash('sha256').update(String(b.text)).digest('hex'))
       const bindings = (metadata.bindings ?? []).map((b) => (b.type === 'secret_text' ? { ...b, text: '(redacted)' } : b))
       for (const b of bindings) if (b.type === 'secret_text') s.secrets.add(String(b.name))
       const v: Version = { id: randomUUID(), number: s.versions.length + 1, bindings, secretNames: bindings.filter((b) => b.type === 'secret_text').map((b) => String(b.name)) }
@@ -227,6 +238,10 @@ export async function startStandIn(opts: { subdomain?: string | null } = {}): Pr
     if (req.method === 'GET' && url.pathname === '/.well-known/vouch') {
       // The deployed relay, as the smoke check sees it.
       return json(res, 200, { protocol: 1, software: 'vouch-relay (stand-in)', relay: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+    }
+    if (req.method === 'GET' && url.pathname === '/') {
+      // The deployed bridge Worker's status answer, before its first cron run.
+      return json(res, 200, { checkpoint: null, lastRun: null })
     }
     const call: Call = { method: req.method ?? 'GET', path: url.pathname + url.search, status: 0 }
     state.calls.push(call)

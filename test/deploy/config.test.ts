@@ -42,3 +42,13 @@ it('refuses a secret in vars, a lower-case var, an unknown key and a resource fo
   const toml = await readWranglerToml(join(root, 'wrangler.toml'))
   expect(() => makePlan(toml, RelayConfig.parse({ resources: { QUEUE: 'q' } }))).toThrow(/QUEUE, which wrangler.toml does not bind/)
 })
+
+it('the bridge: its name and resources come from bridge.wrangler.toml, and its key is never a var', async () => {
+  expect((await loadRelayConfig(join(root, 'bridge.config.example.json'))).found).toBe(true)
+  const toml = await readWranglerToml(join(root, 'bridge.wrangler.toml'))
+  const plan = makePlan(toml, RelayConfig.parse({ vars: { RELAYS: ['https://a.example', 'https://b.example'] } }))
+  expect(plan).toMatchObject({ name: 'vouch-bridge-npm', d1: [], r2: [], migrate: [], kv: [{ binding: 'BRIDGE_STATE', title: 'vouch-bridge-npm-bridge-state' }], crons: ['* * * * *'] })
+  expect(plan.vars.RELAYS).toBe('https://a.example https://b.example')
+  expect(RelayConfig.safeParse({ vars: { BRIDGE_KEY: 'x' } }).error?.issues[0]?.message).toMatch(/BRIDGE_KEY is a secret/)
+  expect(RelayConfig.safeParse({ url: 'ftp://x.example' }).success).toBe(false)
+})

@@ -4,6 +4,7 @@
  * tests what would be pushed, not the work in progress.
  */
 import { execFile, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -160,11 +161,63 @@ describe('npm run deploy against the stand-in API', () => {
     expect(api.d1.size).toBe(2)
   })
 
+  it('--bridge: a clean deploy provisions its KV, sets BRIDGE_KEY and the cron, and smoke-checks GET /', async () => {
+    api.subdomain = 'example'
+    const config = join(dir, 'bridge.config.json')
+    await writeFile(config, JSON.stringify({ name: 'bridge-a', url: api.origin, vars: { RELAYS: [api.origin], MAX_CHANGES: 500 } }))
+    const dry = await deploy('--bridge', '--dry-run', '--config', config)
+    expect(dry.out).toMatch(/KV {9}BRIDGE_STATE -> bridge-a-bridge-state/)
+    expect(dry.code).toBe(0)
+    expect(dry.calls).toEqual([])
+
+    const r = await deploy('--bridge', '--config', config)
+    expect(r.out).toMatch(/smoke {6}http:\/\/127\.0\.0\.1:\d+\/: checkpoint null \(no run yet\)/)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/KV {9}bridge-a-bridge-state created/)
+    const did = /bridge key (did:key:z[1-9A-HJ-NP-Za-km-z]+): /.exec(r.out)?.[1]
+    expect(did).toBeDefined()
+    expect(api.kv.filter((n) => n.title === 'bridge-a-bridge-state')).toHaveLength(1)
+    // No D1 and no R2: nothing created or migrated beyond the relays' own.
+    expect(r.calls.filter((c) => /\/d1\/|\/r2\//.test(c.path))).toEqual([])
+    expect(api.calls.filter((c) => c.unknown).map(routeOf)).toEqual([])
+    const script = api.scripts.get('bridge-a')!
+    expect(script.versions).toHaveLength(1)
+    expect(script.deployments.map((d) => d.versionId)).toEqual([script.versions[0]!.id])
+    expect(script.schedules).toEqual(['* * * * *'])
+    expect(script.workersDev).toBe(true)
+    const byName = (n: string) => script.versions[0]!.bindings.find((b) => b.name === n)
+    expect(byName('BRIDGE_STATE')).toMatchObject({ type: 'kv_namespace', namespace_id: api.kv.find((n) => n.title === 'bridge-a-bridge-state')!.id })
+    expect(byName('RELAYS')).toMatchObject({ type: 'plain_text', text: api.origin })
+    expect(byName('MAX_CHANGES')).toMatchObject({ type: 'plain_text', text: '500' })
+    expect(script.versions[0]!.secretNames).toEqual(['BRIDGE_KEY'])
+  })
+
+  it('--bridge: a re-run keeps the key and changes only the code', async () => {
+    const config = join(dir, 'bridge.config.json')
+    const first = outputs.at(-1)!
+    const r = await deploy('--bridge', '--config', config)
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/KV {9}bridge-a-bridge-state found/)
+    const writes = r.calls.filter((c) => c.method !== 'GET')
+    expect(writes.map(routeOf)).toEqual(['POST /workers/scripts/bridge-a/versions', 'POST /workers/scripts/bridge-a/deployments'])
+    const script = api.scripts.get('bridge-a')!
+    expect(script.versions[1]!.secretNames).toEqual([])
+    expect(script.deployments.at(-1)!.versionId).toBe(script.versions[1]!.id)
+    // The same did:key named again, from the deploy state, though the secret itself is unreadable.
+    const did = (out: string) => /bridge key (did:key:\S+): /.exec(out)?.[1]
+    expect(did(r.out)).toBe(did(first))
+  })
+
   it('changed no tracked file and never printed the admin token', async () => {
     const { stdout } = await exec('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: clone })
     expect(stdout).toBe('')
     const token = (await readFile(join(clone, '.deploy', 'relay-a.admin-token'), 'utf8')).trim()
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/)
     for (const out of outputs) expect(out).not.toContain(token)
+    // Nor the bridge's generated seed: no word of any output hashes to the value the Worker got.
+    const seed = api.scripts.get('bridge-a')!.secretDigests.get('BRIDGE_KEY')
+    expect(seed).toMatch(/^[0-9a-f]{64}$/)
+    const words = new Set(outputs.flatMap((o) => o.match(/[A-Za-z0-9_-]{43}/g) ?? []))
+    for (const w of words) expect(createHash('sha256').update(w).digest('hex')).not.toBe(seed)
   })
 })
