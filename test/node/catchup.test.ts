@@ -92,6 +92,15 @@ describe('catch-up from a peer log', () => {
 
     // 600 more: from leaf 2300 the bundle holding it (8) is read again, only its 4 new entries kept.
     await post(a.url, 600)
+    // Integration runs after the response (within seconds): wait until the source's signed
+    // checkpoint covers the new leaves, or the pull rightly reads them as a feed tail instead.
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const note = await (await fetch(`${a.url}/v1/log/checkpoint`)).text()
+      if (Number(note.split('\n')[1]) >= 2900) break
+      if (Date.now() > deadline) throw new Error('the source never integrated the new leaves')
+      await new Promise((r) => setTimeout(r, 200))
+    }
     const r3 = await pull(1, a.url)
     expect(r3).toMatchObject({ bundles: 3, stored: 600, invalid: 0 })
     const ids = await feedIds(a.url)
