@@ -4,7 +4,9 @@ import { parseSri, sha256 } from './hash.ts'
 import { parseJson, type Json } from './json.ts'
 import { openNote, parseCheckpoint, parseVerifierKey, type Checkpoint } from './note.ts'
 import type { Statement } from './statement.ts'
-import { checkSize, HASH_SIZE, nodeHash, type SubtreeHash } from './tlog.ts'
+import { checkSize, HASH_SIZE, rebuildConsistency, type SubtreeHash } from './tlog.ts'
+
+export { rebuildConsistency } from './tlog.ts'
 
 /**
  * Equivocation as portable evidence (PROTOCOL §5, §6.12): two checkpoints signed by one log key
@@ -66,31 +68,6 @@ export function ensureEvidence(value: unknown): Evidence {
   return { checkpoints: [cps[0] as string, cps[1] as string], proof: proof as string[] }
 }
 
-/**
- * The roots a consistency path rebuilds for the first m leaves and for all n (RFC 9162 §2.1.4.2
- * run forwards), or undefined when the path has the wrong length for (m, n). Unlike a plain
- * proof, the path always starts with the hash it folds from: for a power-of-two m that is the
- * m-leaf subtree's root, which an ordinary proof leaves out because the verifier already has it.
- */
-export function rebuildConsistency(m: number, n: number, path: readonly Uint8Array[]): { oldRoot: Uint8Array; newRoot: Uint8Array } | undefined {
-  if (!(Number.isSafeInteger(m) && Number.isSafeInteger(n) && m >= 1 && m < n) || path.length === 0) return undefined
-  let fn = m - 1
-  let sn = n - 1
-  while (fn % 2 === 1) (fn = Math.floor(fn / 2)), (sn = Math.floor(sn / 2))
-  let fr = path[0]!
-  let sr = path[0]!
-  for (const c of path.slice(1)) {
-    if (sn === 0) return undefined
-    if (fn % 2 === 1 || fn === sn) {
-      fr = nodeHash(c, fr)
-      sr = nodeHash(c, sr)
-      if (fn % 2 === 0) while (fn % 2 === 0 && fn !== 0) (fn = Math.floor(fn / 2)), (sn = Math.floor(sn / 2))
-    } else sr = nodeHash(sr, c)
-    fn = Math.floor(fn / 2)
-    sn = Math.floor(sn / 2)
-  }
-  return sn === 0 ? { oldRoot: fr, newRoot: sr } : undefined
-}
 
 /** The evidence path for (m, n) from the larger tree's hashes: the RFC 6962 proof, led by the m-subtree root when m is a power of two. */
 export async function evidencePath(m: number, n: number, proof: readonly Uint8Array[], h: SubtreeHash): Promise<Uint8Array[]> {

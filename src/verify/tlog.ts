@@ -126,16 +126,26 @@ export function verifyConsistency(m: number, n: number, proof: Uint8Array[], old
   if (m === n) return proof.length === 0 && equalBytes(oldRoot, newRoot)
   if (m === 0) return proof.length === 0 // the empty tree is a prefix of every tree
   if (proof.length === 0) return false
-  const path = [...proof]
   // A power-of-two m is a complete subtree: its root is the proof's implicit first element.
-  if ((m & (m - 1)) === 0) path.unshift(oldRoot)
+  const r = rebuildConsistency(m, n, (m & (m - 1)) === 0 ? [oldRoot, ...proof] : proof)
+  return r !== undefined && equalBytes(r.oldRoot, oldRoot) && equalBytes(r.newRoot, newRoot)
+}
+
+/**
+ * The roots a consistency path rebuilds for the first m leaves and for all n (RFC 9162 §2.1.4.2
+ * run forwards), or undefined when the path has the wrong length for (m, n). Unlike a plain
+ * proof, the path always starts with the hash it folds from: for a power-of-two m that is the
+ * m-leaf subtree's root, which an ordinary proof leaves out because the verifier already has it.
+ */
+export function rebuildConsistency(m: number, n: number, path: readonly Uint8Array[]): { oldRoot: Uint8Array; newRoot: Uint8Array } | undefined {
+  if (!(Number.isSafeInteger(m) && Number.isSafeInteger(n) && m >= 1 && m < n) || path.length === 0) return undefined
   let fn = m - 1
   let sn = n - 1
   while (fn % 2 === 1) (fn = Math.floor(fn / 2)), (sn = Math.floor(sn / 2))
   let fr = path[0]!
   let sr = path[0]!
   for (const c of path.slice(1)) {
-    if (sn === 0) return false
+    if (sn === 0) return undefined
     if (fn % 2 === 1 || fn === sn) {
       fr = nodeHash(c, fr)
       sr = nodeHash(c, sr)
@@ -144,7 +154,7 @@ export function verifyConsistency(m: number, n: number, proof: Uint8Array[], old
     fn = Math.floor(fn / 2)
     sn = Math.floor(sn / 2)
   }
-  return sn === 0 && equalBytes(fr, oldRoot) && equalBytes(sr, newRoot)
+  return sn === 0 ? { oldRoot: fr, newRoot: sr } : undefined
 }
 
 /** The root of one tile's hashes (a complete subtree when the tile is full). */

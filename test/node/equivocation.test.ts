@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNetwork } from '../../scripts/network-harness.ts'
 import { createStatement, keySigner, query, sign } from '../../src/client/index.ts'
@@ -24,7 +22,7 @@ import {
   type KeyPair,
 } from '../../src/verify/index.ts'
 import { testKey } from '../helpers.ts'
-import { ROOT, type Run } from './run-vouch.ts'
+import { runVouch, type Run } from './run-vouch.ts'
 
 /**
  * Issue 16.5: a relay patched to hide a yank from one client serves that client a forked log.
@@ -91,28 +89,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true })
 })
 
-function vouch(args: string[], home: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/cli/run.ts'), ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH, HOME: work, VOUCH_HOME: home } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    child.on('close', (code) => {
-      let json
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        json = undefined
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json })
-    })
-  })
-}
+const vouch = (args: string[], home: string): Promise<Run> => runVouch(args, { cwd: work, env: { HOME: work, VOUCH_HOME: home }, json: true, source: true })
 
 describe('a relay hiding a yank from one client behind a forked log', () => {
   it('is caught by that client once it holds another client\'s checkpoint, and the proof published is checkable by anyone', async () => {

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNetwork } from '../../scripts/network-harness.ts'
@@ -23,7 +21,7 @@ import {
   type KeyPair,
 } from '../../src/verify/index.ts'
 import { testKey } from '../helpers.ts'
-import { ROOT, type Run } from './run-vouch.ts'
+import { runVouch, type Run } from './run-vouch.ts'
 
 /**
  * Clients check the relay's log (PROTOCOL §6.10): against a real relay, and against hostile
@@ -234,28 +232,7 @@ describe('a client checks the relay log', () => {
   })
 })
 
-function vouch(args: string[], home: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/cli/run.ts'), ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH, HOME: work, VOUCH_HOME: home } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    child.on('close', (code) => {
-      let json
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        json = undefined
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json })
-    })
-  })
-}
+const vouch = (args: string[], home: string): Promise<Run> => runVouch(args, { cwd: work, env: { HOME: work, VOUCH_HOME: home }, json: true, source: true })
 
 describe('the CLI keeps checkpoints under VOUCH_HOME', () => {
   it('vouch query and show check the log; a forked relay exits 6 with both checkpoints, even beside an honest one', async () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 /** The built `vouch` executable (bin/vouch.js → dist/cli.js) that the CLI tests run as a subprocess. */
 export const ROOT = join(import.meta.dirname, '../..')
@@ -17,9 +18,11 @@ export interface Run {
  * Runs `vouch ARGS` with exactly `env` (plus PATH; an undefined value leaves a variable out), so a
  * test's keys, config and relays never leak in from the machine running it.
  */
-export function runVouch(args: string[], o: { env: Record<string, string | undefined>; cwd?: string; json?: boolean }): Promise<Run> {
+export function runVouch(args: string[], o: { env: Record<string, string | undefined>; cwd?: string; json?: boolean; source?: boolean }): Promise<Run> {
+  // `source`: the TypeScript CLI through tsx, for tests that must not race the dist/ build.
+  const entry = o.source ? ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/cli/run.ts')] : [BIN]
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...entry, ...args], {
       cwd: o.cwd,
       env: { PATH: process.env.PATH, ...o.env } as unknown as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

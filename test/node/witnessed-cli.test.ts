@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNetwork } from '../../scripts/network-harness.ts'
 import { formatCosignerKey, keyPairFromSeed, verifyCosignedCheckpoint } from '../../src/verify/index.ts'
 import { makeStatement, testKey } from '../helpers.ts'
-import { ROOT, type Run } from './run-vouch.ts'
+import { runVouch, type Run } from './run-vouch.ts'
 
 /**
  * A client policy that requires witness cosignatures (issue 16.4), end to end: two real relays on
@@ -47,28 +45,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true })
 })
 
-function vouch(args: string[], home: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href, join(ROOT, 'src/cli/run.ts'), ...args], {
-      cwd: work,
-      env: { PATH: process.env.PATH, HOME: work, VOUCH_HOME: home } as unknown as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d))
-    child.stderr.on('data', (d: Buffer) => (stderr += d))
-    child.on('close', (code) => {
-      let json
-      try {
-        json = JSON.parse(stdout)
-      } catch {
-        json = undefined
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json })
-    })
-  })
-}
+const vouch = (args: string[], home: string): Promise<Run> => runVouch(args, { cwd: work, env: { HOME: work, VOUCH_HOME: home }, json: true, source: true })
 
 /** A fresh VOUCH_HOME whose policy.json trusts the publisher and requires `logs`. */
 function home(name: string, logs: unknown): string {
