@@ -14,7 +14,9 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { TEST_MIGRATIONS: await readD1Migrations('./migrations'), ADMIN_TOKEN: 'test-admin-token' },
+              // RELAY_KEY '' (unset): `npm start` writes a key to the untracked .dev.vars, which wrangler
+              // would lend the tests; a test that needs a key passes its own.
+              bindings: { TEST_MIGRATIONS: await readD1Migrations('./migrations'), ADMIN_TOKEN: 'test-admin-token', RELAY_KEY: '' },
               // A real rate-limit binding with a tiny limit, swapped in for RATE_REQUESTS/RATE_PEERS
               // by test/workers/gate.test.ts (the configured 600 a minute take too long to reach).
               ratelimits: { RATE_TEST: { simple: { limit: 5, period: 60 } } },
