@@ -34,7 +34,7 @@ export async function cosignatureRows(ks: readonly number[] = [1, 3, 5], rounds 
   const rows: [string, string][] = [['client: open a checkpoint note (log signature), median', `${fmt(await time1(() => openNote(note, verifier)))} ms`]]
   for (const k of ks) {
     const believe = witnessBelief({ witnesses: witnesses.slice(0, k).map((w) => w.vkey), k })
-    const signed = { relay: 'http://bench.test', note, opened: { text: body, verified: true } as never, checkpoint }
+    const signed = { relay: 'http://bench.test', verifierKey: 'bench.test+00000000+AQ', note, opened: { text: body, verified: true } as never, checkpoint }
     const ms = await time1(async () => {
       if ((await believe(signed)) !== true) throw new Error('the benchmark checkpoint is not witnessed')
     })

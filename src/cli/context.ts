@@ -62,12 +62,14 @@ export class Context {
    * so each relay's checkpoint is fetched and reconciled once. Kept under `<config dir>/logs`.
    * The policy's `logs` (witness cosignatures) applies: the `policy` a command judges with, else
    * the one `vouch verify` would use, when there is one, so `query` and `show` believe no relay
-   * that `verify` would not.
+   * that `verify` would not. A relay with proven equivocation is distrusted (asked of every relay)
+   * unless the policy says not to, or `distrust` is false (`report-fork` must still read it).
    */
-  async logs(policy?: Policy): Promise<LogChecker> {
+  async logs(policy?: Policy, o: { distrust?: boolean } = {}): Promise<LogChecker> {
     if (this.checker) return this.checker
     const [{ logChecker }, p] = await Promise.all([import('./logs.ts'), policy ?? import('./verdict.ts').then((v) => v.policyIfAny(this))])
-    return (this.checker ??= logChecker(this.paths.dir, p))
+    const distrust = o.distrust === false ? undefined : { relays: await this.relays(), timeoutMs: this.timeoutMs }
+    return (this.checker ??= logChecker(this.paths.dir, p, distrust))
   }
 
   get timeoutMs(): number {

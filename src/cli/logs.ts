@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LogChecker, unwitnessedRelay, witnessBelief, type CheckpointStore, type KeptCheckpoint } from '../client/index.ts'
+import { believeRelaySignature, distrustEquivocated, LogChecker, unwitnessedRelay, witnessBelief, type CheckpointStore, type KeptCheckpoint, type RequestOptions } from '../client/index.ts'
 import type { Policy } from '../policy/index.ts'
 
 /**
@@ -42,12 +42,18 @@ export function fileCheckpointStore(dir: string): CheckpointStore {
 /**
  * The log checker for one command, keeping checkpoints under `<config dir>/logs`. With a policy's
  * `logs` (docs/POLICY.md "Witnessed logs"), a relay's checkpoint is believed only with k witness
- * cosignatures, and a relay that publishes no log is not believed at all.
+ * cosignatures, and a relay that publishes no log is not believed at all. With `distrust` (the
+ * relays to ask), a relay whose log key has proven equivocation is not believed either, unless the
+ * policy's `distrustForkedRelays` is false (docs/POLICY.md "Forked relays").
  */
-export function logChecker(configDir: string, policy?: Pick<Policy, 'logs' | 'clockSkewMs'>): LogChecker {
+export function logChecker(
+  configDir: string,
+  policy?: Pick<Policy, 'logs' | 'clockSkewMs'> & { distrustForkedRelays?: boolean },
+  distrust?: { relays: readonly string[] } & RequestOptions,
+): LogChecker {
   const store = fileCheckpointStore(join(configDir, 'logs'))
   const l = policy?.logs
-  if (!l) return new LogChecker({ store })
-  const believe = witnessBelief({ witnesses: l.witnesses.map((w) => w.key), k: l.k, maxAgeSeconds: l.maxAgeSeconds, clockSkewMs: policy.clockSkewMs })
-  return new LogChecker({ store, believe, unlogged: unwitnessedRelay })
+  let believe = l ? witnessBelief({ witnesses: l.witnesses.map((w) => w.key), k: l.k, maxAgeSeconds: l.maxAgeSeconds, clockSkewMs: policy.clockSkewMs }) : believeRelaySignature
+  if (distrust && policy?.distrustForkedRelays !== false) believe = distrustEquivocated(distrust.relays, believe, distrust)
+  return new LogChecker({ store, believe, ...(l && { unlogged: unwitnessedRelay }) })
 }

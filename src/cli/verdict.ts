@@ -139,6 +139,8 @@ export interface Judgement {
   aliasChecks?: AliasCheck[]
   /** The policy's witness requirement, and the relays whose answers it dropped (absent without `logs`). */
   logs?: { k: number; witnesses: string[]; notWitnessed: { relay: string; message: string }[] }
+  /** Relays distrusted for a proven fork of their log, whose answers were dropped (absent when none). */
+  forked?: { relay: string; message: string }[]
 }
 
 /**
@@ -172,7 +174,12 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   }
   // The witness requirement decided which relays' answers the verdict could rest on, so the explanation says so.
   if (logs) verdict.explanation.children = [...(verdict.explanation.children ?? []), logsExplanation(logs)]
-  return { verdict, policyPath: path, gathered, ...(aliasChecks && { aliasChecks }), ...(logs && { logs }) }
+  const forked = source.problems().flatMap((r) => (r.problem?.code === 'equivocated' ? [{ relay: r.relay, message: r.problem.message }] : []))
+  if (forked.length) {
+    const children = forked.map((f): Explanation => ({ rule: 'equivocated', ok: false, text: f.message }))
+    verdict.explanation.children = [...(verdict.explanation.children ?? []), { rule: 'forked_relays', ok: false, text: `distrusted, answers dropped: ${forked.map((f) => f.relay).join(', ')} (proven to have forked their logs)`, children }]
+  }
+  return { verdict, policyPath: path, gathered, ...(aliasChecks && { aliasChecks }), ...(logs && { logs }), ...(forked.length && { forked }) }
 }
 
 function logsExplanation(l: NonNullable<Judgement['logs']>): Explanation {

@@ -42,6 +42,7 @@ export {
   type LogCheckOptions,
   type SignedCheckpoint,
 } from './log.ts'
+export { distrustEquivocated, findEquivocation, type ProvenFork } from './distrust.ts'
 export { TileCache, type TileSubtrees } from './tiles.ts'
 export { ProvenTree } from './inclusion.ts'
 export { countWitnesses, unwitnessedRelay, witnessBelief, type WitnessCount, type WitnessRequirement } from './witnessed.ts'

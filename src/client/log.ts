@@ -30,6 +30,8 @@ export { memoryCheckpointStore, type CheckpointStore, type KeptCheckpoint } from
 /** A checkpoint whose relay signature verified, before the belief policy has had its say. */
 export interface SignedCheckpoint {
   relay: string
+  /** The log's note verifier key, from the relay's /.well-known/vouch. */
+  verifierKey: string
   note: string
   opened: OpenedNote
   checkpoint: Checkpoint
@@ -267,7 +269,7 @@ export class LogChecker {
     if (!opened.verified) throw invalid('bad_checkpoint', `${url} is not signed by the log's key ${log.verifierKey}`)
     const checkpoint = parseCheckpoint(opened.text)
     if (!checkpoint || checkpoint.origin !== log.origin) throw invalid('bad_checkpoint', `${url} is not a checkpoint of ${log.origin}`)
-    return { relay, note, opened, checkpoint }
+    return { relay, verifierKey: log.verifierKey, note, opened, checkpoint }
   }
 
   /**

@@ -88,6 +88,8 @@ export const PolicySchema = z.strictObject({
   revocation: z.enum(['from-time', 'all']).default('from-time'),
   /** Witness cosignatures a relay's checkpoint needs before its answers count; absent: its own signature suffices. */
   logs: logs.optional(),
+  /** Whether a relay whose log key has a proven log-equivocation claim is distrusted (its answers dropped). */
+  distrustForkedRelays: z.boolean().default(true),
   /** Statements dated later than now + this are ignored. */
   clockSkewMs: z.int().min(0).max(86_400_000).default(300_000),
 })

@@ -115,7 +115,7 @@ describe('countWitnesses', () => {
 })
 
 describe('witnessBelief', () => {
-  const signed = (n: string): SignedCheckpoint => ({ relay: 'http://a.test', note: n, opened: { text: body, verified: true } as never, checkpoint: parseCheckpoint(body)! })
+  const signed = (n: string): SignedCheckpoint => ({ relay: 'http://a.test', verifierKey: 'a.test+00000000+AQ', note: n, opened: { text: body, verified: true } as never, checkpoint: parseCheckpoint(body)! })
 
   it('believes a checkpoint with k cosignatures, and otherwise says not_witnessed with the count and why', async () => {
     const believe = witnessBelief({ witnesses: [witnesses[1]!.vkey, witnesses[2]!.vkey], k: 2 }, () => NOW)

@@ -31,6 +31,8 @@ and \`vouch fetch --policy\` apply it. docs/POLICY.md states every rule. The fie
   clockSkewMs          statements dated later than now + this are ignored (default 300000)
   logs                 {"witnesses": [{"key": "<name>+<id>+<base64>"}], "k": 1}: believe a relay's
                        log only when k of these witnesses cosigned its checkpoint (optional)
+  distrustForkedRelays  drop the answers of a relay whose log key has a proven log-equivocation
+                       claim on any of your relays (default true)
 
   init   writes <config dir>/policy.json (or -o FILE), trusting your own key and any --trust
          keys, with every other field at its default. It never overwrites without --force.

@@ -22,7 +22,8 @@ whose policy reads these claims stop using what only RELAY serves. Exits 0 when 
     const { EQUIVOCATION_CLAIM, canonicalize, LIMITS, utf8 } = await import('../../verify/index.ts')
     const { LogChecker, LogForkError, memoryCheckpointStore, relayBase } = await import('../../client/index.ts')
     const relay = relayBase(relayArg!)
-    const checkers = [await ctx.logs()]
+    // A relay reported before is still compared (a second proof, or one in another pair of checkpoints).
+    const checkers = [await ctx.logs(undefined, { distrust: false })]
     for (const file of (values.checkpoint as string[] | undefined) ?? []) {
       let kept: { verifierKey?: unknown; note?: unknown }
       try {

@@ -58,6 +58,7 @@ does not match (and the usual 2, 3, 5).`,
       gathered: { statements: j.gathered.facts.length, queries: j.gathered.queries, complete: j.gathered.complete, incomplete: j.gathered.incomplete },
       ...(j.aliasChecks && { aliasChecks: j.aliasChecks }),
       ...(j.logs && { logs: j.logs }),
+      ...(j.forked && { forked: j.forked }),
     })
     if (j.verdict.verdict !== 'trusted' || (checkout && !checkout.ok)) process.exitCode = EXIT.verification
   },
