@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto'
-import { base64, concat, decodeBase64, equalBytes, hex, utf8 } from './bytes.ts'
+import { base64, concat, decodeBase64, equalBytes, utf8 } from './bytes.ts'
 import { sign, verify } from './ed25519.ts'
-import { NOTE_MAX_BYTES } from './note.ts'
+import { formatNoteKey, keyIdOf, NOTE_MAX_BYTES, parseNoteKey } from './note.ts'
 
 /**
  * C2SP tlog-cosignature v1, Ed25519 (signature type 0x04): a witness's timestamped statement that
@@ -11,7 +10,6 @@ import { NOTE_MAX_BYTES } from './note.ts'
  */
 
 const COSIGNATURE_V1 = 0x04
-const NAME = /^[^\s+]+$/u
 /** tlog-cosignature: the timestamp MUST NOT exceed 2^63 - 1; JavaScript's safe integers are below that. */
 const MAX_TIME = Number.MAX_SAFE_INTEGER
 
@@ -22,28 +20,15 @@ export interface CosignerKey {
   publicKey: Uint8Array
 }
 
-export function cosignerKeyHash(name: string, publicKey: Uint8Array): Uint8Array {
-  if (!NAME.test(name)) throw new RangeError(`cosigner name must be non-empty without spaces or '+', got ${JSON.stringify(name)}`)
-  if (publicKey.length !== 32) throw new RangeError('publicKey must be 32 bytes')
-  return new Uint8Array(createHash('sha256').update(concat(utf8(name), Uint8Array.of(0x0a, COSIGNATURE_V1), publicKey)).digest()).slice(0, 4)
-}
+export const cosignerKeyHash = (name: string, publicKey: Uint8Array): Uint8Array => keyIdOf(name, COSIGNATURE_V1, publicKey)
 
 export const cosignerKey = (name: string, publicKey: Uint8Array): CosignerKey => ({ name, keyHash: cosignerKeyHash(name, publicKey), publicKey })
 
 /** The witness's verifier key as signed-note writes vkeys: `<name>+<8 hex key id>+<base64(0x04 ‖ public key)>`. */
-export function formatCosignerKey(name: string, publicKey: Uint8Array): string {
-  return `${name}+${hex.encode(cosignerKeyHash(name, publicKey))}+${base64.encode(concat(Uint8Array.of(COSIGNATURE_V1), publicKey))}`
-}
+export const formatCosignerKey = (name: string, publicKey: Uint8Array): string => formatNoteKey(name, COSIGNATURE_V1, publicKey)
 
 /** A cosigner vkey read strictly; undefined when malformed, of another type, or its key id does not match. */
-export function parseCosignerKey(s: string): CosignerKey | undefined {
-  const m = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(s)
-  if (!m) return undefined
-  const key = decodeBase64(m[3]!)
-  if (!key || key.length !== 33 || key[0] !== COSIGNATURE_V1) return undefined
-  const k = cosignerKey(m[1]!, key.slice(1))
-  return hex.encode(k.keyHash) === m[2] ? k : undefined
-}
+export const parseCosignerKey = (s: string): CosignerKey | undefined => parseNoteKey(s, COSIGNATURE_V1)
 
 function checkBody(body: string): void {
   if (!body.endsWith('\n') || body.includes('\n\n') || body.startsWith('\n')) throw new RangeError('checkpoint body must be lines each ending in a newline, none empty')

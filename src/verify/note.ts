@@ -19,27 +19,34 @@ export interface NoteVerifier {
   publicKey: Uint8Array
 }
 
-export function noteKeyHash(name: string, publicKey: Uint8Array): Uint8Array {
+/**
+ * The signed-note key id, SHA-256(name ‖ 0x0A ‖ type ‖ key)[:4], for any signature type: 0x01
+ * (Ed25519, the log's own key) and 0x04 (tlog-cosignature v1, a witness's key).
+ */
+export function keyIdOf(name: string, type: number, publicKey: Uint8Array): Uint8Array {
   if (!NAME.test(name)) throw new RangeError(`note key name must be non-empty without spaces or '+', got ${JSON.stringify(name)}`)
   if (publicKey.length !== 32) throw new RangeError('publicKey must be 32 bytes')
-  return new Uint8Array(createHash('sha256').update(concat(utf8(name), Uint8Array.of(0x0a, ED25519), publicKey)).digest()).slice(0, 4)
+  return new Uint8Array(createHash('sha256').update(concat(utf8(name), Uint8Array.of(0x0a, type), publicKey)).digest()).slice(0, 4)
 }
 
-/** `<name>+<8 hex key hash>+<base64(0x01 ‖ public key)>`, the form sumdb/note and witnesses take. */
-export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
-  return `${name}+${hex.encode(noteKeyHash(name, publicKey))}+${base64.encode(concat(Uint8Array.of(ED25519), publicKey))}`
-}
+/** `<name>+<8 hex key id>+<base64(type ‖ public key)>`, the vkey form sumdb/note and witnesses take. */
+export const formatNoteKey = (name: string, type: number, publicKey: Uint8Array): string =>
+  `${name}+${hex.encode(keyIdOf(name, type, publicKey))}+${base64.encode(concat(Uint8Array.of(type), publicKey))}`
 
-/** A verifier key string read strictly; undefined when malformed or its hash does not match. */
-export function parseVerifierKey(s: string): NoteVerifier | undefined {
+/** A vkey of signature type `type` read strictly; undefined when malformed, of another type, or its id does not match. */
+export function parseNoteKey(s: string, type: number): NoteVerifier | undefined {
   const m = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(s)
   if (!m) return undefined
   const key = decodeBase64(m[3]!)
-  if (!key || key.length !== 33 || key[0] !== ED25519) return undefined
+  if (!key || key.length !== 33 || key[0] !== type) return undefined
   const publicKey = key.slice(1)
-  const keyHash = noteKeyHash(m[1]!, publicKey)
+  const keyHash = keyIdOf(m[1]!, type, publicKey)
   return hex.encode(keyHash) === m[2] ? { name: m[1]!, keyHash, publicKey } : undefined
 }
+
+export const noteKeyHash = (name: string, publicKey: Uint8Array): Uint8Array => keyIdOf(name, ED25519, publicKey)
+export const formatVerifierKey = (name: string, publicKey: Uint8Array): string => formatNoteKey(name, ED25519, publicKey)
+export const parseVerifierKey = (s: string): NoteVerifier | undefined => parseNoteKey(s, ED25519)
 
 /** Signs note text (which must end in a newline) and returns the whole note. */
 export async function signNote(text: string, name: string, publicKey: Uint8Array, secretKey: Uint8Array): Promise<string> {
