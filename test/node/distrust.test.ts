@@ -5,9 +5,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNetwork } from '../../scripts/network-harness.ts'
 import { createStatement, findEquivocation, keySigner, publish, sign } from '../../src/client/index.ts'
-import { concat, formatCheckpoint, formatVerifierKey, keyPairFromSeed, leafHash, naiveRoot, parseTilePath, signNote, TILE_WIDTH, utf8, type KeyPair } from '../../src/verify/index.ts'
+import { formatCheckpoint, formatVerifierKey, keyPairFromSeed, leafHash, naiveRoot, signNote, utf8, type KeyPair } from '../../src/verify/index.ts'
 import { testKey } from '../helpers.ts'
 import { LOG_SEED, ORIGIN } from '../vectors/equivocation/build.ts'
+import { naiveTile } from './naive-log.ts'
 import { runVouch, type Run } from './run-vouch.ts'
 
 /**
@@ -27,15 +28,6 @@ let log: KeyPair
 let entries: Uint8Array[] = []
 let page: { statements: unknown[]; leaves: number[] } = { statements: [], leaves: [] }
 
-function tile(path: string): Uint8Array | undefined {
-  const t = parseTilePath(path)
-  if (!t || t.level === 'entries') return undefined
-  const span = TILE_WIDTH ** t.level
-  const first = t.index * TILE_WIDTH
-  if ((first + t.width) * span > entries.length) return undefined
-  return concat(...Array.from({ length: t.width }, (_, k) => naiveRoot(entries.slice((first + k) * span, (first + k + 1) * span).map(leafHash))))
-}
-
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'vouch-distrust-'))
   log = await keyPairFromSeed(LOG_SEED)
@@ -54,7 +46,7 @@ beforeAll(async () => {
     if (path === '/.well-known/vouch') return send(200, JSON.stringify({ protocol: 1, log: { origin: ORIGIN, verifierKey: vectors.verifierKey, prefix: '/v1/log' } }))
     if (path === '/v1/log/checkpoint') return send(200, await signNote(formatCheckpoint({ origin: ORIGIN, size: entries.length, root: naiveRoot(entries.map(leafHash)) }), ORIGIN, log.publicKey, log.secretKey), 'text/plain')
     if (path.startsWith('/v1/log/tile/')) {
-      const t = tile(path.slice('/v1/log/'.length))
+      const t = naiveTile(entries, path.slice('/v1/log/'.length))
       return t ? send(200, t, 'application/octet-stream') : send(404, '{"error":{"code":"no_tile","message":"no"}}')
     }
     if (path === '/v1/statements') {

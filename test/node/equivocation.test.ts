@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startNetwork } from '../../scripts/network-harness.ts'
 import { createStatement, keySigner, query, sign } from '../../src/client/index.ts'
 import {
-  concat,
   EQUIVOCATION_CLAIM,
   ensureEvidence,
   formatCheckpoint,
@@ -14,14 +13,13 @@ import {
   keyPairFromSeed,
   leafHash,
   naiveRoot,
-  parseTilePath,
   proveEquivocation,
   signNote,
-  TILE_WIDTH,
   utf8,
   type KeyPair,
 } from '../../src/verify/index.ts'
 import { testKey } from '../helpers.ts'
+import { naiveTile } from './naive-log.ts'
 import { runVouch, type Run } from './run-vouch.ts'
 
 /**
@@ -41,15 +39,6 @@ const subject = `pkg:generic/hidden-yank-${process.pid}@1.0.0`
 const views: Record<'honest' | 'forked', Uint8Array[]> = { honest: [], forked: [] }
 let shown: 'honest' | 'forked' = 'honest'
 const pages: Record<'honest' | 'forked', { statements: unknown[]; leaves: number[] }> = { honest: { statements: [], leaves: [] }, forked: { statements: [], leaves: [] } }
-
-function tile(entries: Uint8Array[], path: string): Uint8Array | undefined {
-  const t = parseTilePath(path)
-  if (!t || t.level === 'entries') return undefined
-  const span = TILE_WIDTH ** t.level
-  const first = t.index * TILE_WIDTH
-  if ((first + t.width) * span > entries.length) return undefined
-  return concat(...Array.from({ length: t.width }, (_, k) => naiveRoot(entries.slice((first + k) * span, (first + k + 1) * span).map(leafHash))))
-}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'vouch-equivocation-'))
@@ -73,7 +62,7 @@ beforeAll(async () => {
       return send(200, await signNote(formatCheckpoint({ origin: ORIGIN, size: entries.length, root: naiveRoot(entries.map(leafHash)) }), ORIGIN, key.publicKey, key.secretKey), 'text/plain')
     }
     if (path.startsWith('/v1/log/tile/')) {
-      const t = tile(entries, path.slice('/v1/log/'.length))
+      const t = naiveTile(entries, path.slice('/v1/log/'.length))
       return t ? send(200, t, 'application/octet-stream') : send(404, '{"error":{"code":"no_tile","message":"no"}}')
     }
     if (path === '/v1/statements') return send(200, JSON.stringify({ ...pages[shown], cursor: null }))
