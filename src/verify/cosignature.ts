@@ -1,6 +1,6 @@
 import { base64, concat, decodeBase64, equalBytes, utf8 } from './bytes.ts'
 import { sign, verify } from './ed25519.ts'
-import { formatNoteKey, keyIdOf, NOTE_MAX_BYTES, parseNoteKey } from './note.ts'
+import { formatNoteKey, keyIdOf, NOTE_MAX_BYTES, NOTE_MAX_SIGNATURES, parseNoteKey } from './note.ts'
 
 /**
  * C2SP tlog-cosignature v1, Ed25519 (signature type 0x04): a witness's timestamped statement that
@@ -74,10 +74,9 @@ const SIGNATURE_LINE = /^— ([^\s+]+) ([A-Za-z0-9+/]+={0,2})$/u
 export function parseSignatureLines(lines: string): NoteSignature[] {
   if (lines === '') return []
   if (!lines.endsWith('\n')) throw new RangeError('signature lines must each end in a newline')
-  return lines
-    .slice(0, -1)
-    .split('\n')
-    .map((line) => {
+  const each = lines.slice(0, -1).split('\n')
+  if (each.length > NOTE_MAX_SIGNATURES) throw new RangeError(`more than ${NOTE_MAX_SIGNATURES} signature lines`)
+  return each.map((line) => {
       const m = SIGNATURE_LINE.exec(line)
       const raw = m ? decodeBase64(m[2]!) : undefined
       if (!m || !raw || raw.length < 5) throw new RangeError(`malformed signature line ${JSON.stringify(line.slice(0, 100))}`)

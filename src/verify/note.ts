@@ -65,6 +65,11 @@ export interface OpenedNote {
 
 /** Note size cap (Go's note.Open uses 1 MB; a checkpoint is a few hundred bytes). */
 export const NOTE_MAX_BYTES = 1_000_000
+/**
+ * Signature lines a note may carry, as Go's note.Open: a note of more is malformed. Without it a
+ * 1 MB note of lines naming a trusted key costs its reader ten thousand signature checks.
+ */
+export const NOTE_MAX_SIGNATURES = 100
 
 /**
  * Splits a note into text and signatures and checks the one by `verifier`. A malformed note
@@ -76,19 +81,22 @@ export async function openNote(note: string, verifier: NoteVerifier): Promise<Op
   if (split < 0 || !note.endsWith('\n')) throw new RangeError('note has no signature block')
   const text = note.slice(0, split + 1)
   if (text.includes('\n\n') || text.startsWith('\n')) throw new RangeError('note text has an empty line')
-  let verified = false
+  let verified: boolean | undefined
   const others: OpenedNote['others'] = []
-  for (const line of note.slice(split + 2, -1).split('\n')) {
+  const lines = note.slice(split + 2, -1).split('\n')
+  if (lines.length > NOTE_MAX_SIGNATURES) throw new RangeError(`note has more than ${NOTE_MAX_SIGNATURES} signature lines`)
+  for (const line of lines) {
     const m = /^— ([^\s+]+) ([A-Za-z0-9+/]+={0,2})$/u.exec(line)
     const raw = m ? decodeBase64(m[2]!) : undefined
     if (!m || !raw || raw.length < 5) throw new RangeError(`malformed signature line ${JSON.stringify(line.slice(0, 100))}`)
     const keyHash = raw.slice(0, 4)
     const signature = raw.slice(4)
     if (m[1] === verifier.name && equalBytes(keyHash, verifier.keyHash)) {
-      if (signature.length === 64 && (await verify(signature, utf8(text), verifier.publicKey))) verified = true
+      // Only the first line by the verifier counts (Go's note.Open drops repeats): one signature check per note, whatever it holds.
+      verified ??= signature.length === 64 && (await verify(signature, utf8(text), verifier.publicKey))
     } else others.push({ name: m[1]!, keyHash, signature })
   }
-  return { text, verified, others }
+  return { text, verified: verified === true, others }
 }
 
 export interface Checkpoint {

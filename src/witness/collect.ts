@@ -12,6 +12,7 @@ import {
   formatAddCheckpoint,
   parseCheckpoint,
   parseCosignerKey,
+  NOTE_MAX_SIGNATURES,
   parseSignatureLines,
   splitNote,
   tileHashReader,
@@ -123,5 +124,6 @@ async function submit(
 export async function withCosignatures(env: RelayEnv, note: string): Promise<string> {
   const stored = await env.CACHE.get<Cosigned>(COSIGNED_KEY, 'json')
   if (!stored || !note.startsWith(stored.body + '\n') || splitNote(note).body !== stored.body) return note
-  return note + Object.keys(stored.lines).sort().map((k) => stored.lines[k]).join('')
+  // A reader refuses a note of more than NOTE_MAX_SIGNATURES lines: the log's own line and at most that many less one.
+  return note + Object.keys(stored.lines).sort().slice(0, NOTE_MAX_SIGNATURES - 1).map((k) => stored.lines[k]).join('')
 }

@@ -151,6 +151,47 @@ describe('POST /v1/witness/add-checkpoint', () => {
     expect(big.status).toBe(413)
   })
 
+  it('hostile submitters: the size limit at its boundary, many signature lines, huge sizes and bad UTF-8 cost little and store nothing', async () => {
+    await env.DB.prepare('DELETE FROM witness_state').run()
+    const rows = async () => (await env.DB.prepare('SELECT count(*) AS n FROM witness_state').first<{ n: number }>())!.n
+    const post = (body: BodyInit) => call('/v1/witness/add-checkpoint', { method: 'POST', body })
+    const good = await note(leaves('a', 14))
+    const [line] = good.split('\n— ')[1]!.split('\n')
+    // 64 KiB exactly is read and parsed (a 400 about its shape); one byte more is 413 before parsing.
+    const pad = (n: number) => `old 0\n\n${'x'.repeat(n - 7)}`
+    const atLimit = await post(pad(64 * 1024))
+    expect([atLimit.status, await errorCode(atLimit)]).toEqual([400, 'bad_request'])
+    const over = await post(pad(64 * 1024 + 1))
+    expect([over.status, await errorCode(over)]).toEqual([413, 'body_too_large'])
+    // Lines naming the log key with signatures that fail: each would be an Ed25519 check. At most
+    // 100 signature lines (Go's note.Open), and the witness stops at the first failure.
+    const forged = (i: number) => `— ${line!.split(' ')[0]} ${base64.encode(new Uint8Array([...base64.decode(line!.split(' ')[1]!).slice(0, 4), ...new Uint8Array(64).fill(i % 256)]))}\n`
+    const body = good.slice(0, good.indexOf('\n— ') + 1)
+    const many = (n: number) => body + Array.from({ length: n }, (_, i) => forged(i)).join('')
+    const hundred = await add(0, [], many(100))
+    expect([hundred.status, await errorCode(hundred)]).toEqual([403, 'bad_log_signature'])
+    const tooMany = await add(0, [], many(101))
+    expect([tooMany.status, await errorCode(tooMany)]).toEqual([400, 'bad_request'])
+    // The log's one valid line repeated is checked once and still cosigned, up to the same 100 lines.
+    const repeated = (n: number) => body + `— ${line}\n`.repeat(n)
+    expect((await add(0, [], repeated(101))).status).toBe(400)
+    expect(await rows()).toBe(0)
+    // Sizes past 2^53 (up to 2^63 and beyond) are not numbers this witness can hold: 400, never a wrap.
+    for (const old of ['9007199254740993', '9223372036854775807', '18446744073709551616']) {
+      const r = await post(`old ${old}\n\n${good}`)
+      expect([r.status, await errorCode(r)], old).toEqual([400, 'bad_request'])
+    }
+    const huge = await signNote(`${ORIGIN}\n9223372036854775807\n${base64.encode(new Uint8Array(32))}\n`, ORIGIN, logKey.publicKey, logKey.secretKey)
+    const hugeSize = await add(0, [], huge)
+    expect([hugeSize.status, await errorCode(hugeSize)]).toEqual([400, 'bad_checkpoint'])
+    const latin1 = await post(new Uint8Array([...utf8('old 0\n\n'), 0xff, 0xfe, ...utf8(good)]))
+    expect([latin1.status, await errorCode(latin1)]).toEqual([400, 'invalid_utf8'])
+    expect(await rows()).toBe(0)
+    const ok = await add(0, [], repeated(100))
+    expect(ok.status).toBe(200)
+    expect(await rows()).toBe(1)
+  })
+
   it('a checkpoint of size 0 must carry the empty root (422)', async () => {
     const origin = 'log.example/vouch-log'
     const zero = await signNote(formatCheckpoint({ origin, size: 0, root: new Uint8Array(32).fill(1) }), origin, logKey.publicKey, logKey.secretKey)
