@@ -7,6 +7,8 @@ import { mergeAnswers, verifyAnswer, type Dropped, type QueriedStatement, type Q
 
 /** Subjects and objects per request, together: the protocol's cap, so 2,000 packages are two requests per relay. */
 export const BULK_SUBJECTS = 1000
+/** Statements read per asked term on average before the terms are called truncated (BulkOptions.perTerm). */
+export const BULK_PER_TERM = 100
 const PAGE_BYTES = LIMITS.pageMax * LIMITS.statementBytes + 64 * 1024
 
 export interface BulkOptions extends RequestOptions {
@@ -14,6 +16,13 @@ export interface BulkOptions extends RequestOptions {
   claims?: readonly string[]
   /** Pages followed per request of 1000 subjects at most, per relay; default 50. */
   maxPages?: number
+  /**
+   * Statements read per asked term on average, per relay and request, before the terms are called
+   * truncated (and asked one by one, with their own caps); default 100. A relay may mint valid
+   * statements about any subject, so without it one relay paging forever costs 50,000 signature
+   * checks per request.
+   */
+  perTerm?: number
   /** Checks every statement against its relay's log (PROTOCOL §6.10); none when not given. */
   log?: LogChecker
   /** Also statements whose object is one of these (a package's `author` grants name it as object). */
@@ -46,6 +55,8 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
   const wantedObjects = new Set(objects)
   const claims = o.claims?.length ? new Set(o.claims) : undefined
   const maxPages = o.maxPages ?? 50
+  const perTerm = o.perTerm ?? BULK_PER_TERM
+  if (!Number.isSafeInteger(perTerm) || perTerm < 1) throw new RangeError(`perTerm must be a positive whole number, got ${perTerm}`)
   // Subjects and objects share the per-request cap; each chunk is one question with its cursor.
   const terms = [...[...wanted].map((t) => ({ t, object: false })), ...[...wantedObjects].map((t) => ({ t, object: true }))]
   const chunks: { subjects: string[]; objects: string[] }[] = []
@@ -61,9 +72,13 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
     const dropped: Dropped[] = []
     let requests = 0
     let cut = false
+    // A statement served twice is checked once: repeats cost a relay's reader nothing but parsing.
+    const seen = new Set<string>()
     for (const chunk of chunks) {
       let cursor: string | null = null
       let pages = 0
+      let read = 0
+      const budget = (chunk.subjects.length + chunk.objects.length) * perTerm
       do {
         const url = `${relay}/v1/statements/bulk`
         const body = JSON.stringify({ ...(chunk.subjects.length && { subjects: chunk.subjects }), ...(chunk.objects.length && { objects: chunk.objects }), ...(claims && { claims: [...claims] }), limit: LIMITS.pageMax, ...(cursor !== null && { cursor }) })
@@ -74,12 +89,22 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
           throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} did not answer with {statements, cursor} of at most ${LIMITS.pageMax}` })
         }
         const leaves = pageLeaves(page, page.statements.length, url)
+        let fresh = 0
         for (const [k, raw] of page.statements.entries()) {
+          const key = JSON.stringify(raw)
+          if (seen.has(key)) continue
+          seen.add(key)
+          fresh++
           const v = await verifyAsked(raw, wanted, wantedObjects, claims)
           if ('code' in v) dropped.push(v)
           else verified.push({ v, index: leaves[k] })
         }
-        if (page.cursor !== null && page.cursor === cursor) break
+        read += page.statements.length
+        // An honest relay never repeats a cursor or a whole page; more than the budget is left to per-term questions.
+        if (page.cursor !== null && (page.cursor === cursor || fresh === 0 || read >= budget)) {
+          cursor = page.cursor
+          break
+        }
         cursor = page.cursor
       } while (cursor !== null && ++pages < maxPages)
       if (cursor !== null) {
