@@ -33,3 +33,34 @@ export async function putBlob(bucket: R2Bucket, d: Digest, body: ReadableStream)
     throw e
   }
 }
+
+/**
+ * The request body as R2 takes it (of known length), watched: `incomplete()` tells, after a failed
+ * put, whether the uploader's stream broke or ended short of `size` (its fault: a 4xx) rather than
+ * storage failing (ours: a 500). Either way R2 keeps nothing of a put that did not complete.
+ */
+export function watchedBody(body: ReadableStream<Uint8Array>, size: number): { stream: ReadableStream<Uint8Array>; incomplete: () => boolean } {
+  const reader = body.getReader()
+  let got = 0
+  let broken = false
+  const source = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let r
+      try {
+        r = await reader.read()
+      } catch (e) {
+        broken = true
+        return controller.error(e)
+      }
+      if (r.done) {
+        broken ||= got < size
+        return controller.close()
+      }
+      got += r.value.byteLength
+      broken ||= got > size
+      controller.enqueue(r.value)
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+  return { stream: source.pipeThrough(new FixedLengthStream(size)), incomplete: () => broken }
+}

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { createRouter, type AppEnv } from '../app.ts'
-import { BLOB_ALGORITHMS, blobKey, HashMismatch, putBlob } from '../blobs/store.ts'
+import { BLOB_ALGORITHMS, blobKey, HashMismatch, putBlob, watchedBody } from '../blobs/store.ts'
 import { PULL_THROUGH_HEADER, pullThrough } from '../blobs/pull-through.ts'
 import type { RelayConfig, RelayEnv } from '../config.ts'
 import { afterAccept, getPeerState, listPeers, selfUrl } from '../gossip/index.ts'
@@ -125,10 +125,12 @@ async function storeBlob(c: Context<AppEnv>, d: Digest, size: number, payer: str
     await env.BLOBS.put(blobKey(d), new Uint8Array(), { httpMetadata: { contentType: 'application/octet-stream' } })
     return { status: 'stored' }
   }
+  const watched = watchedBody(body, size)
   try {
-    await putBlob(env.BLOBS, d, body)
+    await putBlob(env.BLOBS, d, watched.stream)
     return { status: 'stored' }
   } catch (e) {
+    if (watched.incomplete()) throw new ApiError(400, 'body_incomplete', `the upload ended before its ${size} declared bytes arrived; nothing was stored`)
     if (e instanceof HashMismatch) throw new ApiError(422, 'hash_mismatch', `${e.message}; nothing was stored`)
     throw e
   }
