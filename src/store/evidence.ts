@@ -1,5 +1,5 @@
 import { blobKey } from '../blobs/store.ts'
-import { EQUIVOCATION_CLAIM, evidenceFromBlob, evidenceSource, parseSri, proveEquivocation, ProtocolError, type VerifiedStatement } from '../verify/index.ts'
+import { EQUIVOCATION_CLAIM, evidenceFromBlob, evidenceSource, parseSri, proveEquivocation, ProtocolError, type EvidenceSource, type VerifiedStatement } from '../verify/index.ts'
 
 /**
  * `log-equivocation` claims (PROTOCOL §6.12) at the gate. Every relay takes them whatever its
@@ -43,17 +43,18 @@ export async function refusedEvidence(db: D1Database, candidates: readonly Verif
     const row = await db.prepare('SELECT count(*) AS n FROM statements WHERE subject = ? AND claim = ?').bind(subject, EQUIVOCATION_CLAIM).first<{ n: number }>()
     room.set(subject, EVIDENCE_PER_LOG - (row?.n ?? 0))
   }
+  // One verdict per distinct piece of evidence in a request: a batch of 1000 claims naming the
+  // same blob (or carrying the same meta) reads and proves it once, not 1000 times.
+  const verdicts = new Map<string, Promise<unknown>>()
+  const judge = (subject: string, src: EvidenceSource): Promise<unknown> => {
+    const k = JSON.stringify([subject, src])
+    let p = verdicts.get(k)
+    if (!p) verdicts.set(k, (p = prove(subject, src, readBlob)))
+    return p
+  }
   for (const v of evidence) {
     try {
-      const src = evidenceSource(v.statement)
-      let ev
-      if (src.kind === 'meta') ev = src.evidence
-      else {
-        const bytes = readBlob ? await readBlob(src.hash) : undefined
-        if (!bytes) throw new ProtocolError('evidence_blob_missing', `this relay holds no blob ${src.hash}; upload the evidence blob (PUT /v1/blobs/…) before the claim that names it`)
-        ev = await evidenceFromBlob(src.hash, bytes)
-      }
-      await proveEquivocation(v.statement.subject, ev)
+      await judge(v.statement.subject, evidenceSource(v.statement))
       const left = room.get(v.statement.subject)!
       if (left <= 0) throw new ProtocolError('evidence_enough', `this relay already keeps ${EVIDENCE_PER_LOG} pieces of evidence against ${v.statement.subject}`)
       room.set(v.statement.subject, left - 1)
@@ -63,4 +64,15 @@ export async function refusedEvidence(db: D1Database, candidates: readonly Verif
     }
   }
   return out
+}
+
+async function prove(subject: string, src: EvidenceSource, readBlob: EvidenceBlobReader | undefined): Promise<void> {
+  let ev
+  if (src.kind === 'meta') ev = src.evidence
+  else {
+    const bytes = readBlob ? await readBlob(src.hash) : undefined
+    if (!bytes) throw new ProtocolError('evidence_blob_missing', `this relay holds no blob ${src.hash}; upload the evidence blob (PUT /v1/blobs/…) before the claim that names it`)
+    ev = await evidenceFromBlob(src.hash, bytes)
+  }
+  await proveEquivocation(subject, ev)
 }
