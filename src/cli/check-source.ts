@@ -83,7 +83,10 @@ export async function relayCheckSource(relays: string[], subjects: readonly stri
   // the version claims are in, beside the author grants.
   const versionsThenHashes = bulkQuery(relays, subjects, { claims: VERSION_CLAIMS, timeoutMs: o.timeoutMs, log: o.log }).then(async (versions) => {
     const named = [...new Set(versions.statements.flatMap((s) => (s.statement.claim === 'source' || s.statement.claim === 'published') && s.statement.object !== undefined ? [s.statement.object] : []))]
-    return { versions, hashes: named.length ? await bulkQuery(relays, named, { claims: HASH_CLAIMS, timeoutMs: o.timeoutMs, log: o.log }) : undefined, named }
+    // A relay that let the first round time out (already reported) would make this one wait as long again.
+    const slow = new Set(versions.relays.filter((r) => r.problem?.code === 'timeout').map((r) => r.relay))
+    const ask = relays.filter((r) => !slow.has(r))
+    return { versions, hashes: named.length && ask.length ? await bulkQuery(ask, named, { claims: HASH_CLAIMS, timeoutMs: o.timeoutMs, log: o.log }) : undefined, named }
   })
   const [{ versions, hashes, named }, grants] = await Promise.all([
     versionsThenHashes,
