@@ -3,7 +3,7 @@ import { peerInfo } from '../gossip/caps.ts'
 import { listPeers } from '../gossip/index.ts'
 import { peerHeaders } from '../gossip/identity.ts'
 import { allowPrivate, peerTimeoutMs } from '../gossip/peers.ts'
-import { checkpoint, logIdentity, readTile } from '../log/index.ts'
+import { checkpoint, keepWitnessed, logIdentity, readTile } from '../log/index.ts'
 import { fetchCapped } from '../net/index.ts'
 import {
   base64,
@@ -58,6 +58,7 @@ export async function collectCosignatures(env: RelayEnv, waitUntil: (p: Promise<
   })
   const stored = await env.CACHE.get<Cosigned>(COSIGNED_KEY, 'json')
   const lines = stored?.body === body ? { ...stored.lines } : {}
+  let added = 0
   await Promise.all(
     witnesses
       .filter((w) => !lines[w.key.name])
@@ -66,6 +67,7 @@ export async function collectCosignatures(env: RelayEnv, waitUntil: (p: Promise<
           const line = await submit(env, w.peer, w.key, note, body, cp.size, ((await env.CACHE.get<{ size: number }>(witnessKey(w.vkey), 'json'))?.size ?? 0), (m, n) => consistencyProof(m, n, hashes))
           if (line) {
             lines[w.key.name] = line
+            added++
             await env.CACHE.put(witnessKey(w.vkey), JSON.stringify({ size: cp.size }))
           }
         } catch (e) {
@@ -74,6 +76,8 @@ export async function collectCosignatures(env: RelayEnv, waitUntil: (p: Promise<
       }),
   )
   await env.CACHE.put(COSIGNED_KEY, JSON.stringify({ body, lines } satisfies Cosigned))
+  // The witnessed history (PROTOCOL §6.13): a D1 row only when this run got a new cosignature.
+  if (added) await keepWitnessed(env.DB, cp.size, note + joinLines(lines))
   return Object.keys(lines).length
 }
 
@@ -123,5 +127,11 @@ async function submit(
 export async function withCosignatures(env: RelayEnv, note: string): Promise<string> {
   const stored = await env.CACHE.get<Cosigned>(COSIGNED_KEY, 'json')
   if (!stored || !note.startsWith(stored.body + '\n') || splitNote(note).body !== stored.body) return note
-  return note + Object.keys(stored.lines).sort().map((k) => stored.lines[k]).join('')
+  return note + joinLines(stored.lines)
 }
+
+const joinLines = (lines: Record<string, string>) =>
+  Object.keys(lines)
+    .sort()
+    .map((k) => lines[k])
+    .join('')
