@@ -4,7 +4,7 @@
  * witnesses cosigned, and that includes the statement, proves the statement existed by the k-th
  * earliest of their times: fewer than k colluding witnesses cannot move that earlier.
  */
-import { canonicalize, consistencyProof, decodeStrictUtf8, leafHash, openNote, parseCheckpoint, parseCosignerKey, utf8, verifyConsistency, type CosignerKey, type Json, type Statement } from '../verify/index.ts'
+import { canonicalize, consistencyProof, decodeStrictUtf8, leafHash, openNote, parseCheckpoint, parseCosignerKey, utf8, verifyConsistency, type Checkpoint, type CosignerKey, type Json, type Statement } from '../verify/index.ts'
 import { RelayProblemError } from './errors.ts'
 import { readCapped, send, timeoutOf, type RequestOptions } from './http.ts'
 import { ProvenTree } from './inclusion.ts'
@@ -41,6 +41,7 @@ export interface BoundRequirement {
 const NOTE_BYTES = 64 * 1024
 /** The statements of revoked keys one verdict proves bounds for; beyond, the rest get none (and do not count). */
 export const MAX_BOUNDED = 100
+const CONCURRENCY = 8
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
@@ -52,7 +53,14 @@ const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every
  * complete subtree a smaller tree needs is one of the larger tree). Anything a hostile relay
  * serves ends in a NoBound, never a throw; only the caller's abort throws.
  */
-export async function proveTimeBound(log: LogChecker, relay: string, leaf: { index: number; canonical: string }, req: BoundRequirement, o: RequestOptions = {}): Promise<TimeBound | NoBound> {
+export async function proveTimeBound(
+  log: LogChecker,
+  relay: string,
+  leaf: { index: number; canonical: string },
+  req: BoundRequirement,
+  o: RequestOptions = {},
+  memo: Map<string, Promise<Witnessed | NoBound>> = new Map(),
+): Promise<TimeBound | NoBound> {
   const no = (code: NoBound['code'], message: string): NoBound => ({ relay, code, message })
   try {
     const view = await log.view(relay, o)
@@ -66,28 +74,49 @@ export async function proveTimeBound(log: LogChecker, relay: string, leaf: { ind
     if (res.status !== 200) return no('bad_witnessed', `${url}: HTTP ${res.status}`)
     const note = decodeStrictUtf8(body)
     if (note === undefined) return no('bad_witnessed', `${url} is not UTF-8`)
-    const opened = await openNote(note, view.verifier)
-    const cp = opened.verified ? parseCheckpoint(opened.text) : undefined
-    if (!cp || cp.origin !== view.origin) return no('bad_witnessed', `${url} is not a checkpoint of ${view.origin} signed by its key`)
-    if (cp.size <= leaf.index) return no('not_included', `${url} names a tree of ${cp.size} leaves, which cannot hold leaf ${leaf.index}`)
-    const count = await countWitnesses(note, req.witnesses, req.k, { nowMs: (req.now ?? Date.now)(), clockSkewMs: req.clockSkewMs })
-    if (!count.ok) return no('not_witnessed', `${relay}'s witnessed checkpoint of ${cp.size} leaves has ${count.cosigners.length} of the ${req.k} valid cosignatures the policy requires`)
-    const first = count.cosigners.sort((a, b) => a.time - b.time).slice(0, req.k)
-    const cur = view.cp
-    const h = tileSubtrees(view.base, Math.max(cp.size, cur.size), view.tiles, o)
-    if (cp.size === cur.size ? !equal(cp.root, cur.root) : !(await consistent(cp, cur, h))) {
-      return no('not_consistent', `${relay}'s witnessed checkpoint of ${cp.size} leaves is not consistent with its checkpoint of ${cur.size}`)
+    // Statements near each other share a witnessed checkpoint: its signatures and consistency are checked once.
+    const key = `${relay}\n${note}`
+    let checked = memo.get(key)
+    if (!checked) memo.set(key, (checked = witnessedCheckpoint(view, relay, note, req, o)))
+    const w = await checked
+    if ('code' in w) return w
+    if (w.cp.size <= leaf.index) return no('not_included', `${url} names a tree of ${w.cp.size} leaves, which cannot hold leaf ${leaf.index}`)
+    if (!(await w.tree.includes(leaf.index, leafHash(utf8(leaf.canonical))))) {
+      return no('not_included', `${relay}'s witnessed checkpoint of ${w.cp.size} leaves does not hold this statement at leaf ${leaf.index}`)
     }
-    if (!(await new ProvenTree(cp.size, cp.root, h).includes(leaf.index, leafHash(utf8(leaf.canonical))))) {
-      return no('not_included', `${relay}'s witnessed checkpoint of ${cp.size} leaves does not hold this statement at leaf ${leaf.index}`)
-    }
-    // A cosignature's time is whole seconds: the witness saw the checkpoint by the end of that second.
-    return { at: (first[req.k - 1]!.time + 1) * 1000, by: first.map((c) => c.name), relay, size: cp.size }
+    return { at: w.at, by: w.by, relay, size: w.cp.size }
   } catch (e) {
     if (o.signal?.aborted) throw e
     const code = e instanceof RelayProblemError && e.problem.kind === 'network' ? 'unreachable' : 'bad_witnessed'
     return no(code, `${relay}: ${(e as Error).message}`)
   }
+}
+
+/** A witnessed checkpoint that passed every check but inclusion, with the bound it gives. */
+export interface Witnessed {
+  cp: Checkpoint
+  tree: ProvenTree
+  at: number
+  by: string[]
+}
+
+type View = NonNullable<Awaited<ReturnType<LogChecker['view']>>>
+
+async function witnessedCheckpoint(view: View, relay: string, note: string, req: BoundRequirement, o: RequestOptions): Promise<Witnessed | NoBound> {
+  const no = (code: NoBound['code'], message: string): NoBound => ({ relay, code, message })
+  const opened = await openNote(note, view.verifier)
+  const cp = opened.verified ? parseCheckpoint(opened.text) : undefined
+  if (!cp || cp.origin !== view.origin) return no('bad_witnessed', `${relay}'s witnessed checkpoint is not a checkpoint of ${view.origin} signed by its key`)
+  const count = await countWitnesses(note, req.witnesses, req.k, { nowMs: (req.now ?? Date.now)(), clockSkewMs: req.clockSkewMs })
+  if (!count.ok) return no('not_witnessed', `${relay}'s witnessed checkpoint of ${cp.size} leaves has ${count.cosigners.length} of the ${req.k} valid cosignatures the policy requires`)
+  const first = count.cosigners.sort((a, b) => a.time - b.time).slice(0, req.k)
+  const cur = view.cp
+  const h = tileSubtrees(view.base, Math.max(cp.size, cur.size), view.tiles, o)
+  if (cp.size === cur.size ? !equal(cp.root, cur.root) : !(await consistent(cp, cur, h))) {
+    return no('not_consistent', `${relay}'s witnessed checkpoint of ${cp.size} leaves is not consistent with its checkpoint of ${cur.size}`)
+  }
+  // A cosignature's time is whole seconds: the witness saw the checkpoint by the end of that second.
+  return { cp, tree: new ProvenTree(cp.size, cp.root, h), at: (first[req.k - 1]!.time + 1) * 1000, by: first.map((c) => c.name) }
 }
 
 async function consistent(a: { size: number; root: Uint8Array }, b: { size: number; root: Uint8Array }, h: Parameters<typeof consistencyProof>[2]): Promise<boolean> {
@@ -112,19 +141,29 @@ export async function witnessedTimes<F extends { id: string; statement: Statemen
   const bounds = new Map<string, TimeBound>()
   const refused: { id: string; reasons: NoBound[] }[] = []
   const todo = facts.filter((f) => actors.has(f.statement.actor))
-  for (const [i, f] of todo.entries()) {
+  const memo = new Map<string, Promise<Witnessed | NoBound>>()
+  const one = async (f: F, i: number) => {
     const where = [...(log.leaves(f.id) ?? [])]
     if (i >= MAX_BOUNDED || !where.length) {
       refused.push({ id: f.id, reasons: [{ relay: '', code: 'not_witnessed', message: i >= MAX_BOUNDED ? `more than ${MAX_BOUNDED} statements of revoked keys; this one was not checked` : 'no relay proved this statement in its log' }] })
-      continue
+      return
     }
     // The leaf is the statement's canonical bytes (PROTOCOL §6.10), whose hash is its id.
     const canonical = canonicalize(f.statement as unknown as Json)
-    const got = await Promise.all(where.map(([relay, index]) => proveTimeBound(log, relay, { index, canonical }, req, o)))
+    const got = await Promise.all(where.map(([relay, index]) => proveTimeBound(log, relay, { index, canonical }, req, o, memo)))
     const ok = got.filter((g): g is TimeBound => 'at' in g).sort((a, b) => a.at - b.at)
     if (ok[0]) bounds.set(f.id, ok[0])
     else refused.push({ id: f.id, reasons: got as NoBound[] })
   }
+  // A few at a time: each is a round trip to the relay, and the proofs share tiles and checkpoints.
+  let next = 0
+  const worker = async () => {
+    while (next < todo.length) {
+      const i = next++
+      await one(todo[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker))
   return { facts: facts.map((f) => (bounds.has(f.id) ? { ...f, witnessedAt: bounds.get(f.id)!.at, witnessedBy: bounds.get(f.id)!.by } : f)), bounds, refused }
 }
 
