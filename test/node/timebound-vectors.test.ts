@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LogChecker, proveTimeBound } from '../../src/client/index.ts'
 import { parseCosignerKey, type CosignerKey } from '../../src/verify/index.ts'
 import { buildTimeBoundVectors } from '../vectors/timebound/build.ts'
-import vectors from '../vectors/timebound/bounds.json' with { type: 'json' }
-import proofs from '../vectors/log/proofs.json' with { type: 'json' }
+import vectors from '../vectors/timebound/bounds.json'
+import proofs from '../vectors/log/proofs.json'
 
 /**
  * test/vectors/timebound (PROTOCOL §6.13): the fixed log's files served as a relay on loopback,

@@ -1,5 +1,5 @@
 import { utf8 } from '../../../src/verify/index.ts'
-import vectors from '../cosignature/cosignatures.json' with { type: 'json' }
+import vectors from '../cosignature/cosignatures.json'
 import { entryOf } from '../log/build.ts'
 
 /**
@@ -11,7 +11,8 @@ import { entryOf } from '../log/build.ts'
  */
 export function buildTimeBoundVectors(): string {
   const note = (file: string) => vectors.cases.find((c) => c.checkpoint === file)!.cosignedNote
-  const [w1, w2] = vectors.cases[0]!.witnesses as [{ vkey: string; time: number; name: string }, { vkey: string; time: number; name: string }]
+  const w1 = vectors.cases[0]!.witnesses[0]!
+  const w2 = vectors.cases[0]!.witnesses[1]!
   const end = (t: number) => (t + 1) * 1000
   const cases = [
     { leaf: 42, witnessed: note('checkpoint.100'), witnesses: [w1.vkey, w2.vkey], k: 1, bound: { at: end(w1.time), by: [w1.name], size: 100 } },
