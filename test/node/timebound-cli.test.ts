@@ -19,6 +19,10 @@ let witnessB: string
 let root: string
 let revokedAt: number
 const pkg = `pkg:generic/timebound-${process.pid}`
+const npmName = `timebound-${process.pid}`
+const npm = `pkg:npm/${npmName}`
+const A = 'sha512-H0D8ktokFpR1CXnubPWC8tXX0o4YM13gWrxU0FYOD1MChgxlK/CNVgJSql50IQVG82n7u86MEs/HlXsmUv6adQ=='
+const C = 'sha512-rMKNsr63tCuqHLAkPUAcy04/zkTXsCh5pSeZqt/1QVItiCJZiy+mZPnVFWwAySSAXXXDhovVbCrLgdN+mONa3A=='
 
 async function post(relay: string, statements: unknown[]): Promise<void> {
   const res = await fetch(`${relay}/v1/statements`, { method: 'POST', body: JSON.stringify(statements), headers: { 'content-type': 'application/json' } })
@@ -48,18 +52,30 @@ beforeAll(async () => {
   const author = await testKey(72)
   root = me.did
   const t0 = Date.now() - 60_000
-  // Leaves 0 and 1: the grant and claim 1.
+  // Leaves 0 and 1: the grant and claim 1; then the same for an npm package, for `vouch check` (leaves 2, 3).
   await post(a, [await makeStatement(me, { subject: author.did, claim: 'author', object: pkg, time: t0 })])
   await post(a, [await makeStatement(author, { subject: `${pkg}@1.0.0`, claim: 'source', object: `sha256-${'A'.repeat(43)}=`, time: t0 + 1000 })])
-  await witnessed(1)
+  await post(a, [await makeStatement(me, { subject: author.did, claim: 'author', object: npm, time: t0 })])
+  await post(a, [await makeStatement(author, { subject: `${npm}@1.0.0`, claim: 'source', object: A, time: t0 + 1000 })])
+  await witnessed(3)
   // A cosignature names whole seconds, and a bound is the end of its second: revoke in a later one.
   await new Promise((r) => setTimeout(r, 1100))
   // The key is stolen: it is revoked from now (leaf 2).
   revokedAt = Date.now()
   await post(a, [await makeStatement(me, { subject: author.did, claim: 'author', object: pkg, time: revokedAt, not: true })])
+  await post(a, [await makeStatement(me, { subject: author.did, claim: 'author', object: npm, time: revokedAt, not: true })])
   // The thief's claim 2, dated before the revocation (leaf 3); it is logged and witnessed too, but only now.
   await post(a, [await makeStatement(author, { subject: `${pkg}@2.0.0`, claim: 'source', object: `sha256-${'B'.repeat(42)}A=`, time: revokedAt - 30_000 })])
-  await witnessed(3)
+  await post(a, [await makeStatement(author, { subject: `${npm}@2.0.0`, claim: 'source', object: C, time: revokedAt - 30_000 })])
+  await witnessed(7)
+  writeFileSync(
+    join(work, 'package-lock.json'),
+    JSON.stringify({
+      name: 'app',
+      lockfileVersion: 3,
+      packages: { '': { name: 'app' }, [`node_modules/${npmName}`]: { version: '1.0.0', integrity: A }, [`node_modules/x/node_modules/${npmName}`]: { version: '2.0.0', integrity: C } },
+    }),
+  )
 }, 180_000)
 
 afterAll(async () => {
@@ -107,5 +123,15 @@ describe('revocation "witnessed" against a back-dating thief', () => {
     const text = await vouch(['verify', `${pkg}@2.0.0`, '--relay', a], h)
     expect(text.stdout).toContain('✗ not counted: ')
     expect(text.stdout).toContain("which a thief can back-date")
+  }, 60_000)
+
+  it('vouch check applies it too: the witnessed version verifies, the back-dated one is refused with the reason', async () => {
+    const byOf = (r: Run) => Object.fromEntries((r.json.packages as { subject: string; outcome: string; reason?: string }[]).map((p) => [p.subject, p]))
+    const before = await vouch(['check', 'package-lock.json', '--relay', a, '--json'], home('check-from-time', 'from-time'))
+    expect(byOf(before)[`${npm}@2.0.0`]?.outcome, before.stderr).toBe('verified')
+    const r = await vouch(['check', 'package-lock.json', '--relay', a, '--json'], home('check-witnessed', 'witnessed'))
+    const by = byOf(r)
+    expect(by[`${npm}@1.0.0`]?.outcome, r.stderr).toBe('verified')
+    expect(by[`${npm}@2.0.0`]).toMatchObject({ outcome: 'no trusted claim', reason: expect.stringContaining('which a thief can back-date') })
   }, 60_000)
 })
