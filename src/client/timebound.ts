@@ -82,6 +82,7 @@ export async function proveTimeBound(
     if ('code' in w) return w
     if (w.cp.size <= leaf.index) return no('not_included', `${url} names a tree of ${w.cp.size} leaves, which cannot hold leaf ${leaf.index}`)
     if (!(await w.tree.includes(leaf.index, leafHash(utf8(leaf.canonical))))) {
+      view.tiles.forget(`${view.base}/`)
       return no('not_included', `${relay}'s witnessed checkpoint of ${w.cp.size} leaves does not hold this statement at leaf ${leaf.index}`)
     }
     return { at: w.at, by: w.by, relay, size: w.cp.size }
@@ -113,6 +114,8 @@ async function witnessedCheckpoint(view: View, relay: string, note: string, req:
   const cur = view.cp
   const h = tileSubtrees(view.base, Math.max(cp.size, cur.size), view.tiles, o)
   if (cp.size === cur.size ? !equal(cp.root, cur.root) : !(await consistent(cp, cur, h))) {
+    // Tiles are data until a proof from them ends at a signed root; these did not, so none is kept.
+    view.tiles.forget(`${view.base}/`)
     return no('not_consistent', `${relay}'s witnessed checkpoint of ${cp.size} leaves is not consistent with its checkpoint of ${cur.size}`)
   }
   // A cosignature's time is whole seconds: the witness saw the checkpoint by the end of that second.
