@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { LogChecker, TileCache } from '../src/client/index.ts'
 import { openNote, parseCheckpoint, parseVerifierKey, verifyStatement, type NoteVerifier, type VerifiedStatement } from '../src/verify/index.ts'
 import { cosignatureRows } from './cosign.ts'
+import { timeBoundRows } from './timebound.ts'
 import { CpuMeter } from './lib/proc.ts'
 import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { fmt, percentile, table } from './lib/stats.ts'
@@ -112,6 +113,7 @@ export async function main(args: string[]): Promise<void> {
         [`client: inclusion checks for ${sample.length} statements, cold (checkpoint + tiles over HTTP)`, `${fmt(coldMs)} ms`],
         [`client: inclusion checks for ${sample.length} statements, warm (tiles cached), median of 5`, `${fmt(warmMs)} ms = ${(warmMs / sigMs).toFixed(2)}× the signature checks`],
         ...(await cosignatureRows()),
+        ...(await timeBoundRows()),
       ]),
     )
   } finally {

@@ -2,6 +2,7 @@ import type { LogChecker } from '../client/index.ts'
 import { evaluate, FactIndex, gatherForVerdict, type Explanation, type Fact, type Policy, type StatementSource } from '../policy/index.ts'
 import { relayCheckSource, type CheckSource } from './check-source.ts'
 import type { Locked } from './lockfile.ts'
+import { withWitnessedTimes } from './witnessed-time.ts'
 
 /**
  * Judging a whole lockfile: the one gatherer and engine per package (src/policy) over a source
@@ -82,12 +83,14 @@ const forPackage =
  * answers from memory, and more in flight only keeps more garbage alive; measured, all 1,500 at
  * once took twice as long).
  */
-export async function judgeLocked(source: CheckSource, locked: Locked[], policy: Policy, o: { now?: number; concurrency?: number } = {}): Promise<CheckRun> {
+export async function judgeLocked(source: CheckSource, locked: Locked[], policy: Policy, o: { now?: number; concurrency?: number; log?: LogChecker } = {}): Promise<CheckRun> {
   const now = o.now ?? Date.now()
   const judge = async (l: Locked): Promise<PackageResult> => {
     if (l.digest === undefined) return { ...l, outcome: 'unpinned', rule: 'lockfile', reason: 'the lockfile pins no digest for it' }
     const g = await gatherForVerdict(forPackage(source.read, l), l.subject, policy, { concurrency: 4, now })
-    const v = evaluate(new FactIndex(sameForm(g.facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
+    // A bundle has no log to ask for witnessed times: its revoked keys' claims then do not count under "witnessed".
+    const { facts } = await withWitnessedTimes(o.log, policy, l.subject, g)
+    const v = evaluate(new FactIndex(sameForm(facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
     return { ...l, ...outcomeOf(l, v) }
   }
   const results: PackageResult[] = new Array(locked.length)
@@ -108,5 +111,5 @@ export async function checkLocked(relays: string[], locked: Locked[], policy: Po
     locked.filter((l) => l.digest !== undefined).map((l) => l.subject),
     o,
   )
-  return { ...(await judgeLocked(source, locked, policy)), source }
+  return { ...(await judgeLocked(source, locked, policy, { log: o.log })), source }
 }

@@ -48,12 +48,15 @@ export function fileCheckpointStore(dir: string): CheckpointStore {
  */
 export function logChecker(
   configDir: string,
-  policy?: Pick<Policy, 'logs' | 'clockSkewMs'> & { distrustForkedRelays?: boolean },
+  policy?: Pick<Policy, 'logs' | 'clockSkewMs'> & { distrustForkedRelays?: boolean; revocation?: Policy['revocation'] },
   distrust?: { relays: readonly string[] } & RequestOptions,
 ): LogChecker {
   const store = fileCheckpointStore(join(configDir, 'logs'))
   const l = policy?.logs
   let believe = l ? witnessBelief({ witnesses: l.witnesses.map((w) => w.key), k: l.k, maxAgeSeconds: l.maxAgeSeconds, clockSkewMs: policy.clockSkewMs }) : believeRelaySignature
   if (distrust && policy?.distrustForkedRelays !== false) believe = distrustEquivocated(distrust.relays, believe, distrust)
-  return new LogChecker({ store, believe, ...(l && { unlogged: unwitnessedRelay }) })
+  const checker = new LogChecker({ store, believe, ...(l && { unlogged: unwitnessedRelay }) })
+  // "witnessed" revocation needs each statement's leaf index per relay, to ask for its witnessed time (./witnessed-time.ts).
+  if (policy?.revocation === 'witnessed') checker.keepEvidence()
+  return checker
 }

@@ -7,6 +7,7 @@ import { parseJson, ProtocolError } from '../verify/index.ts'
 import type { Context } from './context.ts'
 import { localError, usageError } from './errors.ts'
 import { fields } from './output.ts'
+import { withWitnessedTimes } from './witnessed-time.ts'
 
 /**
  * A verdict from the CLI's side: the policy file, the proof cache, the relays as the gatherer's
@@ -153,7 +154,8 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   const wantProofs = o.proofs !== false && policy.trust.aliases.length > 0
   const cache = wantProofs ? await loadProofCache(ctx) : undefined
   let aliasChecks: AliasCheck[] | undefined
-  const source = querySource(relays, { timeoutMs: ctx.timeoutMs, log: await ctx.logs(policy) })
+  const log = await ctx.logs(policy)
+  const source = querySource(relays, { timeoutMs: ctx.timeoutMs, log })
   const gathered = await gatherForVerdict(source.read, subject, policy, {
     ...(wantProofs && {
       proofs: async (claims) => {
@@ -166,7 +168,9 @@ export async function judge(ctx: Context, subject: string, o: { policy?: string;
   if (cache && aliasChecks) await saveProofCache(ctx, cache).catch((e: Error) => ctx.out.warn(`could not save the proof cache: ${e.message}`))
   ctx.warnRelays(source.problems())
   if (!gathered.complete) ctx.out.warn(`the statements read may be incomplete, so the verdict may miss a yank or a revocation: ${gathered.incomplete.join('; ')}`)
-  const verdict = evaluate(new FactIndex(gathered.facts), policy, subject, { now: gathered.now, proofs: gathered.proofs })
+  const timed = await withWitnessedTimes(log, policy, subject, gathered, { timeoutMs: ctx.timeoutMs })
+  const verdict = evaluate(new FactIndex(timed.facts), policy, subject, { now: gathered.now, proofs: gathered.proofs })
+  if (timed.node) verdict.explanation.children = [...(verdict.explanation.children ?? []), timed.node]
   const logs = policy.logs && {
     k: policy.logs.k,
     witnesses: policy.logs.witnesses.map((w) => w.key.slice(0, w.key.indexOf('+'))),

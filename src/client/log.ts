@@ -191,6 +191,13 @@ export class LogChecker {
     return out
   }
 
+  /** Where statements passed `check` since `keepEvidence()` (relay → leaf index), and this command's view of a relay's log: for ./timebound.ts. */
+  leaves = (id: string): ReadonlyMap<string, number> | undefined => this.proven?.get(id)
+  async view(relay: string, o: RequestOptions = {}) {
+    const s = await this.relayLog(relay, o, this.current)
+    return s.log && { ...s.log, cp: s.cp, tiles: this.tiles }
+  }
+
   /** A proof from tiles; a tile that cannot be had is the relay's failure, not the statement's. */
   private async proof<T>(log: LogInfo, make: () => Promise<T>): Promise<T> {
     try {
@@ -347,11 +354,7 @@ function logOnly(note: string, name: string): string {
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
-function mapOf<K, V>(m: Map<K, V>, k: K, make: () => V): V {
-  let v = m.get(k)
-  if (v === undefined) m.set(k, (v = make()))
-  return v
-}
+const mapOf = <K, V>(m: Map<K, V>, k: K, make: () => V): V => m.get(k) ?? (m.set(k, make()), m.get(k)!)
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

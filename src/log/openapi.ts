@@ -19,4 +19,15 @@ export const LOG_PATHS = {
       },
     },
   },
+  '/v1/log/witnessed': {
+    get: {
+      summary: 'A witnessed checkpoint (PROTOCOL §6.13): the latest, or with index the earliest whose tree includes that leaf; the signed note with its witness cosignature lines',
+      parameters: [{ name: 'index', in: 'query', required: false, schema: { type: 'integer', minimum: 0 }, description: 'a leaf index, canonical decimal' }],
+      responses: {
+        '200': { description: 'The note', content: { 'text/plain': { schema: { type: 'string' } } } },
+        '400': error('bad_index or bad_query'),
+        '404': error('not_witnessed (no witnessed checkpoint includes that leaf yet) or no_log'),
+      },
+    },
+  },
 }

@@ -23,7 +23,8 @@ export interface Standing {
  * 3. a grant counts only if made before its granter's revocation; standings are recomputed over
  *    the grants that count, and keep their revocation time.
  * A revocation is in force while it is the revoker's latest statement about the key: granting
- * again later withdraws it.
+ * again later withdraws it. `grantCounts` decides step 3: by default the grant's own time must be
+ * before the revocation; the policy's "witnessed" mode asks for a witnessed time instead (engine.ts).
  */
 export function authority(
   index: FactIndex,
@@ -32,6 +33,7 @@ export function authority(
   object: string | undefined,
   maxDepth: number,
   horizon: number,
+  grantCounts: (grant: Fact, revokedAt: number) => boolean = (f, at) => f.statement.time < at,
 ): Map<string, Standing> {
   // Per (granter, grantee): the earliest positive grant (the edge; a later IS NOT does not erase
   // that the grant was made) and the latest statement (a revocation when it is negative).
@@ -85,7 +87,7 @@ export function authority(
   }
   const final = walk((f) => {
     const rev = revoked.get(f.statement.actor)
-    return !rev || f.statement.time < rev.statement.time
+    return !rev || grantCounts(f, rev.statement.time)
   })
   for (const [x, st] of final) {
     const rev = revoked.get(x)

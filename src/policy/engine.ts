@@ -41,12 +41,64 @@ export interface EvaluateOptions {
 
 const short = (did: string) => (did.startsWith('did:key:') ? `${did.slice(0, 16)}…${did.slice(-4)}` : did)
 const ids = (fs: readonly Fact[]) => fs.map((f) => f.id)
+/** `children` only when there are some, so explanations without them keep their shape. */
+const withChildren = (nodes: (Explanation | undefined)[]) => {
+  const children = nodes.filter((n): n is Explanation => n !== undefined)
+  return children.length ? { children } : {}
+}
 
-/** Whether a key's claim made at `time` counts, given its standing and the policy's revocation rule. */
-function counts(st: Standing | undefined, time: number, policy: Policy): boolean {
+/**
+ * Whether a key's claim counts, given its standing and the policy's revocation rule. "from-time"
+ * trusts the claim's own date, which a thief holding the key can set before the revocation;
+ * "witnessed" uses only the time witnesses proved the claim existed by (`Fact.witnessedAt`).
+ */
+function counts(st: Standing | undefined, f: Fact, policy: Policy): boolean {
   if (!st) return false
   if (st.revokedAt === undefined) return true
-  return policy.revocation === 'from-time' && time < st.revokedAt
+  return cutOff(policy)(f, st.revokedAt)
+}
+
+const witnessedBefore = (f: Fact, revokedAt: number) => f.witnessedAt !== undefined && f.witnessedAt < revokedAt
+const datedBefore = (f: Fact, revokedAt: number) => f.statement.time < revokedAt
+const never = () => false
+
+/** The rule for a revoked key's claim under the policy. */
+const cutOff = (policy: Policy) => (policy.revocation === 'witnessed' ? witnessedBefore : policy.revocation === 'from-time' ? datedBefore : never)
+/** `authority`'s step 3 (grants by a revoked granter): by their date in "from-time" and "all" alike, as before; by witnessed time in "witnessed". */
+const grantRule = (policy: Policy) => (policy.revocation === 'witnessed' ? witnessedBefore : undefined)
+
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/**
+ * In "witnessed" mode, why a claim of a revoked key counted or not, in words: the bound is the
+ * evidence, and the claim's own date is named as what it is.
+ */
+function witnessedNote(f: Fact, st: Standing | undefined, policy: Policy): Explanation | undefined {
+  if (policy.revocation !== 'witnessed' || st?.revokedAt === undefined) return undefined
+  const key = short(f.statement.actor)
+  const own = `its own time ${iso(f.statement.time)} is the key's word, which a thief can back-date`
+  if (witnessedBefore(f, st.revokedAt)) {
+    return { rule: 'witnessed', ok: true, text: `counted: ${key}'s claim was witnessed by ${(f.witnessedBy ?? []).join(', ')} by ${iso(f.witnessedAt!)}, before the key was revoked from ${iso(st.revokedAt)}`, statements: [f.id] }
+  }
+  const when = f.witnessedAt === undefined ? 'this claim is in no checkpoint witnessed before then' : `this claim was first witnessed by ${iso(f.witnessedAt)}, not before then`
+  return { rule: 'not-witnessed', ok: false, text: `not counted: ${key} was revoked from ${iso(st.revokedAt)} and ${when} (${own})`, statements: [f.id] }
+}
+
+/**
+ * The keys whose claims a "witnessed" verdict on `subject` needs a witnessed time for: authors of
+ * its package and trusted builders that the policy sees revoked. Every grant is assumed to count
+ * here (a superset of the verdict's own), so no claim the verdict might count goes unbounded.
+ */
+export function revokedKeys(index: FactIndex, policy: Policy, subject: string, o: EvaluateOptions): Set<string> {
+  const parsed = packageOf(subject)
+  if (!parsed) throw new TypeError(`subject must be a package URL with a version (pkg:type/name@version): ${subject}`)
+  const horizon = o.now + policy.clockSkewMs
+  const { keys } = roots(index, policy, o, horizon)
+  const all = () => true
+  const out = new Set<string>()
+  for (const [k, st] of authority(index, keys, 'author', parsed.pkg, policy.sources.authorDepth, horizon, all)) if (st.revokedAt !== undefined) out.add(k)
+  for (const [k, st] of authority(index, keys, 'trusted-builder', undefined, policy.builds.builderDepth, horizon, all)) if (st.revokedAt !== undefined) out.add(k)
+  return out
 }
 
 /** The roots: keys the policy names, plus keys that claim and prove enough of a listed alias set. */
@@ -91,7 +143,7 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
   const root = roots(index, policy, o, horizon)
 
   // 1. Who may publish the package: roots (if allowed), authors by the trust graph, bridges.
-  const authors = authority(index, root.keys, 'author', parsed.pkg, policy.sources.authorDepth, horizon)
+  const authors = authority(index, root.keys, 'author', parsed.pkg, policy.sources.authorDepth, horizon, grantRule(policy))
   const publishers = new Map<string, Standing>()
   for (const [k, st] of authors) if (st.depth > 0 || policy.sources.rootsMayPublish) publishers.set(k, st)
   const type = purlType(subject)
@@ -100,7 +152,7 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
   // 2. Source claims and yanks.
   const sourceFacts = inForce(index.about(subject, 'source'), horizon)
   const bridged = inForce(index.about(subject, 'published'), horizon).filter((f) => bridges.has(f.statement.actor))
-  const counted = sourceFacts.filter((f) => counts(publishers.get(f.statement.actor), f.statement.time, policy))
+  const counted = sourceFacts.filter((f) => counts(publishers.get(f.statement.actor), f, policy))
   const ignored = sourceFacts.filter((f) => !counted.includes(f))
   const yanks = [...counted, ...bridged].filter((f) => f.statement.not)
   const yanked = new Set(yanks.map((f) => f.statement.object))
@@ -118,14 +170,14 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
           ? `no trusted source claim for ${subject}`
           : `trusted keys disagree on the source of ${subject}: ${[...hashes.keys()].join(' vs ')}`,
     children: [
-      ...[...hashes].map(([h, fs]): Explanation => ({ rule: 'source-claim', ok: true, text: `${h} claimed by ${fs.map((f) => short(f.statement.actor)).join(', ')}`, statements: ids(fs) })),
+      ...[...hashes].map(([h, fs]): Explanation => ({ rule: 'source-claim', ok: true, text: `${h} claimed by ${fs.map((f) => short(f.statement.actor)).join(', ')}`, statements: ids(fs), ...withChildren(fs.map((f) => witnessedNote(f, publishers.get(f.statement.actor), policy))) })),
       ...yanks.map((f): Explanation => ({ rule: 'yank', ok: false, text: `${short(f.statement.actor)} says ${subject} IS NOT ${f.statement.object}`, statements: [f.id] })),
-      ...ignored.map((f): Explanation => ({
+      ...ignored.map((f): Explanation => witnessedNote(f, publishers.get(f.statement.actor), policy) ?? {
         rule: 'untrusted-claim',
         ok: false,
         text: `${short(f.statement.actor)} ${f.statement.not ? 'yanks' : 'claims'} ${f.statement.object ?? ''} but ${publishers.has(f.statement.actor) ? 'its authorship was revoked before it' : 'is not an author of ' + parsed.pkg + ' under this policy'}`,
         statements: [f.id],
-      })),
+      }),
       {
         rule: 'publishers',
         ok: publishers.size + bridges.size > 0,
@@ -139,18 +191,18 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
   }
   const source = hashes.size === 1 ? [...hashes.keys()][0] : undefined
   const conflicts: string[] = hashes.size > 1 ? ['source'] : []
-  const git = gitCorroboration(index, subject, (f) => bridges.has(f.statement.actor) || counts(publishers.get(f.statement.actor), f.statement.time, policy), policy, horizon)
+  const git = gitCorroboration(index, subject, (f) => bridges.has(f.statement.actor) || counts(publishers.get(f.statement.actor), f, policy), policy, horizon)
 
   // 3. Builds of the accepted source.
   const builds: Verdict['builds'] = []
   let buildNode: Explanation = { rule: 'builds', ok: !policy.builds.required, text: 'no source hash, so no build was considered' }
   if (source) {
-    const builders = authority(index, root.keys, 'trusted-builder', undefined, policy.builds.builderDepth, horizon)
+    const builders = authority(index, root.keys, 'trusted-builder', undefined, policy.builds.builderDepth, horizon, grantRule(policy))
     const buildFacts = inForce(index.about(source, 'build'), horizon).filter((f) => !f.statement.not && f.statement.object)
     const bySystem = new Map<string, Map<string, Fact[]>>()
     const untrusted: Fact[] = []
     for (const f of buildFacts) {
-      if (!counts(builders.get(f.statement.actor), f.statement.time, policy)) {
+      if (!counts(builders.get(f.statement.actor), f, policy)) {
         untrusted.push(f)
         continue
       }
@@ -163,7 +215,7 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
       const agreeing = [...outs].filter(([, fs]) => new Set(fs.map((f) => f.statement.actor)).size >= policy.builds.agree)
       for (const [out, fs] of outs) {
         const n = new Set(fs.map((f) => f.statement.actor)).size
-        children.push({ rule: 'build-output', ok: n >= policy.builds.agree, text: `${sys || '(any system)'}: ${out} from ${n} trusted builder${n === 1 ? '' : 's'} (${policy.builds.agree} required): ${fs.map((f) => short(f.statement.actor)).join(', ')}`, statements: ids(fs) })
+        children.push({ rule: 'build-output', ok: n >= policy.builds.agree, text: `${sys || '(any system)'}: ${out} from ${n} trusted builder${n === 1 ? '' : 's'} (${policy.builds.agree} required): ${fs.map((f) => short(f.statement.actor)).join(', ')}`, statements: ids(fs), ...withChildren(fs.map((f) => witnessedNote(f, builders.get(f.statement.actor), policy))) })
       }
       if (agreeing.length > 1) conflicts.push(`build:${sys}`)
       if (agreeing.length === 1) builds.push({ system: sys, output: agreeing[0]![0], builders: [...new Set(agreeing[0]![1].map((f) => f.statement.actor))] })
@@ -174,7 +226,7 @@ export function evaluate(index: FactIndex, policy: Policy, subject: string, o: E
       const st = builders.get(k)!
       children.push({ rule: st.depth ? 'trusted-builder' : 'root', ok: st.revokedAt === undefined, text: standingText(k, st, 'trusted builder'), statements: ids(st.via.concat(st.revokedBy ? [st.revokedBy] : [])) })
     }
-    for (const f of untrusted) children.push({ rule: 'untrusted-build', ok: false, text: `${short(f.statement.actor)} claims ${f.statement.object} but is not a trusted builder under this policy`, statements: [f.id] })
+    for (const f of untrusted) children.push(witnessedNote(f, builders.get(f.statement.actor), policy) ?? { rule: 'untrusted-build', ok: false, text: `${short(f.statement.actor)} claims ${f.statement.object} but is not a trusted builder under this policy`, statements: [f.id] })
     buildNode = {
       rule: 'builds',
       ok: builds.length > 0 || !policy.builds.required,

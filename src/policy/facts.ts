@@ -4,6 +4,14 @@ import type { Statement } from '../verify/index.ts'
 export interface Fact {
   id: string
   statement: Statement
+  /**
+   * When k named witnesses had cosigned a checkpoint that includes the statement (ms), as the
+   * client proved it (src/client/timebound.ts); only set for statements of revoked keys. The
+   * statement's own `time` is its key's word; this one a thief with the key cannot back-date.
+   */
+  witnessedAt?: number
+  /** The witnesses whose cosignatures gave `witnessedAt`. */
+  witnessedBy?: readonly string[]
 }
 
 /**

@@ -84,14 +84,21 @@ export const PolicySchema = z.strictObject({
     .default({ required: 0, from: 'roots' }),
   /** Bridge keys whose `published` claims count as source claims for packages of these purl types. */
   bridges: z.array(z.strictObject({ key: didKey, ecosystems: z.array(z.string().regex(/^[a-z0-9.+-]+$/)).min(1) })).default([]),
-  /** What an authorship or builder revocation cancels: claims made from its time on, or all of the key's claims. */
-  revocation: z.enum(['from-time', 'all']).default('from-time'),
+  /**
+   * What an authorship or builder revocation cancels: claims dated from its time on ("from-time",
+   * which trusts the revoked key's own dates), all of the key's claims, or ("witnessed") every claim
+   * not in a checkpoint k of the `logs` witnesses had cosigned before the revocation's time.
+   */
+  revocation: z.enum(['from-time', 'all', 'witnessed']).default('from-time'),
   /** Witness cosignatures a relay's checkpoint needs before its answers count; absent: its own signature suffices. */
   logs: logs.optional(),
   /** Whether a relay whose log key has a proven log-equivocation claim is distrusted (its answers dropped). */
   distrustForkedRelays: z.boolean().default(true),
   /** Statements dated later than now + this are ignored. */
   clockSkewMs: z.int().min(0).max(86_400_000).default(300_000),
+}).superRefine((p, ctx) => {
+  // Witnessed time comes from cosignatures, so the policy must say whose count and how many.
+  if (p.revocation === 'witnessed' && !p.logs) ctx.addIssue({ code: 'custom', path: ['revocation'], message: '"witnessed" needs "logs": {"witnesses": [...], "k": n}, the witnesses whose cosignatures date a claim' })
 })
 
 export type Policy = z.output<typeof PolicySchema>

@@ -1,6 +1,6 @@
 import { createRouter } from '../app.ts'
 import { ApiError } from '../http/errors.ts'
-import { checkpoint, logIdentity, readTile } from '../log/index.ts'
+import { checkpoint, logIdentity, readTile, witnessedFor } from '../log/index.ts'
 import { parseTilePath } from '../verify/index.ts'
 import { withCosignatures } from '../witness/index.ts'
 
@@ -34,4 +34,25 @@ log.get('/tile/:path{.+}', async (c) => {
   const bytes = await readTile(c.env, t)
   if (!bytes) throw new ApiError(404, 'no_tile', `this log has no ${rest} yet`)
   return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream', 'cache-control': IMMUTABLE })
+})
+
+/**
+ * The witnessed history (PROTOCOL §6.13): the latest witnessed checkpoint, or with `?index=N` the
+ * earliest one whose tree includes leaf N, with its cosignature lines. The checkpoint an index
+ * names never changes; a later cron run may still add a late witness's line to it, so the answer
+ * is cached for minutes, not forever.
+ */
+log.get('/witnessed', async (c) => {
+  const url = new URL(c.req.url)
+  const bad = [...url.searchParams.keys()].find((k) => k !== 'index')
+  if (bad !== undefined) throw new ApiError(400, 'bad_query', `unknown parameter ${JSON.stringify(bad.slice(0, 40))}; only index is accepted`)
+  const given = url.searchParams.getAll('index')
+  const canonical = given.length === 0 || (given.length === 1 && /^(0|[1-9][0-9]{0,15})$/.test(given[0]!) && Number.isSafeInteger(Number(given[0])))
+  if (!canonical) {
+    throw new ApiError(400, 'bad_index', 'index must be one leaf index: a non-negative integer without sign, spaces or leading zeros')
+  }
+  const index = given.length ? Number(given[0]) : undefined
+  const note = await witnessedFor(c.env.DB, index)
+  if (note === undefined) throw new ApiError(404, 'not_witnessed', index === undefined ? 'no checkpoint of this log has been cosigned by a witness yet' : `no witnessed checkpoint of this log includes leaf ${index} yet`)
+  return c.body(note, 200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': index === undefined ? 'public, max-age=60' : 'public, max-age=300' })
 })

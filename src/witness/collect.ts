@@ -3,7 +3,7 @@ import { peerInfo } from '../gossip/caps.ts'
 import { listPeers } from '../gossip/index.ts'
 import { peerHeaders } from '../gossip/identity.ts'
 import { allowPrivate, peerTimeoutMs } from '../gossip/peers.ts'
-import { checkpoint, logIdentity, readTile } from '../log/index.ts'
+import { checkpoint, keepWitnessed, logIdentity, readTile } from '../log/index.ts'
 import { fetchCapped } from '../net/index.ts'
 import {
   base64,
@@ -59,6 +59,7 @@ export async function collectCosignatures(env: RelayEnv, waitUntil: (p: Promise<
   })
   const stored = await env.CACHE.get<Cosigned>(COSIGNED_KEY, 'json')
   const lines = stored?.body === body ? { ...stored.lines } : {}
+  let added = 0
   await Promise.all(
     witnesses
       .filter((w) => !lines[w.key.name])
@@ -67,6 +68,7 @@ export async function collectCosignatures(env: RelayEnv, waitUntil: (p: Promise<
           const line = await submit(env, w.peer, w.key, note, body, cp.size, ((await env.CACHE.get<{ size: number }>(witnessKey(w.vkey), 'json'))?.size ?? 0), (m, n) => consistencyProof(m, n, hashes))
           if (line) {
             lines[w.key.name] = line
+            added++
             await env.CACHE.put(witnessKey(w.vkey), JSON.stringify({ size: cp.size }))
           }
         } catch (e) {
@@ -75,6 +77,8 @@ export async function collectCosignatures(env: RelayEnv, waitUntil: (p: Promise<
       }),
   )
   await env.CACHE.put(COSIGNED_KEY, JSON.stringify({ body, lines } satisfies Cosigned))
+  // The witnessed history (PROTOCOL §6.13): a D1 row only when this run got a new cosignature.
+  if (added) await keepWitnessed(env.DB, cp.size, note + joinLines(lines))
   return Object.keys(lines).length
 }
 
@@ -124,6 +128,13 @@ async function submit(
 export async function withCosignatures(env: RelayEnv, note: string): Promise<string> {
   const stored = await env.CACHE.get<Cosigned>(COSIGNED_KEY, 'json')
   if (!stored || !note.startsWith(stored.body + '\n') || splitNote(note).body !== stored.body) return note
-  // A reader refuses a note of more than NOTE_MAX_SIGNATURES lines: the log's own line and at most that many less one.
-  return note + Object.keys(stored.lines).sort().slice(0, NOTE_MAX_SIGNATURES - 1).map((k) => stored.lines[k]).join('')
+  return note + joinLines(stored.lines)
 }
+
+/** A reader refuses a note of more than NOTE_MAX_SIGNATURES lines: the log's own line and at most that many less one. */
+const joinLines = (lines: Record<string, string>) =>
+  Object.keys(lines)
+    .sort()
+    .slice(0, NOTE_MAX_SIGNATURES - 1)
+    .map((k) => lines[k])
+    .join('')

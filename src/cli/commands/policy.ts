@@ -27,7 +27,9 @@ and \`vouch fetch --policy\` apply it. docs/POLICY.md states every rule. The fie
   builds.builderDepth  1 (default): keys a root names a trusted builder (\`vouch trust-builder\`)
   reviews.required     passing reviews needed (default 0); reviews.from: "roots" or [did:key…]
   bridges              [{"key": "did:key:…", "ecosystems": ["npm"]}]: bridge keys you believe
-  revocation           "from-time" (default: a revoked key's earlier claims still count) or "all"
+  revocation           "from-time" (default: a revoked key's claims dated before it still count),
+                       "all", or "witnessed": only claims in a checkpoint k of the logs witnesses
+                       cosigned before the revocation count (a thief can back-date, not that)
   clockSkewMs          statements dated later than now + this are ignored (default 300000)
   logs                 {"witnesses": [{"key": "<name>+<id>+<base64>"}], "k": 1}: believe a relay's
                        log only when k of these witnesses cosigned its checkpoint (optional)
