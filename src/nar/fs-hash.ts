@@ -224,26 +224,29 @@ class NarHasher {
 
   private async large(path: Buffer, fd: number, size: number): Promise<void> {
     this.flush()
-    const readAt = (k: 0 | 1, pos: number): Promise<Buffer> => {
+    /** A chunk, and whether the read came back short: for a regular file, its end. */
+    const readAt = (k: 0 | 1, pos: number): Promise<[Buffer, boolean]> => {
       const len = Math.min(CHUNK, size - pos + 1)
       const buf = this.reads[k]
-      return new Promise((ok, fail) => read(fd, buf, 0, len, pos, (e, n) => (e ? fail(e) : ok(buf.subarray(0, n)))))
+      return new Promise((ok, fail) => read(fd, buf, 0, len, pos, (e, n) => (e ? fail(e) : ok([buf.subarray(0, n), n < len]))))
     }
     let pos = 0
     let k: 0 | 1 = 0
-    let next: Promise<Buffer> | undefined = readAt(k, pos)
+    let next: Promise<[Buffer, boolean]> | undefined = readAt(k, pos)
     try {
       for (;;) {
-        const chunk: Buffer = await next
+        const [chunk, end]: [Buffer, boolean] = await next!
         next = undefined
         if (chunk.length === 0) break
         pos += chunk.length
         if (pos > size) throw changed(path, 'grew')
         k = k === 0 ? 1 : 0
         // The next read fills the other buffer while this one is hashed (update copies nothing
-        // and keeps no reference, so the buffer is free again when it returns).
-        next = readAt(k, pos)
+        // and keeps no reference, so the buffer is free again when it returns). After a short
+        // read there is none: asking again for the end would cost a thread-pool round trip per file.
+        if (!end) next = readAt(k, pos)
         this.update(chunk)
+        if (end) break
       }
     } finally {
       // A read still in flight must land before its fd is closed, or it could read from
