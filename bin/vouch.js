@@ -28,9 +28,13 @@ function loadHash() {
   const file = join(__dirname, '..', 'dist', 'hash.cjs')
   const cache = `${file}.cache`
   const source = readFileSync(file, 'utf8')
+  // V8 checks a cache against the source's length only, so the cache starts with the source's
+  // SHA-256: a cache left from another build is never used (node:crypto is loaded by the bundle anyway).
+  const digest = require('node:crypto').createHash('sha256').update(source).digest()
   let cachedData
   try {
-    cachedData = readFileSync(cache)
+    const stored = readFileSync(cache)
+    if (digest.equals(stored.subarray(0, 32))) cachedData = stored.subarray(32)
   } catch {}
   // The wrapper Node puts around every CommonJS module, on the first line so positions in stack traces stay right.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData })
@@ -38,7 +42,7 @@ function loadHash() {
   script.runInThisContext().call(module.exports, module.exports, require, module, file, join(__dirname, '..', 'dist'))
   if (process.env.VOUCH_WRITE_CODE_CACHE === cache) {
     // At exit, so that the functions `vouch hash` ran are in the cache too.
-    process.on('exit', () => writeFileSync(cache, script.createCachedData()))
+    process.on('exit', () => writeFileSync(cache, Buffer.concat([digest, script.createCachedData()])))
   }
   return module.exports
 }
