@@ -4,8 +4,15 @@
  * `npm run bench -- nar` (bench/nar.ts).
  *
  * What runs is what users run: bin/vouch.js, which loads the bundle in dist/ (rebuilt here first
- * with `npm run build:cli`, as `npm pack` and `npm install` do), never tsx. A third row, Node
- * running an empty module, is the floor under any Node CLI on this machine.
+ * with `npm run build:cli`, as `npm pack` and `npm install` do), never tsx. Two floors run in the
+ * same rounds: Node running an empty module, the floor under any Node CLI on this machine, and
+ * Node loading node:crypto and hashing nothing, the floor under any Node hasher; the last column
+ * is that floor's CPU time over nix-hash's, the part of the 1.2x budget spent before a file is read.
+ *
+ * NODE_EXTRA_CA_CERTS is removed from the environment of everything timed: Node parses that file
+ * eagerly at start-up (Node 20; ~40 ms for a full CA bundle, before any JavaScript runs), and it
+ * is set on some machines (CI and sandboxes), not by default. Where it is set, its cost is
+ * measured and printed on its own.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -39,14 +46,17 @@ const sum = (files: { bytes: Uint8Array }[]) => ({ files: files.length, bytes: f
  * (user + system, every thread) in ms. On a shared machine the CPU time is the steadier of the
  * two: waiting for a core counts in wall time only.
  */
-function exec(cmd: string, args: string[]): { ms: number; cpu: number; stdout: string } {
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = CLEAN_ENV): { ms: number; cpu: number; stdout: string } {
   const script = 'TIMEFORMAT="%3R %3U %3S"; time "$@"'
-  const r = spawnSync('bash', ['-c', script, 'bash', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: MiB })
+  const r = spawnSync('bash', ['-c', script, 'bash', cmd, ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: MiB })
   if (r.error) throw r.error
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
   const [real, user, sys] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number]
   return { ms: real * 1000, cpu: (user + sys) * 1000, stdout: r.stdout.trim() }
 }
+
+const CLEAN_ENV: NodeJS.ProcessEnv = { ...process.env }
+delete CLEAN_ENV.NODE_EXTRA_CA_CERTS
 
 const hasNixHash = () => spawnSync('sh', ['-c', 'command -v nix-hash'], { stdio: 'ignore' }).status === 0
 
@@ -57,10 +67,18 @@ export async function wholeProcess(dir: string, o: { quick: boolean; markdown: b
   const nix = hasNixHash()
   const empty = join(dir, 'empty.mjs')
   writeFileSync(empty, '')
+  // CommonJS, as bin/vouch.js is: the least a Node process that hashes must do.
+  const hasher = join(dir, 'hash-nothing.cjs')
+  writeFileSync(hasher, "require('node:crypto').createHash('sha256').digest()\n")
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS
 
-  const rows = [['tree', 'files', 'MiB', 'vouch hash ms', 'nix-hash ms', 'vouch / nix-hash', `within ${TARGET}x`, 'CPU ms vouch / nix', 'CPU ratio']]
+  const rows = [['tree', 'files', 'MiB', 'vouch hash ms', 'nix-hash ms', 'vouch / nix-hash', `within ${TARGET}x`, 'CPU ms vouch / nix', 'CPU ratio', 'CPU Node hasher floor / nix']]
   const floor: number[] = []
   const floorCpu: number[] = []
+  const hashFloor: number[] = []
+  const hashFloorCpu: number[] = []
+  const withCa: number[] = []
+  const withCaCpu: number[] = []
   for (const [i, shape] of SHAPES.entries()) {
     const path = join(dir, `shape-${i}`)
     const { files, bytes } = shape.build(path)
@@ -74,12 +92,22 @@ export async function wholeProcess(dir: string, o: { quick: boolean; markdown: b
     // Interleaved, so a noisy neighbour slows all three alike.
     const vouch: ReturnType<typeof exec>[] = []
     const theirs: ReturnType<typeof exec>[] = []
+    const hashers: number[] = [] // CPU ms: under load the steadier measure
     for (let r = 0; r < rounds; r++) {
       vouch.push(exec(process.execPath, [BIN, 'hash', path]))
       if (nix) theirs.push(exec('nix-hash', ['--type', 'sha256', path]))
       const f = exec(process.execPath, [empty])
       floor.push(f.ms)
       floorCpu.push(f.cpu)
+      const h = exec(process.execPath, [hasher])
+      hashers.push(h.cpu)
+      hashFloor.push(h.ms)
+      hashFloorCpu.push(h.cpu)
+      if (extraCa) {
+        const c = exec(process.execPath, [empty], process.env)
+        withCa.push(c.ms)
+        withCaCpu.push(c.cpu)
+      }
     }
     const v = median(vouch.map((x) => x.ms))
     const n = nix ? median(theirs.map((x) => x.ms)) : NaN
@@ -95,10 +123,15 @@ export async function wholeProcess(dir: string, o: { quick: boolean; markdown: b
       nix ? (v / n <= TARGET ? 'yes' : 'NO') : '—',
       `${fmt(vc)} / ${nix ? fmt(nc) : '—'}`,
       nix ? ratio(vc / nc) : '—',
+      nix ? ratio(median(hashers) / nc) : '—',
     ])
   }
   const notes = [
     `Node running an empty module (the floor under any Node CLI here): ${fmt(median(floor))} ms median, ${fmt(median(floorCpu))} ms CPU.`,
+    `Node loading node:crypto and hashing nothing (the floor under any Node hasher): ${fmt(median(hashFloor))} ms median, ${fmt(median(hashFloorCpu))} ms CPU.`,
+    extraCa
+      ? `NODE_EXTRA_CA_CERTS is set here (${extraCa}); everything above ran without it. With it, Node running an empty module takes ${fmt(median(withCa))} ms median, ${fmt(median(withCaCpu))} ms CPU: +${fmt(median(withCaCpu) - median(floorCpu))} ms CPU on every Node process.`
+      : 'NODE_EXTRA_CA_CERTS is not set.',
     nix ? 'nix-hash and vouch hash agreed on every tree.' : 'nix-hash is not on PATH: its column is skipped (Debian: apt-get install nix-bin).',
     `Median of ${rounds} interleaved rounds after a warm-up, page cache warm; ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
   ]

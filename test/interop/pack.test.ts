@@ -25,6 +25,9 @@ describe('npm pack', () => {
     const paths = info.files.map((f) => f.path)
     expect(paths).toContain('bin/vouch.js')
     expect(paths).toContain('dist/cli.js')
+    // `vouch hash` runs from its own CommonJS bundle, which bin/package.json makes bin/vouch.js able to require.
+    expect(paths).toContain('dist/hash.cjs')
+    expect(paths).toContain('bin/package.json')
     expect(paths.filter((p) => !/^(bin|dist)\//.test(p) && !['package.json', 'README.md'].includes(p))).toEqual([])
     await run('tar', ['xzf', join(out, info.filename), '-C', out])
     expect(await readdir(join(out, 'package'))).not.toContain('node_modules')

@@ -531,6 +531,26 @@ describe('file system', () => {
     await expect(it.next()).rejects.toThrow(NarFileError)
   })
 
+  it('narHashPath refuses a large file that shrinks or grows while it is hashed', async () => {
+    // onProgress runs as the first MiB is hashed: the change lands before the last read is asked for.
+    const shrinks = fresh('shrinks')
+    writeFileSync(shrinks, pattern(3 * 1024 * 1024))
+    let cut = false
+    const truncate = () => void (cut || ((cut = true), truncateSync(shrinks, 1.5 * 1024 * 1024)))
+    await expect(narHashPath(shrinks, { onProgress: truncate })).rejects.toThrow(/shrank while it was being read/)
+    const grows = fresh('grows')
+    writeFileSync(grows, pattern(3 * 1024 * 1024))
+    let added = false
+    const append = () => void (added || ((added = true), writeFileSync(grows, 'more', { flag: 'a' })))
+    await expect(narHashPath(grows, { onProgress: append })).rejects.toThrow(/grew while it was being read/)
+    // Untouched, a size that is a multiple of the read size and one that is not both hash whole.
+    for (const n of [2 * 1024 * 1024, 2 * 1024 * 1024 + 3]) {
+      const p = fresh('whole')
+      writeFileSync(p, pattern(n))
+      expect((await narHashPath(p)).narSize).toBe(n + 112 + ((8 - (n % 8)) % 8))
+    }
+  })
+
   it('can be stopped half-way through a large file', async () => {
     const p = fresh('large')
     writeFileSync(p, pattern(3 * 1024 * 1024))
