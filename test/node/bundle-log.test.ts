@@ -67,6 +67,17 @@ describe('offline bundle with log proofs (test/vectors/bundle)', () => {
     expect(r.statements.map((s) => s.id)).toEqual(statements.map((s) => s.id))
   })
 
+  it('statements are verified all at once, yet the first bad one by position is the one named, with its reason', async () => {
+    // statements[1]'s signature fails only once its check comes back from WebCrypto; statements[2]
+    // fails its shape check at once, before that. The report must still name statements[1].
+    const text = edited((b) => {
+      b.statements[1]!.time += 1
+      ;(b.statements[2] as unknown as Record<string, unknown>).extra = 1
+    })
+    await expect(open(text)).rejects.toMatchObject({ code: 'tampered', message: expect.stringMatching(/^statements\[1\] does not verify \(bad_signature: signature does not verify\)/) })
+    await expect(open(edited((b) => ((b.statements[2] as unknown as Record<string, unknown>).extra = 1)))).rejects.toMatchObject({ code: 'tampered', message: expect.stringMatching(/^statements\[2\] does not verify \(unknown_field/) })
+  })
+
   it('a tampered proof drops that statement and names it; the others still count', async () => {
     const { bundle, statements } = await open(edited((b) => (b.log![0]!.entries[1]!.proof[0] = b.log![0]!.entries[0]!.proof[0]!)))
     const r = await checkBundleLog(bundle.log, statements)
