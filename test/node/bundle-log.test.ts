@@ -51,6 +51,37 @@ describe('ProvenTree: inclusion checks that stop at a node an earlier check prov
   })
 })
 
+describe('ProvenTree.includesByProof: a bundle\'s proofs checked with shared paths', () => {
+  it('property: over any order of proofs, right or wrong, it answers exactly as RFC 9162 verification of each proof does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.record({ at: fc.nat(), wrong: fc.constantFrom('none', 'leaf', 'proof', 'short', 'index') }), { minLength: 1, maxLength: 40 }),
+        async (size, checks) => {
+          const leaves = Array.from({ length: size }, (_, i) => leafHash(utf8(`leaf ${i}`)))
+          const root = naiveRoot(leaves)
+          const h = subtrees(leaves, () => true)
+          const tree = new ProvenTree(size, root)
+          for (const { at, wrong } of checks) {
+            const index = at % size
+            let proof = await inclusionProof(index, size, h)
+            let leaf = leaves[index]!
+            let where = index
+            if (wrong === 'leaf') leaf = leafHash(utf8(`other ${index}`))
+            if (wrong === 'proof' && proof.length) proof = proof.map((p, i) => (i === at % proof.length ? Uint8Array.from(p, (x, k) => (k === 0 ? x ^ 1 : x)) : p))
+            if (wrong === 'short' && proof.length) proof = proof.slice(0, -1)
+            if (wrong === 'index') where = (index + 1 + (at % 3)) % (size + 1)
+            const want = verifyInclusion(where, size, leaf, proof, root)
+            expect(tree.includesByProof(where, leaf, proof)).toBe(want)
+            if (wrong === 'leaf' || (wrong === 'proof' && proof.length) || (wrong === 'short' && proof.length)) expect(want).toBe(false)
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
+
 describe('offline bundle with log proofs (test/vectors/bundle)', () => {
   const open = async (text = VECTOR) => readBundle(text, NOW)
   const edited = (change: (b: Bundle) => void) => {
