@@ -59,6 +59,7 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
   const answers = await eachRelay(targets, async (relay) => {
     const verified: { v: VerifiedStatement; index: number | undefined }[] = []
     const dropped: Dropped[] = []
+    const checking: Promise<{ v: VerifiedStatement | Dropped; index: number | undefined }[]>[] = []
     let requests = 0
     let cut = false
     for (const chunk of chunks) {
@@ -74,11 +75,11 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
           throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} did not answer with {statements, cursor} of at most ${LIMITS.pageMax}` })
         }
         const leaves = pageLeaves(page, page.statements.length, url)
-        for (const [k, raw] of page.statements.entries()) {
-          const v = await verifyAsked(raw, wanted, wantedObjects, claims)
-          if ('code' in v) dropped.push(v)
-          else verified.push({ v, index: leaves[k] })
-        }
+        // A page's statements are verified together (WebCrypto's checks then run on every core)
+        // while the next page is asked for; the results are taken in page order below.
+        const check = Promise.all(page.statements.map(async (raw, k) => ({ v: await verifyAsked(raw, wanted, wantedObjects, claims), index: leaves[k] })))
+        check.catch(() => {}) // awaited below; a later request's failure must not leave it unhandled
+        checking.push(check)
         if (page.cursor !== null && page.cursor === cursor) break
         cursor = page.cursor
       } while (cursor !== null && ++pages < maxPages)
@@ -86,6 +87,12 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
         cut = true
         for (const s of chunk.subjects) truncated.add(s)
         for (const s of chunk.objects) truncatedObjects.add(s)
+      }
+    }
+    for (const page of await Promise.all(checking)) {
+      for (const { v, index } of page) {
+        if ('code' in v) dropped.push(v)
+        else verified.push({ v, index })
       }
     }
     const logged = await keepLogged(o.log, relay, verified, o)

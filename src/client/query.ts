@@ -101,9 +101,10 @@ export async function query(relays: readonly string[], filter: Filter, o: QueryO
       }
       if (page.statements.length > LIMITS.pageMax) throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} sent a page larger than ${LIMITS.pageMax}` })
       const leaves = pageLeaves(page, page.statements.length, url)
-      for (const [k, raw] of page.statements.entries()) {
+      // A page's statements verified together: WebCrypto's checks then run on every core.
+      const checked = await Promise.all(page.statements.map((raw) => verifyOne(raw, f)))
+      for (const [k, v] of checked.entries()) {
         read++
-        const v = await verifyOne(raw, f)
         if ('code' in v) dropped.push(v)
         else verified.push({ v, index: leaves[k] })
       }
