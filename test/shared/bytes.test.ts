@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { base64 as scureBase64, base64urlnopad } from '@scure/base'
 import { describe, expect, it } from 'vitest'
 import { base64, base64url, decodeBase64, decodeBase64ByReencode, decodeBase64url, decodeBase64urlByReencode } from '../../src/verify/index.ts'
 
@@ -57,6 +58,18 @@ describe('strict base64 (padded)', () => {
         expect(decodeBase64(`${s}====`)).toBeUndefined()
         if (/[+/]/.test(s)) expect(decodeBase64(s.replace(/\+/g, '-').replace(/\//g, '_'))).toBeUndefined()
       }),
+    )
+  })
+})
+
+describe('base64 encoding', () => {
+  it('property: encodes any bytes exactly as @scure/base does, padded and url-safe', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+        expect(base64.encode(b)).toBe(scureBase64.encode(b))
+        expect(base64url.encode(b)).toBe(base64urlnopad.encode(b))
+      }),
+      { numRuns: 1000 },
     )
   })
 })
