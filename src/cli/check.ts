@@ -87,7 +87,9 @@ export async function judgeLocked(source: CheckSource, locked: Locked[], policy:
   const judge = async (l: Locked): Promise<PackageResult> => {
     if (l.digest === undefined) return { ...l, outcome: 'unpinned', rule: 'lockfile', reason: 'the lockfile pins no digest for it' }
     const g = await gatherForVerdict(forPackage(source.read, l), l.subject, policy, { concurrency: 4, now })
-    const v = evaluate(new FactIndex(sameForm(g.facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
+    // The gatherer's facts about this subject came through forPackage, already of one form, so
+    // its own verdict (when it saw every fact) is the one over the same-form facts.
+    const v = g.verdict ?? evaluate(new FactIndex(sameForm(g.facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
     return { ...l, ...outcomeOf(l, v) }
   }
   const results: PackageResult[] = new Array(locked.length)
