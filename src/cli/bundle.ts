@@ -1,3 +1,4 @@
+import { settleInOrder } from '../client/index.ts'
 import type { BundleLog } from './bundle-log.ts'
 import { LIMITS, parseJson, ProtocolError, sha256, formatSri, utf8, verifyStatement, type Json, type Statement, type VerifiedStatement } from '../verify/index.ts'
 
@@ -73,10 +74,9 @@ export async function readBundle(text: string, now = Date.now()): Promise<{ bund
   if (!Number.isSafeInteger(doc.created)) throw new BundleError('bad_bundle', 'created must be an integer (ms since the epoch)')
   if (!Array.isArray(doc.statements)) throw new BundleError('bad_bundle', 'statements must be an array')
   if (doc.log !== undefined && !Array.isArray(doc.log)) throw new BundleError('bad_bundle', 'log, when present, must be an array')
-  // All at once, not one after another: WebCrypto runs each signature check and hash off the
-  // main thread (Node's libuv pool), so both cores verify while this thread checks shapes and
-  // canonicalises the next statements. The first failure by position is reported, as before.
-  const settled = await Promise.allSettled(doc.statements.map((raw) => verifyStatement(raw, { now })))
+  // Several at once (src/client/in-order.ts): both cores verify. The first failure by position
+  // is reported, as when they were verified one after another.
+  const settled = await settleInOrder(doc.statements, (raw) => verifyStatement(raw, { now }))
   const statements: VerifiedStatement[] = []
   for (const [i, r] of settled.entries()) {
     if (r.status === 'fulfilled') statements.push(r.value)

@@ -2,6 +2,7 @@
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
 import { RelayProblemError } from './errors.ts'
 import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
+import { mapInOrder } from './in-order.ts'
 import { keepLogged, pageLeaves, type LogChecker } from './log.ts'
 import { mergeAnswers, verifyAnswer, type Dropped, type QueriedStatement, type QueryReport } from './query.ts'
 
@@ -75,9 +76,9 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
           throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} did not answer with {statements, cursor} of at most ${LIMITS.pageMax}` })
         }
         const leaves = pageLeaves(page, page.statements.length, url)
-        // A page's statements are verified together (WebCrypto's checks then run on every core)
+        // A page's statements are verified several at once (src/client/in-order.ts: both cores)
         // while the next page is asked for; the results are taken in page order below.
-        const check = Promise.all(page.statements.map(async (raw, k) => ({ v: await verifyAsked(raw, wanted, wantedObjects, claims), index: leaves[k] })))
+        const check = mapInOrder(page.statements, async (raw, k) => ({ v: await verifyAsked(raw, wanted, wantedObjects, claims), index: leaves[k] }))
         check.catch(() => {}) // awaited below; a later request's failure must not leave it unhandled
         checking.push(check)
         if (page.cursor !== null && page.cursor === cursor) break
