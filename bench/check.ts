@@ -15,8 +15,12 @@
  *   bundle           `vouch bundle LOCK -o FILE`;
  *   vouch version    the CLI's start-up alone;
  * and in process, as the baseline: verifying the same statements one after another
- * (`verifyStatement`), and all at once as `readBundle` does (the gain of both cores, measured in
+ * (`verifyStatement`), and 8 at a time as `readBundle` does (the gain of both cores, measured in
  * the same run), and judging the lockfile from them in memory (`judgeLocked` over a memory source).
+ *
+ * With VOUCH_BENCH_BASELINE_CLI=path/to/another/bin/vouch.js (e.g. a build of main), that CLI's
+ * check and bundle check are timed in the same rounds, alternating: on a shared machine the ratio
+ * to it is the result, not the absolute times.
  *
  * `npm run bench -- check [--packages N] [--rounds N] [--quick] [--markdown]`; docs/PERFORMANCE.md.
  */
@@ -38,6 +42,7 @@ import { benchOptions } from './lib/options.ts'
 
 const ROOT = join(import.meta.dirname, '..')
 const BIN = join(ROOT, 'bin/vouch.js')
+const BASELINE = process.env.VOUCH_BENCH_BASELINE_CLI
 
 async function key(n: number) {
   const kp = await keyPairFromSeed(new Uint8Array(32).fill(0x5c).map((b, i) => (i === 0 ? n : b)))
@@ -45,10 +50,10 @@ async function key(n: number) {
 }
 
 /** Runs the built CLI; resolves with wall ms and parsed --json output. */
-function vouch(args: string[], env: Record<string, string>, cwd: string): Promise<{ ms: number; code: number; json: any; stderr: string }> {
+function vouch(args: string[], env: Record<string, string>, cwd: string, bin = BIN): Promise<{ ms: number; code: number; json: any; stderr: string }> {
   return new Promise((resolve) => {
     const t0 = performance.now()
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } as unknown as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } as unknown as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.on('data', (d: Buffer) => (out += d))
@@ -117,7 +122,7 @@ export async function main(args: string[]): Promise<void> {
   const relay = net.relays[0]!.url
   const online = { HOME: work, VOUCH_HOME: join(work, 'home'), VOUCH_RELAYS: relay }
   const offline = { HOME: work, VOUCH_HOME: join(work, 'offline-home') }
-  const r: Record<string, number[]> = { check: [], bundleCheck: [], bundle: [], own: [], version: [], verify: [], verifyAll: [], judge: [] }
+  const r: Record<string, number[]> = { check: [], bundleCheck: [], bundle: [], own: [], version: [], verify: [], verifyAll: [], judge: [], baseCheck: [], baseBundleCheck: [] }
   let requests = { bulk: 0, other: 0 }
   let ownRequests = { bulk: 0, other: 0 }
   let used = 0
@@ -144,6 +149,13 @@ export async function main(args: string[]): Promise<void> {
       const b = await vouch(['check', 'package-lock.json', '--bundle', 'bundle.json', '--json'], offline, work)
       if (JSON.stringify(b.json?.summary) !== JSON.stringify(summary)) throw new Error(`the bundle check disagrees: ${JSON.stringify(b.json?.summary)} ${b.stderr}`)
       r.bundleCheck!.push(b.ms)
+      if (BASELINE) {
+        const bc = await vouch(['check', 'package-lock.json', '--json'], online, work, BASELINE)
+        const bb = await vouch(['check', 'package-lock.json', '--bundle', 'bundle.json', '--json'], offline, work, BASELINE)
+        for (const x of [bc, bb]) if (JSON.stringify(x.json?.summary) !== JSON.stringify(summary)) throw new Error(`the baseline CLI disagrees: ${JSON.stringify(x.json?.summary)} ${x.stderr}`)
+        r.baseCheck!.push(bc.ms)
+        r.baseBundleCheck!.push(bb.ms)
+      }
       r.bundle!.push((await vouch(['bundle', 'package-lock.json', '-o', 'bundle.json', '--json'], online, work)).ms)
       const o = await vouch(['check', 'package-lock.json', '--json'], online, join(work, 'own'))
       if (!o.json) throw new Error(`vouch check (own lockfile): ${o.stderr}`)
@@ -151,7 +163,7 @@ export async function main(args: string[]): Promise<void> {
       ;({ requests: ownRequests, summary: ownSummary } = o.json)
       r.version!.push((await vouch(['version'], online, work)).ms)
       // Baselines in process: verify the statements the check used one after another (the
-      // baseline of earlier tables: one core at a time), then all at once as readBundle does
+      // baseline of earlier tables: one core at a time), then 8 at a time as readBundle does
       // (WebCrypto's pool threads beside this one), then judge from them in memory.
       const t0 = performance.now()
       for (const raw of (parseJson(bundleText, { maxDepth: LIMITS.bodyDepth + 4 }) as { statements: unknown[] }).statements) await verifyStatement(raw, { now: Date.now() })
@@ -178,7 +190,13 @@ export async function main(args: string[]): Promise<void> {
     [`vouch check, own package-lock.json (${own.packages.length} packages)`, fmt(m('own')), fmt(Math.min(...r.own!)), fmt(Math.max(...r.own!)), `${ownRequests.bulk} bulk + ${ownRequests.other}`, '', ''],
     ['vouch version (CLI start-up)', fmt(m('version')), fmt(Math.min(...r.version!)), fmt(Math.max(...r.version!)), '', '', ''],
     ['in process: verify the bundle, one at a time', fmt(m('verify')), fmt(Math.min(...r.verify!)), fmt(Math.max(...r.verify!)), '', fmt(used / (m('verify') / 1000)), '1.0x'],
-    ['in process: verify the bundle, all at once (readBundle)', fmt(m('verifyAll')), fmt(Math.min(...r.verifyAll!)), fmt(Math.max(...r.verifyAll!)), '', fmt(used / (m('verifyAll') / 1000)), `${(m('verifyAll') / m('verify')).toFixed(2)}x`],
+    ['in process: verify the bundle, 8 at a time (readBundle)', fmt(m('verifyAll')), fmt(Math.min(...r.verifyAll!)), fmt(Math.max(...r.verifyAll!)), '', fmt(used / (m('verifyAll') / 1000)), `${(m('verifyAll') / m('verify')).toFixed(2)}x`],
+    ...(BASELINE
+      ? [
+          ['baseline CLI: vouch check, 1 local relay', fmt(m('baseCheck')), fmt(Math.min(...r.baseCheck!)), fmt(Math.max(...r.baseCheck!)), '', `this CLI ${(m('check') / m('baseCheck')).toFixed(2)}x`, `${(m('baseCheck') / m('verify')).toFixed(2)}x`],
+          ['baseline CLI: vouch check --bundle', fmt(m('baseBundleCheck')), fmt(Math.min(...r.baseBundleCheck!)), fmt(Math.max(...r.baseBundleCheck!)), '', `this CLI ${(m('bundleCheck') / m('baseBundleCheck')).toFixed(2)}x`, `${(m('baseBundleCheck') / m('verify')).toFixed(2)}x`],
+        ]
+      : []),
     ['in process: judge from memory', fmt(m('judge')), fmt(Math.min(...r.judge!)), fmt(Math.max(...r.judge!)), '', '', `${(m('judge') / m('verify')).toFixed(1)}x`],
   ]
   console.log(`\n${lock.packages.length} packages, ${used} statements used by the check, ${rounds} rounds; summary ${JSON.stringify(summary)}; own lockfile ${JSON.stringify(ownSummary)}`)
