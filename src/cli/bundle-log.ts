@@ -1,5 +1,5 @@
-import { LogForkError, type CheckpointStore, type LogEvidence } from '../client/index.ts'
-import { base64, decodeBase64, HASH_SIZE, leafHash, openNote, parseCheckpoint, parseVerifierKey, utf8, verifyInclusion, type Checkpoint, type VerifiedStatement } from '../verify/index.ts'
+import { LogForkError, ProvenTree, type CheckpointStore, type LogEvidence } from '../client/index.ts'
+import { base64, decodeBase64, HASH_SIZE, leafHash, openNote, parseCheckpoint, parseVerifierKey, utf8, type Checkpoint, type VerifiedStatement } from '../verify/index.ts'
 import { BundleError } from './bundle.ts'
 
 /**
@@ -82,10 +82,12 @@ export async function checkBundleLog(log: unknown, statements: readonly Verified
     }
     if (!cp || cp.origin !== verifier.name) throw new BundleError('tampered', `log[${i}]: the checkpoint of ${g.relay} is not a checkpoint of ${verifier.name} signed by ${g.verifierKey}; the bundle was changed after it was made`)
     report.logs.push({ relay: g.relay, origin: cp.origin, size: cp.size, kept: await compareKept(store, g, cp) })
+    // One tree per checkpoint: the proofs share their upper paths, hashed once (RFC 9162's check).
+    const tree = new ProvenTree(cp.size, cp.root)
     for (const [k, e] of g.entries.entries()) {
       const s = byId.get(e.statement)
       if (!s) throw bad(`log[${i}].entries[${k}] names ${e.statement}, which the bundle does not hold`)
-      if (verifyInclusion(e.index, cp.size, leafHash(utf8(s.canonical)), g.proofs[k]!, cp.root)) proven.add(s.id)
+      if (tree.includesByProof(e.index, leafHash(utf8(s.canonical)), g.proofs[k]!)) proven.add(s.id)
       else failed.set(s.id, `its inclusion proof at leaf ${e.index} of ${cp.origin} (${cp.size} leaves) does not lead to the signed root`)
     }
   }

@@ -1,3 +1,4 @@
+import { settleInOrder } from '../client/index.ts'
 import type { BundleLog } from './bundle-log.ts'
 import { LIMITS, parseJson, ProtocolError, sha256, formatSri, utf8, verifyStatement, type Json, type Statement, type VerifiedStatement } from '../verify/index.ts'
 
@@ -73,14 +74,14 @@ export async function readBundle(text: string, now = Date.now()): Promise<{ bund
   if (!Number.isSafeInteger(doc.created)) throw new BundleError('bad_bundle', 'created must be an integer (ms since the epoch)')
   if (!Array.isArray(doc.statements)) throw new BundleError('bad_bundle', 'statements must be an array')
   if (doc.log !== undefined && !Array.isArray(doc.log)) throw new BundleError('bad_bundle', 'log, when present, must be an array')
+  // Several at once (src/client/in-order.ts): both cores verify. The first failure by position
+  // is reported, as when they were verified one after another.
+  const settled = await settleInOrder(doc.statements, (raw) => verifyStatement(raw, { now }))
   const statements: VerifiedStatement[] = []
-  for (const [i, raw] of doc.statements.entries()) {
-    try {
-      statements.push(await verifyStatement(raw, { now }))
-    } catch (e) {
-      if (e instanceof ProtocolError) throw new BundleError('tampered', `statements[${i}] does not verify (${e.code}: ${e.message}); the bundle was changed after it was made`)
-      throw e
-    }
+  for (const [i, r] of settled.entries()) {
+    if (r.status === 'fulfilled') statements.push(r.value)
+    else if (r.reason instanceof ProtocolError) throw new BundleError('tampered', `statements[${i}] does not verify (${r.reason.code}: ${r.reason.message}); the bundle was changed after it was made`)
+    else throw r.reason
   }
   return { bundle: doc as unknown as Bundle, statements }
 }

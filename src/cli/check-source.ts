@@ -27,6 +27,11 @@ export class MemoryIndex {
   private readonly bySubject = new Map<string, VerifiedStatement[]>()
   private readonly byObject = new Map<string, VerifiedStatement[]>()
   private readonly byActor = new Map<string, VerifiedStatement[]>()
+  /**
+   * By actor and claim: the gatherer asks every package's trusted-builder walk from the policy's
+   * roots, and a root's statements are mostly other grants (its author grants, one per package).
+   */
+  private readonly byActorClaim = new Map<string, VerifiedStatement[]>()
   private readonly ids = new Set<string>()
 
   add(list: Iterable<VerifiedStatement>): void {
@@ -36,12 +41,14 @@ export class MemoryIndex {
       push(this.bySubject, s.statement.subject, s)
       if (s.statement.object !== undefined) push(this.byObject, s.statement.object, s)
       push(this.byActor, s.statement.actor, s)
+      push(this.byActorClaim, `${s.statement.actor} ${s.statement.claim}`, s)
     }
   }
 
   /** Every statement matching every field of `filter` (which names a subject, object or actor). */
   find(f: StatementFilter): VerifiedStatement[] {
-    const base = f.subject !== undefined ? this.bySubject.get(f.subject) : f.object !== undefined ? this.byObject.get(f.object) : f.actor !== undefined ? this.byActor.get(f.actor) : undefined
+    const byActor = f.actor === undefined ? undefined : f.claim !== undefined ? this.byActorClaim.get(`${f.actor} ${f.claim}`) : this.byActor.get(f.actor)
+    const base = f.subject !== undefined ? this.bySubject.get(f.subject) : f.object !== undefined ? this.byObject.get(f.object) : f.actor !== undefined ? byActor : undefined
     if (base === undefined) return []
     return base.filter((s) => (f.subject === undefined || s.statement.subject === f.subject) && (f.claim === undefined || s.statement.claim === f.claim) && (f.object === undefined || s.statement.object === f.object) && (f.actor === undefined || s.statement.actor === f.actor))
   }

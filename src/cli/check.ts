@@ -90,7 +90,10 @@ export async function judgeLocked(source: CheckSource, locked: Locked[], policy:
     const g = await gatherForVerdict(forPackage(source.read, l), l.subject, policy, { concurrency: 4, now })
     // A bundle has no log to ask for witnessed times: its revoked keys' claims then do not count under "witnessed".
     const { facts } = await withWitnessedTimes(o.log, policy, l.subject, g)
-    const v = evaluate(new FactIndex(sameForm(facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
+    // The gatherer's facts about this subject came through forPackage, already of one form, so
+    // its own verdict (when it saw every fact) is the one over the same-form facts, unless
+    // witnessed times were added to them since.
+    const v = (facts === g.facts && g.verdict) || evaluate(new FactIndex(sameForm(facts, l.digest, l.subject)), policy, l.subject, { now: g.now, proofs: g.proofs })
     return { ...l, ...outcomeOf(l, v) }
   }
   const results: PackageResult[] = new Array(locked.length)

@@ -2,6 +2,7 @@
 import { LIMITS, type VerifiedStatement } from '../verify/index.ts'
 import { RelayProblemError } from './errors.ts'
 import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
+import { mapInOrder } from './in-order.ts'
 import { keepLogged, pageLeaves, type LogChecker } from './log.ts'
 import { mergeAnswers, verifyAnswer, type Dropped, type QueriedStatement, type QueryReport } from './query.ts'
 
@@ -70,6 +71,7 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
   const answers = await eachRelay(targets, async (relay) => {
     const verified: { v: VerifiedStatement; index: number | undefined }[] = []
     const dropped: Dropped[] = []
+    const checking: Promise<{ v: VerifiedStatement | Dropped; index: number | undefined }[]>[] = []
     let requests = 0
     let cut = false
     // A statement served twice is checked once: repeats cost a relay's reader nothing but parsing.
@@ -89,19 +91,21 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
           throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} did not answer with {statements, cursor} of at most ${LIMITS.pageMax}` })
         }
         const leaves = pageLeaves(page, page.statements.length, url)
-        let fresh = 0
+        const fresh: { raw: unknown; k: number }[] = []
         for (const [k, raw] of page.statements.entries()) {
           const key = JSON.stringify(raw)
           if (seen.has(key)) continue
           seen.add(key)
-          fresh++
-          const v = await verifyAsked(raw, wanted, wantedObjects, claims)
-          if ('code' in v) dropped.push(v)
-          else verified.push({ v, index: leaves[k] })
+          fresh.push({ raw, k })
         }
         read += page.statements.length
+        // A page's statements are verified several at once (src/client/in-order.ts: both cores)
+        // while the next page is asked for; the results are taken in page order below.
+        const check = mapInOrder(fresh, async ({ raw, k }) => ({ v: await verifyAsked(raw, wanted, wantedObjects, claims), index: leaves[k] }))
+        check.catch(() => {}) // awaited below; a later request's failure must not leave it unhandled
+        checking.push(check)
         // An honest relay never repeats a cursor or a whole page; more than the budget is left to per-term questions.
-        if (page.cursor !== null && (page.cursor === cursor || fresh === 0 || read >= budget)) {
+        if (page.cursor !== null && (page.cursor === cursor || fresh.length === 0 || read >= budget)) {
           cursor = page.cursor
           break
         }
@@ -111,6 +115,12 @@ export async function bulkQuery(relays: readonly string[], subjects: readonly st
         cut = true
         for (const s of chunk.subjects) truncated.add(s)
         for (const s of chunk.objects) truncatedObjects.add(s)
+      }
+    }
+    for (const page of await Promise.all(checking)) {
+      for (const { v, index } of page) {
+        if ('code' in v) dropped.push(v)
+        else verified.push({ v, index })
       }
     }
     const logged = await keepLogged(o.log, relay, verified, o)

@@ -21,13 +21,16 @@ const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every
  * Only nodes on a path that reached the root (or a proven node) are ever remembered; a tile
  * that lies leaves nothing behind.
  */
+type Step = { lo: number; hi: number; sib: [number, number]; left: boolean }
+
 export class ProvenTree {
   private readonly known = new Map<string, Uint8Array>()
 
+  /** `h` gives the siblings from the log's tiles; without it only `includesByProof` can be asked. */
   constructor(
     readonly size: number,
     readonly root: Uint8Array,
-    private readonly h: TileSubtrees,
+    private readonly h?: TileSubtrees,
   ) {
     if (size > 0) this.known.set(`0:${size}`, root)
   }
@@ -35,28 +38,73 @@ export class ProvenTree {
   /** Whether the leaf hash `leaf` is at `index` in this tree. A tile that cannot be had throws (RangeError or the relay's error). */
   async includes(index: number, leaf: Uint8Array): Promise<boolean> {
     if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) return false
-    // The path from the leaf's range up to the whole tree, with each range's sibling.
-    const path: { lo: number; hi: number; sib: [number, number]; left: boolean }[] = []
+    if (!this.h) throw new TypeError('this tree has no tiles to read siblings from; use includesByProof')
+    const path = this.pathOf(index)
+    let r = leaf
+    const learnt: [string, Uint8Array][] = []
+    for (let j = path.length - 1; ; j--) {
+      const met = this.meet(j, path, r, learnt)
+      if (met !== undefined) return met
+      const p = path[j]!
+      const s = this.range(p.sib[0], p.sib[1]) ?? (await this.rangeAsync(p.sib[0], p.sib[1]))
+      r = this.up(p, r, s, learnt)
+    }
+  }
+
+  /**
+   * RFC 9162's verification of an inclusion proof (the leaf's sibling first), with the same
+   * answer for every proof, valid or not, but hashing each shared node once: an offline bundle's
+   * proofs of many statements of one log share their upper paths. A node whose two children are
+   * exactly the hashes an earlier successful check proved is that check's proven parent, so it is
+   * looked up, not hashed; every hash of the proof is still compared on the way up, so a proof
+   * with a wrong hash anywhere fails even where the leaf was proven before.
+   */
+  includesByProof(index: number, leaf: Uint8Array, proof: readonly Uint8Array[]): boolean {
+    if (!(Number.isSafeInteger(index) && index >= 0 && index < this.size)) return false
+    const path = this.pathOf(index)
+    if (proof.length !== path.length) return false
+    let r = leaf
+    const learnt: [string, Uint8Array][] = []
+    const known = (k: string, x: Uint8Array) => {
+      const v = this.known.get(k)
+      return v !== undefined && equal(v, x)
+    }
+    for (let j = path.length - 1; j >= 0; j--) {
+      const p = path[j]!
+      const s = proof[path.length - 1 - j]!
+      const parent = j === 0 ? `0:${this.size}` : `${path[j - 1]!.lo}:${path[j - 1]!.hi}`
+      const same = known(`${p.lo}:${p.hi}`, r) && known(`${p.sib[0]}:${p.sib[1]}`, s) ? this.known.get(parent) : undefined
+      r = same ?? this.up(p, r, s, learnt)
+    }
+    if (!equal(r, this.root)) return false
+    for (const [key, hash] of learnt) this.known.set(key, hash)
+    return true
+  }
+
+  /** The path from the leaf's range up to the whole tree, with each range's sibling (RFC 6962's recursion). */
+  private pathOf(index: number): Step[] {
+    const path: Step[] = []
     for (let lo = 0, hi = this.size; hi - lo > 1; ) {
       const k = splitPoint(hi - lo)
       if (index < lo + k) path.push({ lo, hi: lo + k, sib: [lo + k, hi], left: true }), (hi = lo + k)
       else path.push({ lo: lo + k, hi, sib: [lo, lo + k], left: false }), (lo = lo + k)
     }
-    let r = leaf
-    const learnt: [string, Uint8Array][] = []
-    for (let j = path.length - 1; ; j--) {
-      const here = j < 0 ? `0:${this.size}` : `${path[j]!.lo}:${path[j]!.hi}`
-      const proven = this.known.get(here)
-      if (proven) {
-        if (!equal(proven, r)) return false
-        for (const [key, hash] of learnt) this.known.set(key, hash)
-        return true
-      }
-      const p = path[j]!
-      const s = this.range(p.sib[0], p.sib[1]) ?? (await this.rangeAsync(p.sib[0], p.sib[1]))
-      learnt.push([here, r], [`${p.sib[0]}:${p.sib[1]}`, s])
-      r = p.left ? nodeHash(r, s) : nodeHash(s, r)
-    }
+    return path
+  }
+
+  /** At step j (the whole tree when j < 0): undefined when the node there is not proven yet; else whether `r` is it, remembering the climb's nodes when it is. */
+  private meet(j: number, path: Step[], r: Uint8Array, learnt: [string, Uint8Array][]): boolean | undefined {
+    const proven = this.known.get(j < 0 ? `0:${this.size}` : `${path[j]!.lo}:${path[j]!.hi}`)
+    if (!proven) return undefined
+    if (!equal(proven, r)) return false
+    for (const [key, hash] of learnt) this.known.set(key, hash)
+    return true
+  }
+
+  /** One level up from `r` at step `p` with its sibling's hash `s`; both are remembered should the climb succeed. */
+  private up(p: Step, r: Uint8Array, s: Uint8Array, learnt: [string, Uint8Array][]): Uint8Array {
+    learnt.push([`${p.lo}:${p.hi}`, r], [`${p.sib[0]}:${p.sib[1]}`, s])
+    return p.left ? nodeHash(r, s) : nodeHash(s, r)
   }
 
   /** The complete subtrees [lo, hi) splits into, as RFC 6962 ranges do: from the left, folded from the right. */
@@ -81,7 +129,7 @@ export class ProvenTree {
   private range(lo: number, hi: number): Uint8Array | undefined {
     const hashes: Uint8Array[] = []
     for (const [level, index] of this.parts(lo, hi)) {
-      const x = this.h.peek(level, index)
+      const x = this.h!.peek(level, index)
       if (!x) return undefined
       hashes.push(x)
     }
@@ -90,7 +138,7 @@ export class ProvenTree {
 
   private async rangeAsync(lo: number, hi: number): Promise<Uint8Array> {
     const hashes: Uint8Array[] = []
-    for (const [level, index] of this.parts(lo, hi)) hashes.push(await this.h(level, index))
+    for (const [level, index] of this.parts(lo, hi)) hashes.push(await this.h!(level, index))
     return this.fold(hashes)
   }
 }

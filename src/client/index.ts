@@ -50,3 +50,4 @@ export { boundRequirement, MAX_BOUNDED, proveTimeBound, witnessedTimes, type Bou
 export { BULK_SUBJECTS, bulkQuery, type BulkOptions, type BulkResult } from './bulk.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
 export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'
+export { IN_FLIGHT, mapInOrder, settleInOrder } from './in-order.ts'

@@ -2,6 +2,7 @@
 import { formatSri, hexForm, LIMITS, parseHashParam, ProtocolError, verifyStatement, type Statement, type VerifiedStatement } from '../verify/index.ts'
 import { failureFrom, RelayProblemError, type RelayReport } from './errors.ts'
 import { checkRelays, eachRelay, requestJson, type RequestOptions } from './http.ts'
+import { mapInOrder } from './in-order.ts'
 import { keepLogged, pageLeaves, type LogChecker } from './log.ts'
 
 export interface Filter {
@@ -101,9 +102,10 @@ export async function query(relays: readonly string[], filter: Filter, o: QueryO
       }
       if (page.statements.length > LIMITS.pageMax) throw new RelayProblemError({ kind: 'invalid', code: 'bad_answer', message: `${url} sent a page larger than ${LIMITS.pageMax}` })
       const leaves = pageLeaves(page, page.statements.length, url)
-      for (const [k, raw] of page.statements.entries()) {
+      // Several at once (src/client/in-order.ts): both cores verify.
+      const checked = await mapInOrder(page.statements, (raw) => verifyOne(raw, f))
+      for (const [k, v] of checked.entries()) {
         read++
-        const v = await verifyOne(raw, f)
         if ('code' in v) dropped.push(v)
         else verified.push({ v, index: leaves[k] })
       }

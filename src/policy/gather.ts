@@ -1,6 +1,6 @@
 import type { AliasProof } from '../identity/types.ts'
 import { isDidKey } from '../verify/index.ts'
-import { evaluate } from './engine.ts'
+import { evaluate, type Verdict } from './engine.ts'
 import { FactIndex, inForce, packageOf, purlType, type Fact } from './facts.ts'
 import { GIT_CLAIMS, type GitClaim } from './git.ts'
 import type { Policy } from './schema.ts'
@@ -94,6 +94,12 @@ export interface Gathered {
   complete: boolean
   /** Why not complete, one sentence each. */
   incomplete: string[]
+  /**
+   * `evaluate(new FactIndex(facts), policy, subject, { now, proofs })`, when the gatherer's own
+   * early evaluation already saw exactly `facts` (nothing more was read after it): a caller
+   * judging many packages need not evaluate twice.
+   */
+  verdict?: Verdict
 }
 
 export const GATHER_DEFAULTS = { maxQueries: 200, maxStatements: 20_000, perQuery: 1000, maxAliasClaims: 16, concurrency: 8 } as const
@@ -277,6 +283,7 @@ export async function gatherForVerdict(source: StatementSource, subject: string,
   ])
 
   // 3. Builds and reviews of the source the policy accepts, and who the trusted builders are.
+  const seen = g.facts.size
   const early = evaluate(new FactIndex(g.sorted()), policy, subject, { now, proofs })
   if (early.source) {
     const source = early.source
@@ -292,5 +299,6 @@ export async function gatherForVerdict(source: StatementSource, subject: string,
     ])
   }
 
-  return { facts: g.sorted(), proofs, aliasClaims, now, queries: g.queries, complete: g.incomplete.size === 0, incomplete: [...g.incomplete] }
+  // Facts are only ever added, so the same count is the same set.
+  return { facts: g.sorted(), proofs, aliasClaims, now, queries: g.queries, complete: g.incomplete.size === 0, incomplete: [...g.incomplete], ...(g.facts.size === seen && { verdict: early }) }
 }

@@ -51,6 +51,37 @@ describe('ProvenTree: inclusion checks that stop at a node an earlier check prov
   })
 })
 
+describe('ProvenTree.includesByProof: a bundle\'s proofs checked with shared paths', () => {
+  it('property: over any order of proofs, right or wrong, it answers exactly as RFC 9162 verification of each proof does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.record({ at: fc.nat(), wrong: fc.constantFrom('none', 'leaf', 'proof', 'short', 'index') }), { minLength: 1, maxLength: 40 }),
+        async (size, checks) => {
+          const leaves = Array.from({ length: size }, (_, i) => leafHash(utf8(`leaf ${i}`)))
+          const root = naiveRoot(leaves)
+          const h = subtrees(leaves, () => true)
+          const tree = new ProvenTree(size, root)
+          for (const { at, wrong } of checks) {
+            const index = at % size
+            let proof = await inclusionProof(index, size, h)
+            let leaf = leaves[index]!
+            let where = index
+            if (wrong === 'leaf') leaf = leafHash(utf8(`other ${index}`))
+            if (wrong === 'proof' && proof.length) proof = proof.map((p, i) => (i === at % proof.length ? Uint8Array.from(p, (x, k) => (k === 0 ? x ^ 1 : x)) : p))
+            if (wrong === 'short' && proof.length) proof = proof.slice(0, -1)
+            if (wrong === 'index') where = (index + 1 + (at % 3)) % (size + 1)
+            const want = verifyInclusion(where, size, leaf, proof, root)
+            expect(tree.includesByProof(where, leaf, proof)).toBe(want)
+            if (wrong === 'leaf' || (wrong === 'proof' && proof.length) || (wrong === 'short' && proof.length)) expect(want).toBe(false)
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+})
+
 describe('offline bundle with log proofs (test/vectors/bundle)', () => {
   const open = async (text = VECTOR) => readBundle(text, NOW)
   const edited = (change: (b: Bundle) => void) => {
@@ -65,6 +96,17 @@ describe('offline bundle with log proofs (test/vectors/bundle)', () => {
     const r = await checkBundleLog(bundle.log, statements)
     expect(r.report).toEqual({ logs: [{ relay: RELAY, origin: ORIGIN, size: 7, kept: 'none' }], logChecked: 3, notLogChecked: 0, dropped: [] })
     expect(r.statements.map((s) => s.id)).toEqual(statements.map((s) => s.id))
+  })
+
+  it('statements are verified all at once, yet the first bad one by position is the one named, with its reason', async () => {
+    // statements[1]'s signature fails only once its check comes back from WebCrypto; statements[2]
+    // fails its shape check at once, before that. The report must still name statements[1].
+    const text = edited((b) => {
+      b.statements[1]!.time += 1
+      ;(b.statements[2] as unknown as Record<string, unknown>).extra = 1
+    })
+    await expect(open(text)).rejects.toMatchObject({ code: 'tampered', message: expect.stringMatching(/^statements\[1\] does not verify \(bad_signature: signature does not verify\)/) })
+    await expect(open(edited((b) => ((b.statements[2] as unknown as Record<string, unknown>).extra = 1)))).rejects.toMatchObject({ code: 'tampered', message: expect.stringMatching(/^statements\[2\] does not verify \(unknown_field/) })
   })
 
   it('a tampered proof drops that statement and names it; the others still count', async () => {

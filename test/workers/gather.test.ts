@@ -37,6 +37,8 @@ async function both(subject: string, policy: Policy, o: GatherOptions = {}) {
   const run = async (source: Parameters<typeof gatherForVerdict>[0]) => {
     const g = await gatherForVerdict(source, subject, policy, { now: NOW, ...o })
     const verdict = evaluate(new FactIndex(g.facts), policy, subject, { now: NOW, proofs: g.proofs })
+    // The gatherer's own verdict, when it gives one, is the verdict over exactly its facts.
+    if (g.verdict) expect(g.verdict).toEqual(verdict)
     return { verdict, ids: g.facts.map((f) => f.id), complete: g.complete, incomplete: g.incomplete, queries: g.queries }
   }
   const client = querySource([BASE], { fetch: relayFetch })

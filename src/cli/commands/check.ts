@@ -38,13 +38,17 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
   args: [0, 1],
   examples: ['vouch check                              # ./package-lock.json', 'vouch check flake.lock --only-fail', 'vouch check --json | jq .summary', 'vouch check --bundle vouch-bundle.json      # offline'],
   async run(ctx, values, [file]) {
-    const { path, text, lock, policy, policyPath } = await openCheckInputs(ctx, file, values.policy)
     const started = Date.now()
+    // The bundle's signatures are checked on WebCrypto's threads while this one reads the
+    // lockfile and policy; a bad lockfile is still the error reported first.
+    const opening = values.bundle !== undefined ? openBundle(values.bundle) : undefined
+    opening?.catch(() => {})
+    const { path, text, lock, policy, policyPath } = await openCheckInputs(ctx, file, values.policy)
     let run
     let logReport: BundleLogReport | undefined
     if (values.bundle !== undefined) {
       // Offline: no relay is asked anything; every statement in the bundle is verified first.
-      const { bundle, statements } = await openBundle(values.bundle)
+      const { bundle, statements } = await opening!
       if (bundle.lockfile.sha256 !== (await lockfileDigest(text))) ctx.out.warn(`${values.bundle} was made for another version of ${bundle.lockfile.name}; packages it lacks will have no trusted claim`)
       const { fileCheckpointStore } = await import('../logs.ts')
       const checked = await checkBundleLog(bundle.log, statements, fileCheckpointStore(join(ctx.paths.dir, 'logs'))).catch((e) => {
