@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bulkQuery, encodeDidKey, keyPairFromSeed, sign, type VerifiedStatement } from '../../src/client/index.ts'
+import { bodyOf, listen } from './loopback.ts'
 
 /**
  * One hostile relay listed beside an honest one, against the client's bulk reading (PROTOCOL
@@ -20,19 +21,6 @@ let honestUrl: string
 let hostileUrl: string
 const hostileRequests: string[] = []
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const s = createServer(handler)
-  servers.push(s)
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  return `http://127.0.0.1:${(s.address() as { port: number }).port}`
-}
-
-async function bodyOf(req: IncomingMessage): Promise<string> {
-  let b = ''
-  for await (const c of req) b += c
-  return b
-}
-
 const page = (statements: unknown[], cursor: string | null) => JSON.stringify({ statements, cursor, truncated: cursor !== null })
 
 beforeAll(async () => {
@@ -45,13 +33,13 @@ beforeAll(async () => {
   minted = await Promise.all(Array.from({ length: 1000 }, (_, i) => sign({ v: 1, actor: encodeDidKey(evil.publicKey), subject: SUBJECTS[i % SUBJECTS.length]!, claim: 'published', object: A, time: t + i }, evil)))
   foreign = await Promise.all(Array.from({ length: 5 }, (_, i) => sign({ v: 1, actor: encodeDidKey(evil.publicKey), subject: `pkg:npm/other${i}@1.0.0`, claim: 'published', object: A, time: t }, evil)))
 
-  honestUrl = await listen(async (req, res) => {
+  honestUrl = await listen(servers, async (req, res) => {
     if (req.url !== '/v1/statements/bulk') return res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"not_found","message":"no"}}')
     const ask = JSON.parse(await bodyOf(req)) as { subjects: string[] }
     res.writeHead(200, { 'content-type': 'application/json' }).end(page(honest.filter((s) => ask.subjects.includes(s.statement.subject)).map((s) => s.statement), null))
   })
 
-  hostileUrl = await listen(async (req, res) => {
+  hostileUrl = await listen(servers, async (req, res) => {
     const m = /^\/([a-z-]+)(\/.*)$/.exec(req.url ?? '')
     const [mode, path] = m ? [m[1]!, m[2]!] : ['', req.url ?? '']
     hostileRequests.push(`${mode} ${path}`)

@@ -1,10 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeDidKey, keyPairFromSeed, sign, type VerifiedStatement } from '../../src/client/index.ts'
 import { runVouch } from './run-vouch.ts'
+import { bodyOf, listen } from './loopback.ts'
 
 /**
  * The real `vouch check` (from its sources) against an honest relay and one hostile relay that
@@ -21,17 +22,6 @@ let held: VerifiedStatement[] = []
 let minted: VerifiedStatement[] = []
 const asked: string[] = []
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const s = createServer(handler)
-  servers.push(s)
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  return `http://127.0.0.1:${(s.address() as { port: number }).port}`
-}
-async function bodyOf(req: IncomingMessage): Promise<string> {
-  let b = ''
-  for await (const c of req) b += c
-  return b
-}
 const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 
 /** The relay API over `statements`, answered honestly (no log). */
@@ -58,8 +48,8 @@ beforeAll(async () => {
   const t = Date.now() - 60_000
   held = [await sign({ v: 1, actor: encodeDidKey(bridge.publicKey), subject: 'pkg:npm/good@1.0.0', claim: 'published', object: A, time: t }, bridge)]
   minted = await Promise.all(Array.from({ length: 1000 }, (_, i) => sign({ v: 1, actor: encodeDidKey(evil.publicKey), subject: 'pkg:npm/good@1.0.0', claim: 'published', object: `sha256-${Buffer.alloc(32, i % 256).toString('base64')}`, time: t + i }, evil)))
-  honestUrl = await listen((req, res) => void honestly(req, res, held, req.url ?? '/'))
-  hostileUrl = await listen(async (req, res) => {
+  honestUrl = await listen(servers, (req, res) => void honestly(req, res, held, req.url ?? '/'))
+  hostileUrl = await listen(servers, async (req, res) => {
     const m = /^\/([a-z-]+)(\/.*)$/.exec(req.url ?? '')
     const [mode, path] = m ? [m[1]!, m[2]!] : ['', req.url ?? '/']
     asked.push(`${mode} ${path}`)
