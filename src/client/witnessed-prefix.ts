@@ -97,7 +97,7 @@ export async function witnessedPrefix(
     size: w.size,
     note: note!,
     tail: (index) =>
-      `leaf ${index} of ${c.relay}'s log ${cur.origin} is not witnessed yet: the latest checkpoint its witnesses cosigned (${names}) has ${w.size} leaves, ` +
+      `leaf ${index} of ${c.relay}'s log ${cur.origin} is not witnessed yet: the latest checkpoint its witnesses cosigned (${names}) has ${w.size === 1 ? '1 leaf' : `${w.size} leaves`}, ` +
       `its current one ${cur.size} and no cosignatures of its own; retry after the relay's next witness round (about a minute)`,
   }
 }
