@@ -88,7 +88,11 @@ export async function witnessedPrefix(
     w = undefined
   }
   if (!w || w.origin !== cur.origin) return refuse(`its latest witnessed checkpoint (${url}) is not a checkpoint of ${cur.origin} signed by its key`)
-  const count = await countWitnesses(note!, keys, req.k, { nowMs, clockSkewMs: req.clockSkewMs, maxAgeSeconds: req.maxAgeSeconds })
+  const count = await countWitnesses(note!, keys, req.k, { nowMs, clockSkewMs: req.clockSkewMs, maxAgeSeconds: req.maxAgeSeconds }).catch((e: unknown) => {
+    if (e instanceof RangeError) return undefined
+    throw e
+  })
+  if (!count) return refuse(`its latest witnessed checkpoint cannot be read for cosignatures`)
   if (!count.ok) return refuse(`its latest witnessed checkpoint (${w.size} leaves) has ${count.cosigners.length} of them`)
   await proveConsistent(c, note!, w, tiles, o)
   if (w.size >= cur.size) return true

@@ -127,6 +127,13 @@ describe('a checkpoint without cosignatures, and the latest witnessed one', () =
     })
   }
 
+  it('maxAgeSeconds applies to the witnessed checkpoint too: one cosigned longer ago does not vouch for the prefix', async () => {
+    Object.assign(state, { current: entries(8), witnessed: entries(6), cosigner: 'witness', logSigns: true })
+    const strict = new LogChecker({ believe: witnessBelief({ witnesses: [formatCosignerKey('w.test/witness', witness.publicKey)], k: 1, maxAgeSeconds: 10 }, () => NOW), retryMs: 0 })
+    const err = await strict.check(url, [claim(0)]).catch((e: unknown) => e)
+    expect((err as Error).message).toContain('its latest witnessed checkpoint (6 leaves) has 0 of them')
+  })
+
   it('a hostile relay whose witnessed checkpoint is another history than its current one: a fork, with evidence anyone can check', async () => {
     Object.assign(state, { current: entries(8), witnessed: entries(6, 'other'), cosigner: 'witness', logSigns: true })
     const err = await checker().check(url, [claim(0)]).catch((e: unknown) => e)
