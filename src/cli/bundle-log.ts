@@ -1,5 +1,6 @@
 import { LogForkError, ProvenTree, type CheckpointStore, type LogEvidence } from '../client/index.ts'
 import { base64, decodeBase64, HASH_SIZE, leafHash, openNote, parseCheckpoint, parseVerifierKey, utf8, type Checkpoint, type VerifiedStatement } from '../verify/index.ts'
+import type { BundleBound } from './bundle-bounds.ts'
 import { BundleError } from './bundle.ts'
 
 /**
@@ -15,6 +16,8 @@ export interface BundleLog {
   verifierKey: string
   checkpoint: string
   entries: { statement: string; index: number; proof: string[] }[]
+  /** Optional: witnessed time bounds for statements of revoked keys (./bundle-bounds.ts); older readers ignore it. */
+  bounds?: BundleBound[]
 }
 
 /** The bundle's `log` from what the checker proved: proofs as standard base64 of each 32-byte hash. */

@@ -1,4 +1,4 @@
-import type { LogChecker } from '../client/index.ts'
+import type { LogChecker, TimeBound } from '../client/index.ts'
 import { evaluate, FactIndex, gatherForVerdict, type Explanation, type Fact, type Policy, type StatementSource } from '../policy/index.ts'
 import { relayCheckSource, type CheckSource } from './check-source.ts'
 import type { Locked } from './lockfile.ts'
@@ -83,13 +83,19 @@ const forPackage =
  * answers from memory, and more in flight only keeps more garbage alive; measured, all 1,500 at
  * once took twice as long).
  */
-export async function judgeLocked(source: CheckSource, locked: Locked[], policy: Policy, o: { now?: number; concurrency?: number; log?: LogChecker } = {}): Promise<CheckRun> {
+export async function judgeLocked(
+  source: CheckSource,
+  locked: Locked[],
+  policy: Policy,
+  o: { now?: number; concurrency?: number; log?: LogChecker; keepBounds?: Map<string, TimeBound>; bounds?: ReadonlyMap<string, { at: number; by: string[] }> } = {},
+): Promise<CheckRun> {
   const now = o.now ?? Date.now()
   const judge = async (l: Locked): Promise<PackageResult> => {
     if (l.digest === undefined) return { ...l, outcome: 'unpinned', rule: 'lockfile', reason: 'the lockfile pins no digest for it' }
     const g = await gatherForVerdict(forPackage(source.read, l), l.subject, policy, { concurrency: 4, now })
-    // A bundle has no log to ask for witnessed times: its revoked keys' claims then do not count under "witnessed".
-    const { facts } = await withWitnessedTimes(o.log, policy, l.subject, g)
+    // A bundle has no log to ask: the witnessed times it carries were proven offline (./bundle-bounds.ts); a statement without one does not count under "witnessed".
+    const { facts, bounds } = o.bounds ? { facts: withBounds(g.facts, o.bounds), bounds: undefined } : await withWitnessedTimes(o.log, policy, l.subject, g)
+    for (const [id, b] of bounds ?? []) o.keepBounds?.set(id, b)
     // The gatherer's facts about this subject came through forPackage, already of one form, so
     // its own verdict (when it saw every fact) is the one over the same-form facts, unless
     // witnessed times were added to them since.
@@ -108,11 +114,15 @@ export async function judgeLocked(source: CheckSource, locked: Locked[], policy:
   return { results, requests: source.requests(), statements: source.used().length, problems: source.problems() }
 }
 
-export async function checkLocked(relays: string[], locked: Locked[], policy: Policy, o: { timeoutMs?: number; log?: LogChecker } = {}): Promise<CheckRun & { source: CheckSource }> {
+/** Facts with the witnessed times a bundle proved (only under revocation "witnessed" does the engine read them). */
+const withBounds = (facts: Fact[], bounds: ReadonlyMap<string, { at: number; by: string[] }>): Fact[] =>
+  facts.map((f) => (bounds.has(f.id) ? { ...f, witnessedAt: bounds.get(f.id)!.at, witnessedBy: bounds.get(f.id)!.by } : f))
+
+export async function checkLocked(relays: string[], locked: Locked[], policy: Policy, o: { timeoutMs?: number; log?: LogChecker; keepBounds?: Map<string, TimeBound> } = {}): Promise<CheckRun & { source: CheckSource }> {
   const source = await relayCheckSource(
     relays,
     locked.filter((l) => l.digest !== undefined).map((l) => l.subject),
     o,
   )
-  return { ...(await judgeLocked(source, locked, policy, { log: o.log })), source }
+  return { ...(await judgeLocked(source, locked, policy, { log: o.log, keepBounds: o.keepBounds })), source }
 }

@@ -1,4 +1,4 @@
-import { boundRequirement, witnessedTimes, type LogChecker, type NoBound, type RequestOptions } from '../client/index.ts'
+import { boundRequirement, witnessedTimes, type LogChecker, type NoBound, type RequestOptions, type TimeBound } from '../client/index.ts'
 import { FactIndex, revokedKeys, type AliasProof, type Explanation, type Fact, type Policy } from '../policy/index.ts'
 
 /**
@@ -13,16 +13,17 @@ export async function withWitnessedTimes(
   subject: string,
   g: { facts: Fact[]; now: number; proofs?: readonly AliasProof[] },
   o: RequestOptions = {},
-): Promise<{ facts: Fact[]; node?: Explanation }> {
+): Promise<{ facts: Fact[]; node?: Explanation; bounds?: ReadonlyMap<string, TimeBound> }> {
   if (policy.revocation !== 'witnessed' || !policy.logs) return { facts: g.facts }
   const actors = revokedKeys(new FactIndex(g.facts), policy, subject, { now: g.now, proofs: g.proofs })
   if (!actors.size) return { facts: g.facts }
   if (!log) return { facts: g.facts, node: { rule: 'witnessed-times', ok: false, text: 'no relay log was read, so no statement of a revoked key has a witnessed time' } }
   const r = await witnessedTimes(log, g.facts, actors, boundRequirement(policy.logs, policy.clockSkewMs), o)
-  if (!r.refused.length) return { facts: r.facts }
+  if (!r.refused.length) return { facts: r.facts, bounds: r.bounds }
   const why = (n: NoBound) => (n.relay ? `${n.code}: ${n.message}` : n.message)
   return {
     facts: r.facts,
+    bounds: r.bounds,
     node: {
       rule: 'witnessed-times',
       ok: false,

@@ -25,6 +25,8 @@ import { httpProblem, readCapped, requestJson, send, timeoutOf, type RequestOpti
 import { ProvenTree } from './inclusion.ts'
 import { TileCache, tileSubtrees, type TileSubtrees } from './tiles.ts'
 import { memoryCheckpointStore, type CheckpointStore, type KeptCheckpoint } from './checkpoints.ts'
+import { logOnly, type PrefixBelief } from './witnessed-prefix.ts'
+export type { PrefixBelief } from './witnessed-prefix.ts'
 export { memoryCheckpointStore, type CheckpointStore, type KeptCheckpoint } from './checkpoints.ts'
 
 /** A checkpoint whose relay signature verified, before the belief policy has had its say. */
@@ -35,6 +37,8 @@ export interface SignedCheckpoint {
   note: string
   opened: OpenedNote
   checkpoint: Checkpoint
+  /** Where its log's tiles are, for a belief that proves more from them (./witnessed-prefix.ts). */
+  log?: { base: string; tiles: TileCache; request?: RequestOptions }
 }
 
 /** Why a checkpoint (or a relay without a log) is not believed: the relay's report carries this code. */
@@ -46,9 +50,10 @@ export interface BeliefRefusal {
 /**
  * Whether a correctly signed checkpoint is believed: `true`, or why not (a string is reported as
  * `checkpoint_not_believed`). By default the relay's own signature suffices; a requirement of k
- * witness cosignatures (tlog-cosignature, PROTOCOL §6.11) is `witnessBelief` in ./witnessed.ts.
+ * witness cosignatures (tlog-cosignature, PROTOCOL §6.11) is `witnessBelief` in ./witnessed.ts; a
+ * PrefixBelief believes only the leaves a consistent witnessed checkpoint holds.
  */
-export type CheckpointBelief = (c: SignedCheckpoint) => Promise<true | string | BeliefRefusal>
+export type CheckpointBelief = (c: SignedCheckpoint) => Promise<true | string | BeliefRefusal | PrefixBelief>
 export const believeRelaySignature: CheckpointBelief = async () => true
 
 export interface LogCheckOptions {
@@ -86,7 +91,7 @@ export interface LogEvidence {
 }
 
 /** Why a statement failed the log check (it is dropped from that relay's answer), or undefined. */
-export type LeafVerdict = { code: 'no_leaf_index' | 'not_logged' | 'not_in_log'; message: string } | undefined
+export type LeafVerdict = { code: 'no_leaf_index' | 'not_logged' | 'not_in_log' | 'not_witnessed'; message: string } | undefined
 
 interface LogInfo {
   origin: string
@@ -96,7 +101,7 @@ interface LogInfo {
 }
 
 /** Where a relay stands: its log and the checkpoint checked against, or no log at all. */
-type RelayLog = { log: LogInfo; cp: Checkpoint; note: string; h: TileSubtrees; tree: ProvenTree } | { log: undefined }
+type RelayLog = { log: LogInfo; cp: Checkpoint; note: string; h: TileSubtrees; tree: ProvenTree; prefix?: PrefixBelief } | { log: undefined }
 
 const CHECKPOINT_BYTES = 64 * 1024
 const WELL_KNOWN_BYTES = 256 * 1024
@@ -145,12 +150,13 @@ export class LogChecker {
       this.current.set(relay, fresh)
       if (!state.log) throw invalid('log_changed', `${relay} stopped publishing its log`)
     }
-    const { cp, tree, log } = state
+    const { cp, tree, log, prefix } = state
     const verdicts: LeafVerdict[] = []
     for (const it of items) {
       if (it.index === undefined) verdicts.push({ code: 'no_leaf_index', message: `${relay} publishes a log but did not say where this statement is in it` })
       else if (!Number.isSafeInteger(it.index) || it.index < 0) verdicts.push({ code: 'not_in_log', message: `${relay} gave the leaf index ${it.index}` })
       else if (it.index >= cp.size) verdicts.push({ code: 'not_logged', message: `${relay}'s log does not reach leaf ${it.index} (its checkpoint has ${cp.size}) a second after it was asked again` })
+      else if (prefix && it.index >= prefix.size) verdicts.push({ code: 'not_witnessed', message: prefix.tail(it.index) })
       else {
         if (await this.proof(log, () => tree.includes(it.index!, leafHash(utf8(it.canonical))))) {
           verdicts.push(undefined)
@@ -231,13 +237,13 @@ export class LogChecker {
     const kept = await this.store.checkpoint(log.origin)
     if (kept && kept.verifierKey !== log.verifierKey) throw invalid('log_changed', `${relay}'s log ${log.origin} is now signed by ${log.verifierKey}, not ${kept.verifierKey} as before`)
     const signed = await this.fetchCheckpoint(relay, log, o)
-    const belief = await this.believe(signed)
+    const belief = await this.believe({ ...signed, log: { base: log.base, tiles: this.tiles, request: o } })
     if (typeof belief === 'string') throw invalid('checkpoint_not_believed', `${relay}'s checkpoint is not believed: ${belief}`)
-    if (belief !== true) throw invalid(belief.code, belief.message)
+    if (belief !== true && 'code' in belief) throw invalid(belief.code, belief.message)
     const { cp, note } = await this.reconcile(log, kept, signed, o)
     if (pinned !== log.origin) await this.store.keepRelayLog(relay, log.origin)
     const h = tileSubtrees(log.base, cp.size, this.tiles, o)
-    return { log, cp, note, h, tree: new ProvenTree(cp.size, cp.root, h) }
+    return { log, cp, note, h, tree: new ProvenTree(cp.size, cp.root, h), ...(belief !== true && { prefix: belief }) }
   }
 
   /** `/.well-known/vouch`'s `log`, or undefined when the relay publishes none (or is no relay). */
@@ -343,13 +349,6 @@ async function openKept(log: LogInfo, kept: KeptCheckpoint): Promise<Checkpoint>
   const cp = opened.verified ? parseCheckpoint(opened.text) : undefined
   if (!cp || cp.origin !== log.origin) throw bad()
   return cp
-}
-
-/** A note with its log's signature line only (witness cosignatures are not the evidence, and cost meta bytes). */
-function logOnly(note: string, name: string): string {
-  const split = note.lastIndexOf('\n\n')
-  const lines = note.slice(split + 2, -1).split('\n').filter((l) => l.startsWith(`— ${name} `))
-  return `${note.slice(0, split + 2)}${lines.map((l) => `${l}\n`).join('')}`
 }
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])

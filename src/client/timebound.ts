@@ -4,7 +4,7 @@
  * witnesses cosigned, and that includes the statement, proves the statement existed by the k-th
  * earliest of their times: fewer than k colluding witnesses cannot move that earlier.
  */
-import { canonicalize, consistencyProof, decodeStrictUtf8, leafHash, openNote, parseCheckpoint, parseCosignerKey, utf8, verifyConsistency, type Checkpoint, type CosignerKey, type Json, type Statement } from '../verify/index.ts'
+import { canonicalize, consistencyProof, decodeStrictUtf8, inclusionProof, leafHash, openNote, parseCheckpoint, parseCosignerKey, utf8, verifyConsistency, type Checkpoint, type CosignerKey, type Json, type Statement } from '../verify/index.ts'
 import { RelayProblemError } from './errors.ts'
 import { readCapped, send, timeoutOf, type RequestOptions } from './http.ts'
 import { ProvenTree } from './inclusion.ts'
@@ -20,6 +20,9 @@ export interface TimeBound {
   relay: string
   /** The witnessed checkpoint's tree size. */
   size: number
+  /** The witnessed checkpoint (signed note with its cosignatures) and the statement's leaf in it: what a bundle carries. */
+  note: string
+  index: number
 }
 
 /** Why a relay gave no bound: the statement then has none from it (and a revoked key's claim does not count). */
@@ -85,7 +88,7 @@ export async function proveTimeBound(
       view.tiles.forget(`${view.base}/`)
       return no('not_included', `${relay}'s witnessed checkpoint of ${w.cp.size} leaves does not hold this statement at leaf ${leaf.index}`)
     }
-    return { at: w.at, by: w.by, relay, size: w.cp.size }
+    return { at: w.at, by: w.by, relay, size: w.cp.size, note, index: leaf.index }
   } catch (e) {
     if (o.signal?.aborted) throw e
     const code = e instanceof RelayProblemError && e.problem.kind === 'network' ? 'unreachable' : 'bad_witnessed'
@@ -168,6 +171,19 @@ export async function witnessedTimes<F extends { id: string; statement: Statemen
   }
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, worker))
   return { facts: facts.map((f) => (bounds.has(f.id) ? { ...f, witnessedAt: bounds.get(f.id)!.at, witnessedBy: bounds.get(f.id)!.by } : f)), bounds, refused }
+}
+
+/**
+ * For a bundle (docs/POLICY.md "Offline bundles"): the bound's inclusion proof in its witnessed
+ * tree, and the consistency proof between that tree and the checker's checkpoint of its relay
+ * (the smaller first; none at one size), from the tiles the bound was proven with.
+ */
+export async function boundProofs(log: LogChecker, b: TimeBound, o: RequestOptions = {}): Promise<{ inclusion: Uint8Array[]; consistency: Uint8Array[] } | undefined> {
+  const view = await log.view(b.relay, o)
+  if (!view) return undefined
+  const [m, n] = b.size < view.cp.size ? [b.size, view.cp.size] : [view.cp.size, b.size]
+  const h = tileSubtrees(view.base, n, view.tiles, o)
+  return { inclusion: await inclusionProof(b.index, b.size, h), consistency: m === n ? [] : await consistencyProof(m, n, h) }
 }
 
 /** Parses a policy's witness keys once, so a bad key is a clear error before any relay is asked. */

@@ -1,5 +1,6 @@
 import { parseCosignerKey, splitNote, verifyCosignature, type CosignerKey, type NoteSignature } from '../verify/index.ts'
 import type { BeliefRefusal, CheckpointBelief, SignedCheckpoint } from './log.ts'
+import { witnessedPrefix, type PrefixBelief } from './witnessed-prefix.ts'
 
 /**
  * The client policy "believe a relay's checkpoint only with k cosignatures from witnesses I name"
@@ -80,14 +81,16 @@ function keysOf(req: WitnessRequirement): CosignerKey[] {
 const ago = (seconds: number) => (seconds >= 7200 ? `${Math.round(seconds / 3600)} h` : seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`)
 
 /**
- * The LogChecker's belief for a requirement: `true`, or a `not_witnessed` refusal that says how
- * many cosignatures the checkpoint has, from whom, and which did not count and why.
+ * The LogChecker's belief for a requirement: `true` when the checkpoint has k cosignatures; else,
+ * from the relay's latest witnessed checkpoint, belief in the prefix it holds (./witnessed-prefix.ts);
+ * else a `not_witnessed` refusal that says how many cosignatures the checkpoint has, from whom,
+ * and which did not count and why.
  */
 export function witnessBelief(req: WitnessRequirement, now: () => number = Date.now): CheckpointBelief {
   const keys = keysOf(req)
   if (!Number.isSafeInteger(req.k) || req.k < 1 || req.k > keys.length) throw new RangeError(`k must be a whole number from 1 to the ${keys.length} witnesses named, got ${req.k}`)
   const names = keys.map((x) => x.name)
-  return async (c: SignedCheckpoint): Promise<true | BeliefRefusal> => {
+  return async (c: SignedCheckpoint): Promise<true | BeliefRefusal | PrefixBelief> => {
     const nowMs = now()
     let count: WitnessCount
     try {
@@ -99,12 +102,12 @@ export function witnessBelief(req: WitnessRequirement, now: () => number = Date.
     if (count.ok) return true
     const why = count.refused.map((r) => (r.why === 'future' ? `${r.name}'s is dated ${ago(r.time - nowMs / 1000)} in the future` : `${r.name}'s is ${ago(nowMs / 1000 - r.time)} old`))
     const have = count.cosigners.length ? ` (from ${count.cosigners.map((x) => x.name).join(', ')})` : ''
-    return {
-      code: 'not_witnessed',
-      message:
-        `${c.relay}'s checkpoint of ${c.checkpoint.origin} (${c.checkpoint.size} leaves) is not witnessed: it has ${count.cosigners.length}${have} of the ${req.k} cosignature${req.k === 1 ? '' : 's'} ` +
-        `the policy requires from ${names.join(', ')}${why.length ? `; not counted: ${why.join('; ')}` : ''}. Its answers were dropped`,
-    }
+    const short =
+      `${c.relay}'s checkpoint of ${c.checkpoint.origin} (${c.checkpoint.size} leaves) is not witnessed: it has ${count.cosigners.length}${have} of the ${req.k} cosignature${req.k === 1 ? '' : 's'} ` +
+      `the policy requires from ${names.join(', ')}${why.length ? `; not counted: ${why.join('; ')}` : ''}`
+    // Witnesses cosign once a cron round: the latest witnessed checkpoint vouches for the prefix it holds (./witnessed-prefix.ts).
+    if (c.log) return witnessedPrefix(c, keys, req, nowMs, short)
+    return { code: 'not_witnessed', message: `${short}. Its answers were dropped` }
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -134,4 +134,33 @@ describe('revocation "witnessed" against a back-dating thief', () => {
     expect(by[`${npm}@1.0.0`]?.outcome, r.stderr).toBe('verified')
     expect(by[`${npm}@2.0.0`]).toMatchObject({ outcome: 'no trusted claim', reason: expect.stringContaining('which a thief can back-date') })
   }, 60_000)
+
+  it('a bundle carries the witnessed times: vouch check --bundle gives the online verdict offline, and a bound that was changed does not count', async () => {
+    const h = home('bundle-witnessed', 'witnessed')
+    const byOf = (r: Run) => Object.fromEntries((r.json.packages as { subject: string; outcome: string }[]).map((p) => [p.subject, p.outcome]))
+    const online = await vouch(['check', 'package-lock.json', '--relay', a, '--json'], h)
+    const file = join(work, 'witnessed-bundle.json')
+    const made = await vouch(['bundle', 'package-lock.json', '-o', file, '--relay', a, '--json'], h)
+    expect(made.code, made.stderr).toBe(0)
+    // Claim 1 and claim 2 of the revoked key: each with its witnessed checkpoint and proofs.
+    expect(made.json.witnessedTimes).toBe(2)
+    const offline = await vouch(['check', 'package-lock.json', '--bundle', file, '--json'], h)
+    expect(byOf(offline)).toEqual(byOf(online))
+    expect(byOf(offline)).toEqual({ [`${npm}@1.0.0`]: 'verified', [`${npm}@2.0.0`]: 'no trusted claim' })
+
+    // Without the bounds (an older bundle), the revoked key's claims do not count under "witnessed".
+    const bundle = JSON.parse(readFileSync(file, 'utf8'))
+    const bare = join(work, 'bare-bundle.json')
+    writeFileSync(bare, JSON.stringify({ ...bundle, log: bundle.log.map(({ bounds: _, ...g }: { bounds: unknown }) => g) }))
+    const old = await vouch(['check', 'package-lock.json', '--bundle', bare, '--json'], h)
+    expect(byOf(old)[`${npm}@1.0.0`]).toBe('no trusted claim')
+    // A cosignature changed in the bundle: that bound is refused, with the reason, and claim 1 no longer counts.
+    const forged = join(work, 'forged-bundle.json')
+    const flip = (note: string) => note.replace(/(\n— [^\n]*vouch-witness )([A-Za-z0-9+/])/, (_m, pre: string, c: string) => pre + (c === 'A' ? 'B' : 'A'))
+    writeFileSync(forged, JSON.stringify({ ...bundle, log: bundle.log.map((g: { bounds?: { witnessed: string }[] }) => ({ ...g, bounds: g.bounds?.map((b) => ({ ...b, witnessed: flip(b.witnessed) })) })) }))
+    const bad = await vouch(['check', 'package-lock.json', '--bundle', forged, '--json'], h)
+    expect(byOf(bad)[`${npm}@1.0.0`]).toBe('no trusted claim')
+    expect(bad.stderr).toContain('no witnessed time for ')
+    expect(bad.stderr).toContain('of the 1 valid cosignatures the policy requires')
+  }, 90_000)
 })

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LogChecker, proveTimeBound } from '../../src/client/index.ts'
+import { LogChecker, proveTimeBound, witnessBelief } from '../../src/client/index.ts'
 import { parseCosignerKey, type CosignerKey } from '../../src/verify/index.ts'
 import { buildTimeBoundVectors } from '../vectors/timebound/build.ts'
 import vectors from '../vectors/timebound/bounds.json'
@@ -46,7 +46,14 @@ describe('time bound vectors', () => {
     expect((await log.check(url, [{ index: c.leaf, canonical: c.entry }])).verdicts).toEqual([undefined])
     const witnesses = c.witnesses.map((w) => parseCosignerKey(w) as CosignerKey)
     const r = await proveTimeBound(log, url, { index: c.leaf, canonical: c.entry }, { witnesses, k: c.k, now: () => 1_800_000_000_000 })
-    if ('bound' in c) expect(r).toEqual({ ...c.bound, relay: url })
+    if ('bound' in c) expect(r).toEqual({ ...c.bound, relay: url, note: c.witnessed, index: c.leaf })
     else expect(r).toMatchObject({ code: c.none })
+  })
+
+  it.each(vectors.cases.map((c, i) => [i, c] as const))('case %i under a witness requirement: only the latest witnessed prefix counts (§6.11)', async (_, c) => {
+    witnessed = c.witnessed
+    const log = new LogChecker({ believe: witnessBelief({ witnesses: c.witnesses, k: c.k }, () => 1_800_000_000_000) })
+    const { verdicts } = await log.check(url, [{ index: c.leaf, canonical: c.entry }])
+    expect(verdicts[0]?.code ?? 'counts').toBe(c.prefix)
   })
 })

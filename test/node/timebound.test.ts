@@ -104,7 +104,7 @@ const leaf = (index: number) => ({ index, canonical: canonicalize(statements[ind
 describe('proveTimeBound', () => {
   it('an honest witnessed checkpoint bounds the leaf by the end of its cosignature second', async () => {
     witnessed = { status: 200, body: await note(entries.slice(0, 2), [0]) }
-    expect(await proveTimeBound(await checker(), url, leaf(1), req())).toEqual({ at: (HOUR_AGO + 1) * 1000, by: [w[0]!.key.name], relay: url, size: 2 })
+    expect(await proveTimeBound(await checker(), url, leaf(1), req())).toEqual({ at: (HOUR_AGO + 1) * 1000, by: [w[0]!.key.name], relay: url, size: 2, note: expect.stringContaining('\n2\n'), index: 1 })
     // The current checkpoint itself, witnessed, is fine too.
     witnessed = { status: 200, body: await note(entries, [0]) }
     expect(await proveTimeBound(await checker(), url, leaf(3), req())).toMatchObject({ size: 4 })

@@ -104,4 +104,33 @@ describe('a policy requiring witness cosignatures', () => {
       expect(existsSync(join(h, 'logs'))).toBe(false)
     }
   }, 60_000)
+
+  it('after unwitnessed leaves are appended, the witnessed prefix still counts and the tail is refused, naming both sizes', async () => {
+    // A second statement, logged (A's checkpoint reaches 2 leaves) but not yet witnessed: no cron round since.
+    const later = `pkg:generic/witnessed-later-${process.pid}@1.0.0`
+    const posted = await fetch(`${a}/v1/statements`, { method: 'POST', body: JSON.stringify([await makeStatement(await testKey(62), { subject: later, time: Date.now() - 500 })]), headers: { 'content-type': 'application/json' } })
+    expect(posted.status).toBe(200)
+    let note = ''
+    for (let i = 0; i < 20 && note.split('\n')[1] !== '2'; i++) {
+      await new Promise((r) => setTimeout(r, 300))
+      note = await (await fetch(`${a}/v1/log/checkpoint`)).text()
+    }
+    expect(note.split('\n')[1]).toBe('2')
+    expect((await verifyCosignedCheckpoint(note, [witnessB], 1)).ok).toBe(false)
+    const h = home('prefix', { witnesses: [{ key: witnessB }], k: 1 })
+    const old = await vouch(['verify', subject, '--relay', a, '--json'], h)
+    expect(old.code, old.stderr).toBe(0)
+    expect(old.json.verdict).toBe('trusted')
+    expect(old.json.logs.notWitnessed).toEqual([])
+    const tail = await vouch(['verify', later, '--relay', a, '--json'], h)
+    expect(tail.code).toBe(1)
+    expect(tail.json.verdict).toBe('untrusted')
+    expect(tail.json.gathered.statements).toBe(0)
+    // The relay is named under the policy's witness rule, with the leaf, both sizes and what to do.
+    expect(tail.json.logs.notWitnessed).toEqual([{ relay: a, message: expect.stringContaining(`leaf 1 of ${a}'s log `) }])
+    const said = tail.json.logs.notWitnessed[0].message as string
+    expect(said).toContain(`leaf 1 of ${a}'s log `)
+    expect(said).toContain(`is not witnessed yet: the latest checkpoint its witnesses cosigned (${nameOf(witnessB)}) has 1 leaf, its current one 2`)
+    expect(said).toContain("retry after the relay's next witness round")
+  }, 60_000)
 })

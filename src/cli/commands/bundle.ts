@@ -3,7 +3,9 @@ import { rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { defineCommand, POLICY_OPTION } from '../args.ts'
 import { BUNDLE_MEDIA_TYPE, lockfileDigest, makeBundle } from '../bundle.ts'
+import { bundleBoundsOf } from '../bundle-bounds.ts'
 import { bundleLogOf } from '../bundle-log.ts'
+import type { TimeBound } from '../../client/index.ts'
 import { checkLocked } from '../check.ts'
 import { localError, usageError } from '../errors.ts'
 import { openCheckInputs } from '../check-inputs.ts'
@@ -30,10 +32,14 @@ default as \`vouch check\`); judging it later under another policy may find stat
     const { path, text, lock, policy } = await openCheckInputs(ctx, file, values.policy)
     const logs = await ctx.logs(policy)
     logs.keepEvidence()
-    const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: logs })
+    const keepBounds = new Map<string, TimeBound>()
+    const run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: logs, keepBounds })
     for (const p of run.problems) ctx.out.warn(p)
     const used = run.source.used()
     const log = bundleLogOf(await logs.evidence(used.map((s) => s.id), { timeoutMs: ctx.timeoutMs }))
+    // Under revocation "witnessed", the witnessed times the check proved, so the offline check counts the same claims.
+    const bounds = await bundleBoundsOf(logs, keepBounds, new Set(used.map((s) => s.id)), { timeoutMs: ctx.timeoutMs })
+    for (const g of log) if (bounds.has(g.relay)) g.bounds = bounds.get(g.relay)
     const proven = new Set(log.flatMap((g) => g.entries.map((e) => e.statement))).size
     const bundle = makeBundle({ name: basename(path), sha256: await lockfileDigest(text) }, used, Date.now(), log)
     const out = resolve(values.output)
@@ -51,6 +57,7 @@ default as \`vouch check\`); judging it later under another policy may find stat
       bundle: out,
       statements: used.length,
       logChecked: proven,
+      witnessedTimes: [...bounds.values()].reduce((n, l) => n + l.length, 0),
       checkpoints: log.length,
       packages: lock.packages.length,
       requests: run.requests,

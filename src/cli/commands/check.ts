@@ -57,7 +57,13 @@ Exit codes: 0 every package verified, 1 any package not verified (and the usual 
       logReport = checked.report
       for (const d of logReport.dropped) ctx.out.warn(`${values.bundle}: dropped ${d.id}: ${d.message}`)
       if (logReport.notLogChecked > 0) ctx.out.warn(`${values.bundle}: ${logReport.notLogChecked} of ${statements.length} statements are not log-checked (the bundle carries no inclusion proof for them)`)
-      run = await judgeLocked(memoryCheckSource(checked.statements), lock.packages, policy)
+      // Under revocation "witnessed", the witnessed times the bundle carries, proven offline as online.
+      const l = policy.revocation === 'witnessed' ? policy.logs : undefined
+      const timed = l && (await (await import('../bundle-bounds.ts')).checkBundleBounds(bundle.log, checked.statements, l, policy.clockSkewMs).catch((e) => {
+        throw e instanceof BundleError ? bundleFailure(values.bundle!, e) : e
+      }))
+      for (const r of timed?.refused ?? []) ctx.out.warn(`${values.bundle}: no witnessed time for ${r.id}: ${r.message}`)
+      run = await judgeLocked(memoryCheckSource(checked.statements), lock.packages, policy, { bounds: timed?.bounds ?? new Map() })
     } else run = await checkLocked(await ctx.relays(), lock.packages, policy, { timeoutMs: ctx.timeoutMs, log: await ctx.logs(policy) })
     for (const p of run.problems) ctx.out.warn(p)
     const outcomes: Outcome[] = ['verified', 'no trusted claim', 'hash differs', 'yanked', 'conflict', 'unpinned']
