@@ -13,9 +13,13 @@
  * eagerly at start-up (Node 20; ~40 ms for a full CA bundle, before any JavaScript runs), and it
  * is set on some machines (CI and sandboxes), not by default. Where it is set, its cost is
  * measured and printed on its own.
+ *
+ * `--baseline REV` also times the build of another commit (git archive of REV, built with its own
+ * scripts/build-cli.mjs) in the same rounds: a change's effect measured against its parent under
+ * the same load, which a shared machine makes the only fair comparison.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { writeSmallFiles, writeTree } from './lib/tree.ts'
@@ -60,10 +64,23 @@ delete CLEAN_ENV.NODE_EXTRA_CA_CERTS
 
 const hasNixHash = () => spawnSync('sh', ['-c', 'command -v nix-hash'], { stdio: 'ignore' }).status === 0
 
-export async function wholeProcess(dir: string, o: { quick: boolean; markdown: boolean }): Promise<void> {
+/** bin/vouch.js of commit `rev`, built in `dir` with that commit's own build script. */
+function buildBaseline(rev: string, dir: string): string {
+  const base = join(dir, 'baseline')
+  mkdirSync(base)
+  const files = spawnSync('sh', ['-c', 'git -C "$1" archive "$2" bin src scripts package.json | tar -x -C "$3"', 'sh', ROOT, rev, base], { stdio: ['ignore', 'inherit', 'inherit'] })
+  if (files.status !== 0) throw new Error(`git archive ${rev} failed`)
+  symlinkSync(join(ROOT, 'node_modules'), join(base, 'node_modules'))
+  const built = spawnSync(process.execPath, ['scripts/build-cli.mjs'], { cwd: base, stdio: ['ignore', 'inherit', 'inherit'] })
+  if (built.status !== 0) throw new Error(`building ${rev} failed`)
+  return join(base, 'bin/vouch.js')
+}
+
+export async function wholeProcess(dir: string, o: { quick: boolean; markdown: boolean; baseline?: string }): Promise<void> {
   const rounds = o.quick ? 3 : 9
   const built = spawnSync('npm', ['run', '--silent', 'build:cli'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
   if (built.status !== 0) throw new Error('npm run build:cli failed')
+  const baseBin = o.baseline === undefined ? undefined : buildBaseline(o.baseline, dir)
   const nix = hasNixHash()
   const empty = join(dir, 'empty.mjs')
   writeFileSync(empty, '')
@@ -73,6 +90,7 @@ export async function wholeProcess(dir: string, o: { quick: boolean; markdown: b
   const extraCa = process.env.NODE_EXTRA_CA_CERTS
 
   const rows = [['tree', 'files', 'MiB', 'vouch hash ms', 'nix-hash ms', 'vouch / nix-hash', `within ${TARGET}x`, 'CPU ms vouch / nix', 'CPU ratio', 'CPU Node hasher floor / nix']]
+  if (baseBin) rows[0]!.push(`${o.baseline} ms`, `${o.baseline} / nix-hash`, `CPU ms ${o.baseline}`, `${o.baseline} CPU / nix`)
   const floor: number[] = []
   const floorCpu: number[] = []
   const hashFloor: number[] = []
@@ -93,8 +111,11 @@ export async function wholeProcess(dir: string, o: { quick: boolean; markdown: b
     const vouch: ReturnType<typeof exec>[] = []
     const theirs: ReturnType<typeof exec>[] = []
     const hashers: number[] = [] // CPU ms: under load the steadier measure
+    const before: ReturnType<typeof exec>[] = []
+    if (baseBin && exec(process.execPath, [baseBin, 'hash', path]).stdout !== ours) throw new Error(`${shape.name}: the baseline ${o.baseline} disagrees`)
     for (let r = 0; r < rounds; r++) {
       vouch.push(exec(process.execPath, [BIN, 'hash', path]))
+      if (baseBin) before.push(exec(process.execPath, [baseBin, 'hash', path]))
       if (nix) theirs.push(exec('nix-hash', ['--type', 'sha256', path]))
       const f = exec(process.execPath, [empty])
       floor.push(f.ms)
@@ -125,6 +146,11 @@ export async function wholeProcess(dir: string, o: { quick: boolean; markdown: b
       nix ? ratio(vc / nc) : '—',
       nix ? ratio(median(hashers) / nc) : '—',
     ])
+    if (baseBin) {
+      const b = median(before.map((x) => x.ms))
+      const bc = median(before.map((x) => x.cpu))
+      rows.at(-1)!.push(fmt(b), nix ? ratio(b / n) : '—', fmt(bc), nix ? ratio(bc / nc) : '—')
+    }
   }
   const notes = [
     `Node running an empty module (the floor under any Node CLI here): ${fmt(median(floor))} ms median, ${fmt(median(floorCpu))} ms CPU.`,

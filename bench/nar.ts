@@ -11,7 +11,7 @@
  * bin/vouch.js → dist/) against `nix-hash --type sha256 DIR`, start-up included, on four tree
  * shapes. The goal: within 1.2x.
  *
- * `npm run bench -- nar [--quick] [--markdown]`; docs/PERFORMANCE.md records results.
+ * `npm run bench -- nar [--quick] [--markdown] [--process] [--baseline REV]`; docs/PERFORMANCE.md records results.
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -79,11 +79,15 @@ interface Contender {
 }
 
 export async function main(args: string[]): Promise<void> {
-  const unknown = args.filter((a) => a !== '--quick' && a !== '--markdown')
-  if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}; options: --quick, --markdown`)
+  const b = args.indexOf('--baseline')
+  const baseline = b >= 0 ? args[b + 1] : undefined
+  if (b >= 0 && (baseline === undefined || baseline.startsWith('--'))) throw new Error('--baseline needs a git revision')
+  const unknown = args.filter((a, i) => a !== '--quick' && a !== '--markdown' && a !== '--process' && (b < 0 || (i !== b && i !== b + 1)))
+  if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}; options: --quick, --markdown, --process (whole process only), --baseline REV`)
   const plan = args.includes('--quick') ? QUICK : FULL
   const dir = mkdtempSync(join(tmpdir(), 'vouch-bench-nar-'))
   try {
+    if (args.includes('--process')) return await wholeProcess(dir, { quick: args.includes('--quick'), markdown: args.includes('--markdown'), baseline })
     const started = performance.now()
     const { root, concat, files, bytes: payload } = buildTree(dir, plan)
     console.error(`built ${files.length} files, ${fmt(payload / MiB)} MiB in ${dir} (${fmt((performance.now() - started) / 1000)} s)`)
@@ -156,7 +160,7 @@ export async function main(args: string[]): Promise<void> {
     if (args.includes('--markdown')) console.log([markdownTable(escaped, 2), '', ...summary].join('\n'))
     else console.log([table(rows, 2), '', ...summary].join('\n'))
     console.log('')
-    await wholeProcess(dir, { quick: args.includes('--quick'), markdown: args.includes('--markdown') })
+    await wholeProcess(dir, { quick: args.includes('--quick'), markdown: args.includes('--markdown'), baseline })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
