@@ -25,16 +25,7 @@ export interface NarHashOptions {
   alg?: HashAlgorithm
   /** Called as the NAR is hashed, with its bytes so far and the regular files read so far. */
   onProgress?: (progress: { bytes: number; files: number }) => void
-  /**
-   * Small files read on a second thread ahead of the hash (src/nar/fs-readahead.ts). Default:
-   * once the walk has met READ_AHEAD_AFTER regular files, so a small tree starts no thread;
-   * true: from the first; false: never. The hash is the same either way.
-   */
-  readAhead?: boolean
 }
-
-/** Regular files met before the default read-ahead starts a thread (~10 ms of CPU, paid back by ~1,500 files). */
-export const READ_AHEAD_AFTER = 128
 
 export interface NarHash {
   sri: string

@@ -25,8 +25,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readdirSync, readlinkSync, readSync } from 'node:fs'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { formatSri } from '../verify/hash.ts'
-import { changed, checkAlg, CHUNK, notArchivable, READ_AHEAD_AFTER, toPath, type NarHash, type NarHashOptions } from './fs-base.ts'
-import { ReadAhead, type Ahead, type Plan } from './fs-readahead.ts'
+import { changed, checkAlg, CHUNK, notArchivable, toPath, type NarHash, type NarHashOptions } from './fs-base.ts'
 import { padding } from './tree.ts'
 import { TOKENS as T } from './write.ts'
 
@@ -63,26 +62,11 @@ class NarHasher {
   private sinceTurn = 0
   narSize = 0
   files = 0
-  /** Regular files the walk has met, to decide when reading ahead pays. */
-  private met = 0
-  private thread: ReadAhead | undefined
 
   constructor(
     private readonly hash: Hash,
     private readonly onProgress: NarHashOptions['onProgress'],
-    private readonly readAhead: NarHashOptions['readAhead'],
   ) {}
-
-  /** The read-ahead thread for a directory with `files` regular files, once it pays (or undefined). */
-  private reader(files: number): ReadAhead | undefined {
-    this.met += files
-    if (this.thread === undefined && files > 0 && this.readAhead !== false && (this.readAhead === true || this.met >= READ_AHEAD_AFTER)) this.thread = new ReadAhead(O_READ)
-    return this.thread
-  }
-
-  stop(): void {
-    this.thread?.stop()
-  }
 
   private update(bytes: Uint8Array): void {
     this.hash.update(bytes)
@@ -178,52 +162,23 @@ class NarHasher {
     // default sort (by UTF-16 code unit). The kernel's names need no checks: none is empty, ".",
     // "..", or holds "/" or NUL, and none repeats.
     entries.sort((a, b) => (a.name < b.name ? -1 : 1))
-    let files = 0
-    for (const e of entries) if (e.isFile()) files++
-    const ahead = this.reader(files)
-    let plan: Plan | undefined
-    if (ahead) {
-      const paths: string[] = []
-      for (const e of entries) if (e.isFile()) paths.push(`${path}/${e.name}`)
-      plan = ahead.enter(paths)
-    }
-    let i = 0
-    try {
-      for (const e of entries) {
-        this.raw(ENTRY)
-        this.latin1(e.name)
-        this.raw(NODE)
-        const child = `${path}/${e.name}`
-        if (e.isFile()) {
-          const read = plan && ahead!.take(plan, i)
-          i++
-          if (read) this.fromAhead(read)
-          else {
-            const big = this.file(child)
-            if (big) await big
-          }
-        } else if (e.isDirectory()) await this.directory(child)
-        else if (e.isSymbolicLink()) this.symlink(child)
-        else throw notArchivable(bytes(child), e)
-        this.raw(CLOSE)
-        if (this.sinceTurn >= TURN) {
-          this.sinceTurn = 0
-          await yieldToEventLoop()
-        }
+    for (const e of entries) {
+      this.raw(ENTRY)
+      this.latin1(e.name)
+      this.raw(NODE)
+      const child = `${path}/${e.name}`
+      if (e.isFile()) {
+        const big = this.file(child)
+        if (big) await big
+      } else if (e.isDirectory()) await this.directory(child)
+      else if (e.isSymbolicLink()) this.symlink(child)
+      else throw notArchivable(bytes(child), e)
+      this.raw(CLOSE)
+      if (this.sinceTurn >= TURN) {
+        this.sinceTurn = 0
+        await yieldToEventLoop()
       }
-    } finally {
-      if (plan) ahead!.leave(plan)
     }
-    this.raw(CLOSE)
-  }
-
-  /** A small regular file the read-ahead thread read whole, at the size its fstat gave. */
-  private fromAhead(f: Ahead): void {
-    this.files++
-    this.raw(f.executable ? EXECUTABLE : REGULAR)
-    this.num(f.size)
-    this.raw(f.bytes)
-    this.zeros(padding(f.size))
     this.raw(CLOSE)
   }
 
@@ -315,11 +270,7 @@ export async function narHashPath(path: string, options: NarHashOptions = {}): P
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function')
   const root = toPath(path)
   const hash = createHash(alg)
-  const hasher = new NarHasher(hash, onProgress, options.readAhead)
-  try {
-    await hasher.root(root)
-  } finally {
-    hasher.stop()
-  }
+  const hasher = new NarHasher(hash, onProgress)
+  await hasher.root(root)
   return { sri: formatSri({ alg, bytes: hash.digest() }), narSize: hasher.narSize }
 }

@@ -285,9 +285,8 @@ describe('random trees', () => {
         fc.asyncProperty(fc.oneof(stringTrees.dir, stringTrees.tree), async (t) => {
           const p = fresh('nix')
           writeTree(t, Buffer.from(p))
-          const [ours, ahead, theirs] = await Promise.all([narHashPath(p), narHashPath(p, { readAhead: true }), nixHash(p, '--base32')])
+          const [ours, theirs] = await Promise.all([narHashPath(p), nixHash(p, '--base32')])
           expect(nixBase32(base64.decode(ours.sri.slice(7)))).toBe(theirs)
-          expect(ahead).toEqual(ours)
         }),
         { numRuns: 30 },
       )
@@ -590,69 +589,5 @@ describe('file system', () => {
     const bytes = pattern(3 * 1024 * 1024 + 5)
     writeFileSync(big, bytes)
     expect(await hashFile(big, 'sha512')).toEqual({ sri: sriOf(bytes, 'sha512'), size: bytes.length })
-  })
-})
-
-describe('narHashPath reading ahead on a second thread (src/nar/fs-readahead.ts)', () => {
-  const sriOfTree = async (p: string) => sriOf(await collect(narStreamPath(p)))
-
-  it('hashes random trees, byte names included, as without it and as narStreamPath', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(byteTrees.dir, byteTrees.tree), async (t) => {
-        const p = fresh('ahead')
-        writeTree(t, Buffer.from(p))
-        const [ahead, plain, streamed] = await Promise.all([narHashPath(p, { readAhead: true }), narHashPath(p, { readAhead: false }), sriOfTree(p)])
-        expect(ahead).toEqual(plain)
-        expect(ahead.sri).toBe(streamed)
-      }),
-      { numRuns: 40 },
-    )
-  }, 60_000)
-
-  it('hashes many files of every size, interleaved with directories and symlinks, as nix-hash does', async () => {
-    // More files than batches in flight, sizes on both sides of a batch's room (256 KiB) and of
-    // the streaming threshold (1 MiB), so every path through the read-ahead is taken.
-    const d = fresh('ahead-mixed')
-    mkdirSync(d)
-    const sizes = [0, 1, 7, 8, 100, 4096, 65_536, 200_000, 262_143, 262_144, 300_000, 1024 * 1024 - 1, 1024 * 1024, 1024 * 1024 + 5]
-    for (let i = 0; i < 1500; i++) {
-      const name = `f${String(i).padStart(4, '0')}`
-      if (i % 97 === 0) {
-        mkdirSync(join(d, name))
-        for (let j = 0; j < 40; j++) writeFileSync(join(d, name, `g${j}`), pattern(j * 13))
-      } else if (i % 89 === 0) symlinkSync(`target-${i}`, join(d, name))
-      else writeFileSync(join(d, name), pattern(i % 50 === 0 ? sizes[(i / 50) % sizes.length]! : i % 300), { mode: i % 10 === 0 ? 0o755 : 0o644 })
-    }
-    const [ahead, plain, auto] = await Promise.all([narHashPath(d, { readAhead: true }), narHashPath(d, { readAhead: false }), narHashPath(d)])
-    expect(ahead).toEqual(plain)
-    expect(auto).toEqual(plain)
-    expect(ahead.sri).toBe(await sriOfTree(d))
-    if (hasNix) expect(hex.encode(base64.decode(ahead.sri.slice(7)))).toBe(await nixHash(d))
-  }, 60_000)
-
-  it('reports a file it cannot archive as the hasher does without it', async () => {
-    const d = fresh('ahead-socket')
-    mkdirSync(d)
-    for (let i = 0; i < 200; i++) writeFileSync(join(d, `a${String(i).padStart(3, '0')}`), 'x')
-    const server = createServer()
-    await new Promise<void>((ok) => server.listen(join(d, 'b-sock'), ok))
-    try {
-      const err = await narHashPath(d, { readAhead: true }).catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(NarFileError)
-      expect((err as Error).message).toMatch(/b-sock is a socket: a NAR holds only regular files, directories and symlinks/)
-    } finally {
-      server.close()
-    }
-  })
-
-  it('still refuses a large file that shrinks while it is hashed', async () => {
-    const d = fresh('ahead-shrinks')
-    mkdirSync(d)
-    for (let i = 0; i < 200; i++) writeFileSync(join(d, `a${String(i).padStart(3, '0')}`), pattern(i))
-    const big = join(d, 'b')
-    writeFileSync(big, pattern(3 * 1024 * 1024))
-    let cut = false
-    const truncate = ({ bytes }: { bytes: number }) => void (bytes > 1024 * 1024 && !cut && ((cut = true), truncateSync(big, 1.5 * 1024 * 1024)))
-    await expect(narHashPath(d, { readAhead: true, onProgress: truncate })).rejects.toThrow(/shrank while it was being read/)
   })
 })
