@@ -14,6 +14,8 @@ export interface IntegrationProfile {
   stages: { name: string; ms: number }[]
   /** ingest's insertStatements into local D1, per statement. */
   insertMs: number
+  /** ingest's verifyStatement over a batch (request.json + verify, no D1), per statement: a floor for ingest's Worker CPU. */
+  verifyMs: number
   /** the relay's integrate() on local D1 and R2 (whole process), per statement. */
   fullMs: number
   /** dropIntegratedBodies, per statement. */
@@ -40,18 +42,20 @@ export async function profileIntegration(pool: Statement[], extra: Statement[], 
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`)
     return res.json() as Promise<unknown>
   }
-  const timed = async (path: string) => {
+  const timed = async (path: string, body?: Buffer) => {
     const meter = new CpuMeter({ runtime: worker.pids.runtime }).start()
-    await call(path)
+    await call(path, body)
     return meter.stop().runtime!
   }
+  let verifyCpu = 0
   const insert = async (statements: Statement[]) => {
     let cpu = 0
-    for (const b of bodies(statements, 1000)) (await call('/prepare', b)), (cpu += await timed('/insert'))
+    for (const b of bodies(statements, 1000)) (verifyCpu += await timed('/prepare', b)), (cpu += await timed('/insert'))
     return cpu / statements.length
   }
   try {
     const insertMs = await insert(pool)
+    const verifyMs = verifyCpu / pool.length
     const { size } = (await call('/snapshot')) as { size: number }
     const names = (await call('/stages', undefined, 'GET')) as string[]
     const stages: { name: string; ms: number }[] = []
@@ -67,7 +71,7 @@ export async function profileIntegration(pool: Statement[], extra: Statement[], 
     const fullMs = (await timed('/full')) / size
     await insert(extra)
     const dropMs = (await timed(`/drop?start=${size}&end=${size + extra.length}`)) / extra.length
-    return { stages, insertMs, fullMs, dropMs, workerMs: stages.find((s) => s.name === MEMORY)!.ms }
+    return { stages, insertMs, verifyMs, fullMs, dropMs, workerMs: stages.find((s) => s.name === MEMORY)!.ms }
   } finally {
     await worker.dispose()
     removeDir(dir)
@@ -85,7 +89,9 @@ export function profileRows(p: IntegrationProfile, ingestMs: number): string[][]
     ["integration: the relay's integrate() on local D1 + R2 (whole process)", us(p.fullMs)],
     ['ingest stage: D1 insert (insertStatements, local D1)', us(p.insertMs)],
     ["ingest, Worker's own CPU (relay ingest − local D1 insert)", us(workerIngest)],
+    ['ingest stage: verifyStatement of each batch (no D1, no HTTP parse): a floor for the above', us(p.verifyMs)],
     ["integration / ingest, Worker's own CPU (as billed on Cloudflare)", pct(p.workerMs, workerIngest)],
+    ['integration / ingest, Worker\'s own CPU, against the verify floor (an upper bound)', pct(p.workerMs, p.verifyMs)],
     ['integration / ingest, whole process (profile worker)', pct(p.fullMs, ingestMs)],
   ]
 }

@@ -10,6 +10,7 @@ import { openNote, parseCheckpoint, parseVerifierKey, verifyStatement, type Note
 import { cosignatureRows } from './cosign.ts'
 import { timeBoundRows } from './timebound.ts'
 import { profileIntegration, profileRows } from './log-stages.ts'
+import { benchFetch } from './lib/client-ip.ts'
 import { CpuMeter } from './lib/proc.ts'
 import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { fmt, percentile, table } from './lib/stats.ts'
@@ -26,19 +27,16 @@ export async function main(args: string[]): Promise<void> {
   let running = true
   try {
     const base = relay.url.href.replace(/\/$/, '')
-    const { log } = (await (await fetch(`${base}/.well-known/vouch`)).json()) as { log: { verifierKey: string; prefix: string } }
+    const { log } = (await (await benchFetch(`${base}/.well-known/vouch`)).json()) as { log: { verifierKey: string; prefix: string } }
     const verifier = parseVerifierKey(log.verifierKey) as NoteVerifier
     const checkpointSize = async () => {
-      let res = await fetch(`${base}${log.prefix}/checkpoint`)
-      // The delay trials' polling can spend the relay's per-IP request budget under load: wait it out.
-      while (res.status === 429) await res.arrayBuffer(), await sleep(1000), (res = await fetch(`${base}${log.prefix}/checkpoint`))
-      const opened = await openNote(await res.text(), verifier)
+      const opened = await openNote(await (await benchFetch(`${base}${log.prefix}/checkpoint`)).text(), verifier)
       if (!opened.verified) throw new Error('checkpoint signature does not verify')
       return parseCheckpoint(opened.text)!.size
     }
     const pool = await signPool(keys, `log${Date.now()}`, n + delayTrials + n / 2, Date.now() - 3_600_000)
     const post = async (body: Buffer | string) => {
-      const res = await fetch(`${base}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+      const res = await benchFetch(`${base}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
       if (res.status !== 200) throw new Error(`POST: ${res.status} ${await res.text()}`)
       await res.arrayBuffer()
     }
@@ -64,7 +62,7 @@ export async function main(args: string[]): Promise<void> {
     const sample: { raw: unknown; index: number }[] = []
     const stride = Math.floor(n / 1000)
     for (let after = 0; after < n; after += 1000) {
-      const page = (await (await fetch(`${base}/v1/feed?after=${after}&limit=1000`)).json()) as { statements: unknown[]; leaves: number[] }
+      const page = (await (await benchFetch(`${base}/v1/feed?after=${after}&limit=1000`)).json()) as { statements: unknown[]; leaves: number[] }
       page.statements.forEach((raw, k) => page.leaves[k]! % stride === 0 && sample.length < 1000 && sample.push({ raw, index: page.leaves[k]! }))
     }
     let t = performance.now()
