@@ -9,6 +9,8 @@ import { LogChecker, TileCache } from '../src/client/index.ts'
 import { openNote, parseCheckpoint, parseVerifierKey, verifyStatement, type NoteVerifier, type VerifiedStatement } from '../src/verify/index.ts'
 import { cosignatureRows } from './cosign.ts'
 import { timeBoundRows } from './timebound.ts'
+import { profileIntegration, profileRows } from './log-stages.ts'
+import { benchFetch } from './lib/client-ip.ts'
 import { CpuMeter } from './lib/proc.ts'
 import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { fmt, percentile, table } from './lib/stats.ts'
@@ -25,16 +27,16 @@ export async function main(args: string[]): Promise<void> {
   let running = true
   try {
     const base = relay.url.href.replace(/\/$/, '')
-    const { log } = (await (await fetch(`${base}/.well-known/vouch`)).json()) as { log: { verifierKey: string; prefix: string } }
+    const { log } = (await (await benchFetch(`${base}/.well-known/vouch`)).json()) as { log: { verifierKey: string; prefix: string } }
     const verifier = parseVerifierKey(log.verifierKey) as NoteVerifier
     const checkpointSize = async () => {
-      const opened = await openNote(await (await fetch(`${base}${log.prefix}/checkpoint`)).text(), verifier)
+      const opened = await openNote(await (await benchFetch(`${base}${log.prefix}/checkpoint`)).text(), verifier)
       if (!opened.verified) throw new Error('checkpoint signature does not verify')
       return parseCheckpoint(opened.text)!.size
     }
-    const pool = await signPool(keys, `log${Date.now()}`, n + delayTrials, Date.now() - 3_600_000)
+    const pool = await signPool(keys, `log${Date.now()}`, n + delayTrials + n / 2, Date.now() - 3_600_000)
     const post = async (body: Buffer | string) => {
-      const res = await fetch(`${base}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+      const res = await benchFetch(`${base}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
       if (res.status !== 200) throw new Error(`POST: ${res.status} ${await res.text()}`)
       await res.arrayBuffer()
     }
@@ -60,7 +62,7 @@ export async function main(args: string[]): Promise<void> {
     const sample: { raw: unknown; index: number }[] = []
     const stride = Math.floor(n / 1000)
     for (let after = 0; after < n; after += 1000) {
-      const page = (await (await fetch(`${base}/v1/feed?after=${after}&limit=1000`)).json()) as { statements: unknown[]; leaves: number[] }
+      const page = (await (await benchFetch(`${base}/v1/feed?after=${after}&limit=1000`)).json()) as { statements: unknown[]; leaves: number[] }
       page.statements.forEach((raw, k) => page.leaves[k]! % stride === 0 && sample.length < 1000 && sample.push({ raw, index: page.leaves[k]! }))
     }
     let t = performance.now()
@@ -100,6 +102,8 @@ export async function main(args: string[]): Promise<void> {
 
     await relay.dispose()
     running = false
+    // 5. Stage profile of integration over the same statements, in a worker of its own.
+    const profile = await profileIntegration(pool.slice(0, n), pool.slice(n + delayTrials))
     console.log(`log benchmark: ${n} statements in batches of 1000, one local relay`)
     console.log(
       table([
@@ -107,6 +111,7 @@ export async function main(args: string[]): Promise<void> {
         ['ingest CPU per statement (relay)', `${fmt(ingestCpu / n)} ms`],
         ['integration CPU per statement (relay)', `${fmt(integrateCpu / n)} ms`],
         ['integration / ingest CPU', `${((100 * integrateCpu) / ingestCpu).toFixed(1)}%`],
+        ...profileRows(profile, ingestCpu / n),
         ['integration of the backlog (wall)', `${fmt(integrateMs / 1000)} s over ${requests} checkpoint requests`],
         ['checkpoint delay after ingest p50 / p99', `${fmt(percentile(delays, 50))} / ${fmt(percentile(delays, 99))} ms (${delayTrials} trials)`],
         [`client: verify ${sample.length} statement signatures (baseline)`, `${fmt(sigMs)} ms`],

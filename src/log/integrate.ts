@@ -1,6 +1,6 @@
 import type { RelayEnv } from '../config.ts'
 import { bindBodies } from '../store/bodies.ts'
-import { concat, encodeBundle, leafHash, splitTile, tileRoot, TILE_WIDTH, type TileRef } from '../verify/index.ts'
+import { concat, encodeBundle, hashFullTile, splitTile, tileRoot, TILE_WIDTH, type TileRef } from '../verify/index.ts'
 import { dropIntegratedBodies, getTile, leafEntries, logSize, putTile } from './store.ts'
 
 /**
@@ -48,10 +48,10 @@ export async function integrate(env: RelayEnv, maxTiles: number, size?: number):
   for (let k = before; k < target; k++) {
     const entries = await leafEntries(env.DB, k * TILE_WIDTH, TILE_WIDTH)
     if (!entries) throw new Error(`log leaves ${k * TILE_WIDTH}.. are not all in D1`)
-    const hashes = entries.map(leafHash)
+    const { hashes, root } = await hashFullTile(entries)
     await Promise.all([putTile(bucket, { level: 'entries', index: k, width: TILE_WIDTH }, encodeBundle(entries)), putTile(bucket, { level: 0, index: k, width: TILE_WIDTH }, concat(...hashes))])
     writes += 2
-    let h = tileRoot(hashes)
+    let h = root
     let below = k
     for (let level = 1; ; level++) {
       const index = Math.floor(below / TILE_WIDTH)

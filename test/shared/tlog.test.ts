@@ -6,6 +6,7 @@ import {
   emptyRoot,
   encodeBundle,
   encodeTileIndex,
+  hashFullTile,
   formatCheckpoint,
   formatVerifierKey,
   hex,
@@ -143,6 +144,21 @@ describe('tiles', () => {
     expect(decodeBundle(b)).toEqual(entries)
     expect(() => decodeBundle(b.slice(0, -1))).toThrow(RangeError)
     expect(() => encodeBundle([new Uint8Array(65536)])).toThrow(RangeError)
+  })
+
+  it('hash a full tile in one batch to the same leaf hashes and root as one at a time (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 8 }), fc.array(fc.uint8Array({ maxLength: 600 }), { minLength: 256, maxLength: 256 }), async (height, pool) => {
+        const entries = pool.slice(0, 2 ** height)
+        const { hashes, root } = await hashFullTile(entries)
+        const one = entries.map(leafHash)
+        expect(hashes).toEqual(one)
+        expect(root).toEqual(tileRoot(one))
+        expect(root).toEqual(naiveRoot(one))
+      }),
+      { numRuns: 40 },
+    )
+    for (const n of [0, 3, 255, 257]) await expect(hashFullTile(Array.from({ length: n }, () => new Uint8Array(1)))).rejects.toThrow(RangeError)
   })
 })
 
