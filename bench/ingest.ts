@@ -15,7 +15,7 @@ import { CpuMeter, loadAverage, selfCpuMs } from './lib/proc.ts'
 import { prepareStages, profileInNode } from './lib/stages.ts'
 import { bodies, makeKeys, signPool, verifyLoad, type BenchKey } from './lib/statements.ts'
 import { fmt, markdownTable, money, percentile, ratio, table } from './lib/stats.ts'
-import { applyMigrations, freshDir, measured, reloadCount, removeDir, RunningWorker, startRelay } from './lib/workers.ts'
+import { freshDir, measured, reloadCount, removeDir, RunningWorker, startMigratedWorker, startRelay } from './lib/workers.ts'
 
 /** The goal: accepted statements per second on one relay. */
 const TARGET_PER_S = 5000
@@ -387,16 +387,7 @@ async function cpuPerUnit(call: (reps: number) => Promise<number>, unitsPerRep: 
  * relay's insertStatements into a local D1 in the same process, as in the relay.
  */
 async function profileInWorkerd(text: string, cpuTargetMs: number, nodeUs: number[]): Promise<StageRow[]> {
-  const config = 'bench/lib/stage-worker.toml'
-  const dir = freshDir('vouch-bench-stages-')
-  let worker: RunningWorker
-  try {
-    await applyMigrations(dir, config)
-    worker = await RunningWorker.start(config, dir)
-  } catch (e) {
-    removeDir(dir)
-    throw e
-  }
+  const { worker, dir } = await startMigratedWorker('bench/lib/stage-worker.toml', 'vouch-bench-stages-')
   const names = (await prepareStages(text)).map(({ name, depth }) => ({ name, depth }))
   const client = makeClient(worker.url, 1)
   const call = async (path: string, body?: Buffer) => {

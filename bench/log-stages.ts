@@ -7,7 +7,7 @@ import type { Statement } from '../src/verify/index.ts'
 import { CpuMeter } from './lib/proc.ts'
 import { bodies } from './lib/statements.ts'
 import { fmt, percentile } from './lib/stats.ts'
-import { applyMigrations, freshDir, removeDir, RunningWorker } from './lib/workers.ts'
+import { removeDir, startMigratedWorker } from './lib/workers.ts'
 
 export interface IntegrationProfile {
   /** CPU ms per statement. */
@@ -27,16 +27,7 @@ export interface IntegrationProfile {
 const MEMORY = 'integrate() over in-memory D1 and R2'
 
 export async function profileIntegration(pool: Statement[], extra: Statement[], cpuTargetMs = 400): Promise<IntegrationProfile> {
-  const config = 'bench/lib/integrate-worker.toml'
-  const dir = freshDir('vouch-bench-integrate-')
-  let worker: RunningWorker
-  try {
-    await applyMigrations(dir, config)
-    worker = await RunningWorker.start(config, dir)
-  } catch (e) {
-    removeDir(dir)
-    throw e
-  }
+  const { worker, dir } = await startMigratedWorker('bench/lib/integrate-worker.toml', 'vouch-bench-integrate-')
   const call = async (path: string, body?: Buffer, method = 'POST') => {
     const res = await fetch(new URL(path, worker.url), { method, body })
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`)

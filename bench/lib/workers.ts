@@ -24,6 +24,18 @@ export async function applyMigrations(dir: string, config = 'wrangler.toml'): Pr
   })
 }
 
+/** A fresh state directory with the migrations applied and a Worker of `config` running on it; the directory is removed if either step fails. */
+export async function startMigratedWorker(config: string, prefix: string): Promise<{ worker: RunningWorker; dir: string }> {
+  const dir = freshDir(prefix)
+  try {
+    await applyMigrations(dir, config)
+    return { worker: await RunningWorker.start(config, dir), dir }
+  } catch (e) {
+    removeDir(dir)
+    throw e
+  }
+}
+
 /** Every worker this process started and has not disposed, to tell their processes apart. */
 const live = new Set<RunningWorker>()
 
