@@ -1,6 +1,7 @@
-import { bulkQuery, querySource, type BulkResult, type LogChecker, type QuerySource } from '../client/index.ts'
+import { bulkQuery, type BulkResult, type LogChecker } from '../client/index.ts'
 import { GIT_CLAIMS, packageOf, type StatementFilter, type StatementSource } from '../policy/index.ts'
 import type { VerifiedStatement } from '../verify/index.ts'
+import { bulkReports, HASHES_PER_VERSION, healthyQuery, namedHashes, RelayHealth } from './check-relays.ts'
 
 /**
  * Where `vouch check` reads statements from: the relays, asked in a handful of bulk requests for
@@ -86,36 +87,39 @@ function recorder() {
 export async function relayCheckSource(relays: string[], subjects: readonly string[], o: { timeoutMs?: number; log?: LogChecker } = {}): Promise<CheckSource> {
   const pkgs = [...new Set(subjects.map((s) => packageOf(s)?.pkg).filter((p): p is string => p !== undefined))]
   const bulkOf = (r: BulkResult | undefined) => r?.relays.reduce((m, x) => m + x.requests, 0) ?? 0
+  const health = new RelayHealth(relays)
   // Builds and reviews can only matter for a hash some version claim names: read them as soon as
-  // the version claims are in, beside the author grants.
+  // the version claims are in, beside the author grants. One relay's answers add at most
+  // HASHES_PER_VERSION hashes a version to what every relay is asked (./check-relays.ts).
   const versionsThenHashes = bulkQuery(relays, subjects, { claims: VERSION_CLAIMS, timeoutMs: o.timeoutMs, log: o.log }).then(async (versions) => {
-    const named = [...new Set(versions.statements.flatMap((s) => (s.statement.claim === 'source' || s.statement.claim === 'published') && s.statement.object !== undefined ? [s.statement.object] : []))]
+    const { named, cut } = namedHashes(versions.statements)
     // A relay that let the first round time out (already reported) would make this one wait as long again.
-    const slow = new Set(versions.relays.filter((r) => r.problem?.code === 'timeout').map((r) => r.relay))
-    const ask = relays.filter((r) => !slow.has(r))
-    return { versions, hashes: named.length && ask.length ? await bulkQuery(ask, named, { claims: HASH_CLAIMS, timeoutMs: o.timeoutMs, log: o.log }) : undefined, named }
+    health.note(versions.relays)
+    const ask = health.ask()
+    return { versions, hashes: named.length && ask.length ? await bulkQuery(ask, named, { claims: HASH_CLAIMS, timeoutMs: o.timeoutMs, log: o.log }) : undefined, named, cut }
   })
-  const [{ versions, hashes, named }, grants] = await Promise.all([
+  const [{ versions, hashes, named, cut }, grants] = await Promise.all([
     versionsThenHashes,
     pkgs.length ? bulkQuery(relays, [], { objects: pkgs, claims: ['author'], timeoutMs: o.timeoutMs, log: o.log }) : undefined,
   ])
+  health.note(bulkReports(grants, hashes))
   const index = new MemoryIndex()
   for (const r of [versions, grants, hashes]) if (r) index.add(r.statements)
   const prefetched = new Set(subjects.filter((s) => !versions.truncated.has(s)))
   const prefetchedPkgs = new Set(pkgs.filter((p) => !grants?.truncatedObjects.has(p)))
   const prefetchedHashes = new Set(named.filter((h) => !hashes?.truncated.has(h)))
   const bulk = bulkOf(versions) + bulkOf(grants) + bulkOf(hashes)
-  const problems = new Set([versions, grants, hashes].flatMap((r) => r?.relays.flatMap((x) => (x.problem ? [x.problem.message] : [])) ?? []))
+  const cutLines = [...cut].map(([relay, n]) => `${relay}'s version claims named ${n} more hash${n === 1 ? '' : 'es'} than ${HASHES_PER_VERSION} a version; the other relays were not asked about them ahead of the verdicts (a hash the policy accepts is still asked)`)
 
-  const live = querySource(relays, { timeoutMs: o.timeoutMs, log: o.log })
+  const live = healthyQuery(health, { timeoutMs: o.timeoutMs, log: o.log })
   let other = 0
-  const memo = new Map<string, ReturnType<QuerySource['read']>>()
+  const memo = new Map<string, ReturnType<typeof live>>()
   const ask = (filter: StatementFilter, limit: number) => {
     const key = JSON.stringify([filter.subject, filter.claim, filter.object, filter.actor, limit])
     let p = memo.get(key)
     if (!p) {
       other++
-      memo.set(key, (p = live.read(filter, limit)))
+      memo.set(key, (p = live(filter, limit)))
     }
     return p
   }
@@ -133,7 +137,7 @@ export async function relayCheckSource(relays: string[], subjects: readonly stri
     read,
     requests: () => ({ bulk, other }),
     used: rec.used,
-    problems: () => [...problems, ...live.problems().flatMap((r) => (r.problem ? [r.problem.message] : []))],
+    problems: () => [...health.problems(), ...cutLines],
   }
 }
 
