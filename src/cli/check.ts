@@ -1,4 +1,4 @@
-import type { LogChecker, TimeBound } from '../client/index.ts'
+import { boundBudget, type LogChecker, type TimeBound } from '../client/index.ts'
 import { evaluate, FactIndex, gatherForVerdict, type Explanation, type Fact, type Policy, type StatementSource } from '../policy/index.ts'
 import { relayCheckSource, type CheckSource } from './check-source.ts'
 import type { Locked } from './lockfile.ts'
@@ -111,7 +111,8 @@ export async function judgeLocked(
     }
   }
   await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 16, locked.length) }, worker))
-  return { results, requests: source.requests(), statements: source.used().length, problems: source.problems() }
+  // A relay that spent the command's time-bound budget is named once here, not in every package's verdict.
+  return { results, requests: source.requests(), statements: source.used().length, problems: [...source.problems(), ...(o.log ? boundBudget(o.log).problems() : [])] }
 }
 
 /** Facts with the witnessed times a bundle proved (only under revocation "witnessed" does the engine read them). */

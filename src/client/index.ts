@@ -47,7 +47,7 @@ export { TileCache, type TileSubtrees } from './tiles.ts'
 export { ProvenTree } from './inclusion.ts'
 export { countWitnesses, unwitnessedRelay, witnessBelief, type WitnessCount, type WitnessRequirement } from './witnessed.ts'
 export { witnessedPrefix, type PrefixBelief } from './witnessed-prefix.ts'
-export { boundProofs, boundRequirement, MAX_BOUNDED, proveTimeBound, witnessedTimes, type BoundRequirement, type NoBound, type TimeBound } from './timebound.ts'
+export { BOUNDS_PER_RELAY, BoundBudget, boundBudget, boundProofs, boundRequirement, MAX_BOUNDED, proveTimeBound, witnessedTimes, type BoundRequirement, type NoBound, type TimeBound } from './timebound.ts'
 export { BULK_SUBJECTS, bulkQuery, type BulkOptions, type BulkResult } from './bulk.ts'
 // Keys, so a library user needs one import: an actor is an Ed25519 key (did:key).
 export { encodeDidKey, generateKeyPair, keyPairFromSeed, type KeyPair, type Statement, type VerifiedStatement } from '../verify/index.ts'

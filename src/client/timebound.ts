@@ -28,7 +28,7 @@ export interface TimeBound {
 /** Why a relay gave no bound: the statement then has none from it (and a revoked key's claim does not count). */
 export interface NoBound {
   relay: string
-  code: 'no_log' | 'not_witnessed' | 'bad_witnessed' | 'not_consistent' | 'not_included' | 'unreachable'
+  code: 'no_log' | 'not_witnessed' | 'bad_witnessed' | 'not_consistent' | 'not_included' | 'unreachable' | 'over_budget'
   message: string
 }
 
@@ -45,6 +45,45 @@ const NOTE_BYTES = 64 * 1024
 /** The statements of revoked keys one verdict proves bounds for; beyond, the rest get none (and do not count). */
 export const MAX_BOUNDED = 100
 const CONCURRENCY = 8
+/**
+ * Time-bound requests (a witnessed checkpoint each, and the tiles its proofs need) one command
+ * makes of one relay, over all its verdicts. A relay serving many statements of a revoked key
+ * (a thief holding it mints as many as it likes) would otherwise cost MAX_BOUNDED requests per
+ * verdict, and a lockfile has a verdict per package.
+ */
+export const BOUNDS_PER_RELAY = 100
+
+/** One command's time-bound requests per relay, and the witnessed checkpoints already checked, shared by its verdicts. */
+export class BoundBudget {
+  readonly memo = new Map<string, Promise<Witnessed | NoBound>>()
+  private readonly used = new Map<string, number>()
+  private readonly refused = new Map<string, number>()
+  constructor(readonly perRelay: number = BOUNDS_PER_RELAY) {
+    if (!Number.isSafeInteger(perRelay) || perRelay < 0) throw new RangeError(`perRelay must be a whole number, got ${perRelay}`)
+  }
+
+  /** Whether one more request to `relay` is within the budget (and counts it). */
+  take(relay: string): boolean {
+    const n = this.used.get(relay) ?? 0
+    if (n < this.perRelay) return this.used.set(relay, n + 1), true
+    this.refused.set(relay, (this.refused.get(relay) ?? 0) + 1)
+    return false
+  }
+
+  /** Why `relay` gave no bound: the budget was spent. */
+  spent(relay: string): NoBound {
+    return { relay, code: 'over_budget', message: `${relay} was already asked for ${this.perRelay} time bounds in this command; no bound from this relay for the rest` }
+  }
+
+  /** One line per relay whose budget ran out, with how many statements then got no bound from it. */
+  problems(): string[] {
+    return [...this.refused].map(([relay, n]) => `${relay} was asked for ${this.perRelay} time bounds in this command; ${n} more statement${n === 1 ? '' : 's'} of revoked keys got no bound from it`)
+  }
+}
+
+/** Every command has one LogChecker, so its budget hangs off it: each caller of witnessedTimes shares it without passing it around. */
+const budgets = new WeakMap<LogChecker, BoundBudget>()
+export const boundBudget = (log: LogChecker): BoundBudget => budgets.get(log) ?? (budgets.set(log, new BoundBudget()), budgets.get(log)!)
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i])
 
@@ -135,19 +174,20 @@ async function consistent(a: { size: number; root: Uint8Array }, b: { size: numb
  * Facts with `witnessedAt` set, for a policy's "witnessed" revocation: only the statements of
  * `actors` (the keys the policy sees revoked; usually a handful of statements) are bounded, at
  * most MAX_BOUNDED of them, each from every relay whose log the checker proved it in, keeping the
- * earliest bound. The checker must have been told `keepEvidence()` before the reads.
+ * earliest bound, within the command's BoundBudget per relay (by default the one of `log`). The
+ * checker must have been told `keepEvidence()` before the reads.
  */
 export async function witnessedTimes<F extends { id: string; statement: Statement }>(
   log: LogChecker,
   facts: readonly F[],
   actors: ReadonlySet<string>,
   req: BoundRequirement,
-  o: RequestOptions = {},
+  o: RequestOptions & { budget?: BoundBudget } = {},
 ): Promise<{ facts: (F & { witnessedAt?: number; witnessedBy?: string[] })[]; bounds: Map<string, TimeBound>; refused: { id: string; reasons: NoBound[] }[] }> {
   const bounds = new Map<string, TimeBound>()
   const refused: { id: string; reasons: NoBound[] }[] = []
   const todo = facts.filter((f) => actors.has(f.statement.actor))
-  const memo = new Map<string, Promise<Witnessed | NoBound>>()
+  const budget = o.budget ?? boundBudget(log)
   const one = async (f: F, i: number) => {
     const where = [...(log.leaves(f.id) ?? [])]
     if (i >= MAX_BOUNDED || !where.length) {
@@ -156,7 +196,7 @@ export async function witnessedTimes<F extends { id: string; statement: Statemen
     }
     // The leaf is the statement's canonical bytes (PROTOCOL §6.10), whose hash is its id.
     const canonical = canonicalize(f.statement as unknown as Json)
-    const got = await Promise.all(where.map(([relay, index]) => proveTimeBound(log, relay, { index, canonical }, req, o, memo)))
+    const got = await Promise.all(where.map(([relay, index]) => (budget.take(relay) ? proveTimeBound(log, relay, { index, canonical }, req, o, budget.memo) : budget.spent(relay))))
     const ok = got.filter((g): g is TimeBound => 'at' in g).sort((a, b) => a.at - b.at)
     if (ok[0]) bounds.set(f.id, ok[0])
     else refused.push({ id: f.id, reasons: got as NoBound[] })
