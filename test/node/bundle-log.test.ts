@@ -5,7 +5,8 @@ import { LogForkError, memoryCheckpointStore, ProvenTree, type TileSubtrees } fr
 import { BundleError, readBundle, type Bundle } from '../../src/cli/bundle.ts'
 import { checkBundleLog } from '../../src/cli/bundle-log.ts'
 import { formatCheckpoint, inclusionProof, keyPairFromSeed, leafHash, naiveRoot, signNote, utf8, verifyInclusion } from '../../src/verify/index.ts'
-import { buildBundleVector, LOG_SEED, ORIGIN, RELAY } from '../vectors/bundle/build.ts'
+import { checkBundleBounds } from '../../src/cli/bundle-bounds.ts'
+import { buildBundleVector, LOG_SEED, ORIGIN, RELAY, SLOTS, WITNESS, WITNESSED_AT, WITNESSED_SIZE, witnessKey } from '../vectors/bundle/build.ts'
 
 const VECTOR = readFileSync(new URL('../vectors/bundle/bundle.json', import.meta.url), 'utf8')
 const NOW = Date.parse('2026-06-01')
@@ -139,6 +140,25 @@ describe('offline bundle with log proofs (test/vectors/bundle)', () => {
       const { bundle, statements } = await open(edited(change))
       await expect(checkBundleLog(bundle.log, statements)).rejects.toMatchObject({ code: 'bad_bundle', message: expect.stringMatching(message) })
     }
+  })
+
+  it('its bounds case: the witnessed checkpoint of the first 5 leaves bounds leaves 1 and 4, not 6; a changed cosignature or a second required witness loses them', async () => {
+    const { bundle, statements } = await open()
+    const checked = (await checkBundleLog(bundle.log, statements)).statements
+    const logs = { witnesses: [{ key: await witnessKey() }], k: 1 }
+    const r = await checkBundleBounds(bundle.log, checked, logs, undefined, () => NOW)
+    const bounded = statements.filter((_, k) => SLOTS[k]! < WITNESSED_SIZE).map((s) => s.id)
+    expect(bounded).toHaveLength(2)
+    expect(r).toEqual({ bounds: new Map(bounded.map((id) => [id, { at: (WITNESSED_AT + 1) * 1000, by: [WITNESS] }])), refused: [] })
+    const flipped = edited((b) => {
+      for (const x of b.log![0]!.bounds!) x.witnessed = x.witnessed.replace(/(— witness\.example\/bundle \S{20})(.)/, (_, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'))
+    })
+    const f = await open(flipped)
+    const lost = await checkBundleBounds(f.bundle.log, (await checkBundleLog(f.bundle.log, f.statements)).statements, logs, undefined, () => NOW)
+    expect(lost.bounds.size).toBe(0)
+    expect(lost.refused).toEqual(bounded.map((id) => ({ id, message: `its witnessed checkpoint of ${WITNESSED_SIZE} leaves has 0 of the 1 valid cosignatures the policy requires` })))
+    const other = 'witness.example/w1+918b6299+BMhAafoiFsbtwdUsqDqhHCZ91UQK+lJgkMpD69DKhqnP'
+    expect((await checkBundleBounds(bundle.log, checked, { witnesses: [{ key: await witnessKey() }, { key: other }], k: 2 }, undefined, () => NOW)).bounds.size).toBe(0)
   })
 
   it('without log proofs every statement is judged but counted not log-checked', async () => {
