@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import type { AppEnv } from './app.ts'
 import { ConfigError, configOf, type RelayEnv } from './config.ts'
 import { pullAll } from './gossip/index.ts'
-import { integrateLog, LOG_PREFIX } from './log/index.ts'
+import { integrateLog, LOG_PREFIX, thinWitnessed } from './log/index.ts'
 import { ApiError, notFound, onError } from './http/errors.ts'
 import { peerAuth } from './gossip/peer-auth.ts'
 import { rateLimit } from './http/limits.ts'
@@ -58,7 +58,7 @@ export default {
     return app.fetch(request, env, ctx)
   },
   /** Cron: pull from every peer, repairing whatever push lost; integrate the log's backlog. */
-  async scheduled(_controller, env, ctx) {
+  async scheduled(controller, env, ctx) {
     bindBodies(env.DB, env.BLOBS)
     let config
     try {
@@ -71,6 +71,8 @@ export default {
     ctx.waitUntil(pullAll(env, config.relayUrl))
     // Quotas read only today; yesterday's row is kept for the day boundary's stragglers.
     ctx.waitUntil(pruneUsage(env.DB, dayOf(Date.now()) - 1))
+    // The first run of a UTC day thins the witnessed history older than 30 days to one row an hour (PROTOCOL §6.13).
+    if (controller.scheduledTime % 86_400_000 < 60_000) ctx.waitUntil(thinWitnessed(env.DB, Date.now()).catch((e) => console.error('thinning the witnessed history failed', e)))
     // Integration first, so the checkpoint witnesses cosign covers this run's tiles.
     ctx.waitUntil(
       integrateLog(env)

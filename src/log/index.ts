@@ -4,7 +4,7 @@ import { integrate } from './integrate.ts'
 export { checkpoint, logIdentity, LOG_PREFIX, readTile, type LogIdentity } from './checkpoint.ts'
 export { integrate, integratedTiles } from './integrate.ts'
 export { logSize } from './store.ts'
-export { keepWitnessed, witnessedFor } from './witnessed.ts'
+export { keepWitnessed, thinWitnessed, witnessedFor } from './witnessed.ts'
 
 /** Completed level-0 tiles the cron integrates per run: 256 × 256 leaves, a few hundred R2 writes. */
 const TILES_PER_CRON = 256
