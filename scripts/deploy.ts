@@ -53,6 +53,8 @@ interface State {
   kv: Record<string, string>
   /** The bridge key's did:key (public), kept to name it again on later deploys. */
   did?: string
+  /** The relay's index shard count, recorded once a version deployed with it took traffic. */
+  indexShards?: number
 }
 
 /** What differs between deploying the relay and the bridge; every step else is shared. */
@@ -157,12 +159,28 @@ async function adminToken(name: string): Promise<string> {
 function printPlan(target: Target, plan: Plan, configPath: string, found: boolean) {
   say(`${target.kind.padEnd(10)} ${plan.name}  (settings: ${found ? configPath : `${configPath} not found, defaults`})`)
   for (const d of plan.d1) say(`D1         ${d.binding} -> ${d.name}  (found or created by name)`)
+  if (plan.indexShards > 1) say(`shards     ${plan.indexShards} index databases (INDEX_0 … INDEX_${plan.indexShards - 1}); fixed from now on: resharding is not built`)
   for (const k of plan.kv) say(`KV         ${k.binding} -> ${k.title}  (found or created by title)`)
   for (const r of plan.r2) say(`R2         ${r.binding} -> ${r.bucket}  (found or created; R2 must be enabled on the account)`)
   say(`migrate    ${plan.migrate.join(', ') || '(none)'} before the new version takes traffic`)
   say(`cron       ${plan.crons.join(', ') || '(none)'}`)
   for (const [k, v] of Object.entries(plan.vars)) say(`var        ${k}=${JSON.stringify(v)}`)
   say(`secrets    ${target.secrets} if the Worker has none`)
+}
+
+/**
+ * Refuses, before any change, a shard count other than the one the relay's data is indexed with:
+ * each statement's index row lives in the database its subject hashes to mod K, so another K
+ * would read the wrong databases. `known` are the earlier counts found and where.
+ */
+function checkIndexShards(plan: Plan, known: Array<{ k: number | null | undefined; where: string }>) {
+  for (const { k, where } of known) {
+    if (k === null || k === undefined || k === plan.indexShards) continue
+    throw new DeployError(
+      `indexShards is ${plan.indexShards}, but ${plan.name} runs with ${k} (${where}). Changing the number of index databases means moving every statement's index row to another database: resharding is not built. Nothing was changed.`,
+      `Set "indexShards": ${k} in the config again${k === 1 ? ' (or leave it out)' : ''} and rerun; or deploy a new, empty relay under another "name" (docs/DEPLOY.md, "Sharding the index").`,
+    )
+  }
 }
 
 async function smoke(t: Target, url: string, timeoutMs: number): Promise<void> {
@@ -208,6 +226,8 @@ async function main(): Promise<number> {
   // No telemetry and no update check (the banner asks the npm registry): a deploy talks to the API only.
   const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', WRANGLER_LOG_PATH: join(stateDir, 'logs'), CI: process.env.CI ?? 'true' }
 
+  checkIndexShards(plan, [{ k: state.indexShards, where: `recorded in ${join('.deploy', `${plan.name}.json`)} by an earlier deploy` }])
+
   if (values['dry-run']) {
     printPlan(t, plan, configPath, found)
     const placeholder = '00000000000000000000000000000000'
@@ -230,6 +250,8 @@ async function main(): Promise<number> {
   const env = { ...quietEnv, CLOUDFLARE_API_TOKEN: token, CLOUDFLARE_ACCOUNT_ID: accountId }
   const save = () => writeFile(stateFile, JSON.stringify({ ...state, accountId }, null, 2))
   say(`account    ${accountId}`)
+  // Read from the live Worker too: .deploy/ may be lost, or the relay deployed from elsewhere.
+  if (t === RELAY) checkIndexShards(plan, [{ k: await cf.liveIndexShards(plan.name), where: "the live Worker's INDEX_SHARDS setting" }])
 
   for (const d of plan.d1) {
     const r = await cf.ensureD1(d.name)
@@ -284,6 +306,10 @@ async function main(): Promise<number> {
   for (const binding of plan.migrate) await wrangler(['d1', 'migrations', 'apply', binding, '--remote', '--config', genFile], env, `Applying ${binding} migrations`)
   await wrangler(['versions', 'deploy', `${versionId}@100%`, '--yes', '--config', genFile, '--message', 'npm run deploy'], env, 'Deploying the version')
   say(`deployed   ${versionId} at 100%`)
+  if (t === RELAY) {
+    state.indexShards = plan.indexShards
+    await save()
+  }
 
   if (plan.crons.length) say(`cron       ${plan.crons.join(', ')} ${(await cf.ensureSchedules(plan.name, plan.crons)) ? 'set' : 'unchanged'}`)
   if (t === BRIDGE) say(`bridge key ${state.did ?? '(not known here: set by a deploy whose .deploy/ is elsewhere)'}: what users trust as the npm bridge`)

@@ -121,6 +121,22 @@ export class Cloudflare {
   }
 
   /**
+   * The index shard count the live Worker runs with (its INDEX_SHARDS var; none means 1, as every
+   * relay deployed before sharding), or null when no such Worker exists yet.
+   */
+  async liveIndexShards(script: string): Promise<number | null> {
+    let bindings: Array<{ type?: string; name?: string; text?: unknown }>
+    try {
+      bindings = (await this.call<{ bindings?: typeof bindings }>('GET', `${this.acct}/workers/scripts/${script}/settings`)).result.bindings ?? []
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 404 || e.codes.includes(10007))) return null
+      throw e
+    }
+    const v = bindings.find((b) => b.name === 'INDEX_SHARDS' && b.type === 'plain_text')
+    return v === undefined ? 1 : Number(v.text)
+  }
+
+  /**
    * Sets the cron schedule straight through the API, only when it differs. `wrangler deploy` sets
    * it after the workers.dev route, so an account without a subdomain never got its cron.
    */
