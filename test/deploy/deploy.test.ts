@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -159,6 +159,114 @@ describe('npm run deploy against the stand-in API', () => {
     expect(r.out).toMatch(/smoke {6}skipped: no URL known/)
     expect(api.scripts.get('relay-b')!.schedules).toEqual(['* * * * *'])
     expect(api.d1.size).toBe(2)
+  })
+
+  it('indexShards 4: --dry-run names the index databases and their migrations with no API call', async () => {
+    const config = join(dir, 'relay-s.config.json')
+    await writeFile(config, JSON.stringify({ name: 'relay-s', indexShards: 4, vars: { RELAY_URL: api.origin } }))
+    const r = await deploy('--dry-run', '--config', config)
+    expect(r.code).toBe(0)
+    for (let i = 0; i < 4; i++) expect(r.out).toMatch(new RegExp(`D1 {9}INDEX_${i} -> relay-s-index-${i} `))
+    expect(r.out).toMatch(/migrate {4}DB, INDEX_0, INDEX_1, INDEX_2, INDEX_3 before the new version takes traffic/)
+    expect(r.out).toMatch(/var {8}INDEX_SHARDS="4"/)
+    expect(r.calls).toEqual([])
+  })
+
+  it('indexShards 4: creates the 4 index databases by name, binds them, migrates each before the deploy and records K', async () => {
+    api.subdomain = 'example'
+    const config = join(dir, 'relay-s.config.json')
+    const before = api.d1.size
+    const r = await deploy('--config', config)
+    expect(r.code).toBe(0)
+    const names = ['relay-s-db', 'relay-s-index-0', 'relay-s-index-1', 'relay-s-index-2', 'relay-s-index-3']
+    for (const n of names) expect(r.out).toContain(`D1         ${n} created`)
+    expect(api.d1.size).toBe(before + 5)
+    expect(r.calls.filter((c) => routeOf(c) === 'POST /d1/database').map((c) => (c.body as { name: string }).name)).toEqual(names)
+    expect(api.calls.filter((c) => c.unknown).map(routeOf)).toEqual([])
+
+    const script = api.scripts.get('relay-s')!
+    const bindings = script.versions[0]!.bindings
+    for (let i = 0; i < 4; i++) expect(bindings.find((b) => b.name === `INDEX_${i}`)).toMatchObject({ type: 'd1', id: api.d1.get(`relay-s-index-${i}`)!.uuid })
+    expect(bindings.find((b) => b.name === 'DB')).toMatchObject({ type: 'd1', id: api.d1.get('relay-s-db')!.uuid })
+    expect(bindings.find((b) => b.name === 'INDEX_SHARDS')).toMatchObject({ type: 'plain_text', text: '4' })
+    expect(bindings.filter((b) => b.type === 'd1')).toHaveLength(5)
+
+    // Each index database has the index schema (no body column), DB its own migrations.
+    const tables = (n: string) => api.d1.get(n)!.db.exec("SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name LIKE 'statements%' ORDER BY name")[0]!.values.flat()
+    const applied = (n: string) => api.d1.get(n)!.db.exec('SELECT name FROM d1_migrations ORDER BY id')[0]!.values.flat()
+    const indexMigrations = (await readdir(resolve('migrations-index'))).filter((f) => f.endsWith('.sql')).sort()
+    expect(indexMigrations).toContain('0001_index.sql')
+    for (let i = 0; i < 4; i++) {
+      const n = `relay-s-index-${i}`
+      expect(tables(n)).toEqual(['statements', 'statements_actor', 'statements_object', 'statements_subject'])
+      expect(api.d1.get(n)!.db.exec('SELECT name FROM pragma_table_info(\'statements\') ORDER BY cid')[0]!.values.flat()).toEqual(['seq', 'id', 'actor', 'subject', 'claim', 'object', 'neg', 'time'])
+      expect(applied(n)).toEqual(indexMigrations)
+    }
+    expect(applied('relay-s-db')).toEqual((await readdir(resolve('migrations'))).filter((f) => f.endsWith('.sql')).sort())
+
+    // Every database's schema was there before the version took traffic.
+    const uuids = new Set(names.map((n) => api.d1.get(n)!.uuid))
+    const migrated = r.calls.map((c, i) => ({ c, i })).filter(({ c }) => routeOf(c).endsWith('/query') && /CREATE TABLE statements/.test(JSON.stringify(c.body)))
+    expect(new Set(migrated.map(({ c }) => /\/d1\/database\/([^/]+)\//.exec(c.path)![1]))).toEqual(uuids)
+    const deployed = r.calls.findIndex((c) => routeOf(c).endsWith('/deployments') && c.method === 'POST')
+    expect(deployed).toBeGreaterThan(Math.max(...migrated.map(({ i }) => i)))
+    expect(JSON.parse(await readFile(join(clone, '.deploy', 'relay-s.json'), 'utf8'))).toMatchObject({ indexShards: 4 })
+  })
+
+  it('indexShards 4: a rerun finds all five databases and creates nothing', async () => {
+    const config = join(dir, 'relay-s.config.json')
+    const size = api.d1.size
+    const r = await deploy('--config', config)
+    expect(r.code).toBe(0)
+    for (let i = 0; i < 4; i++) expect(r.out).toContain(`D1         relay-s-index-${i} found`)
+    expect(api.d1.size).toBe(size)
+    const writes = r.calls.filter((c) => c.method !== 'GET' && !routeOf(c).endsWith('/query'))
+    expect(writes.map(routeOf)).toEqual(['POST /workers/scripts/relay-s/versions', 'POST /workers/scripts/relay-s/deployments'])
+  })
+
+  it('a changed indexShards is refused before any change: from .deploy/ state, and from the live Worker when .deploy/ is lost', async () => {
+    const config = join(dir, 'relay-s.config.json')
+    const snapshot = () => JSON.stringify({ d1: [...api.d1.keys()], kv: api.kv, r2: api.r2, s: [...api.scripts.values()].map((s) => [s.versions.length, s.deployments.length, s.schedules]) })
+    const before = snapshot()
+    for (const k of [8, 2, 1]) {
+      await writeFile(config, JSON.stringify({ name: 'relay-s', indexShards: k, vars: { RELAY_URL: api.origin } }))
+      const r = await deploy('--config', config)
+      expect(r.code).toBe(1)
+      expect(r.out).toContain(`indexShards is ${k}, but relay-s runs with 4 (recorded in .deploy/relay-s.json`)
+      expect(r.out).toMatch(/resharding is not built/)
+      expect(r.out).toMatch(/fix: Set "indexShards": 4 in the config again/)
+      expect(r.calls).toEqual([])
+      const dry = await deploy('--dry-run', '--config', config)
+      expect(dry.code).toBe(1)
+      expect(dry.out).toMatch(/resharding is not built/)
+    }
+    // .deploy/ lost (another machine, a fresh clone): the live Worker's INDEX_SHARDS still says 4.
+    await rename(join(clone, '.deploy', 'relay-s.json'), join(dir, 'relay-s.state.json'))
+    const r = await deploy('--config', config)
+    expect(r.code).toBe(1)
+    expect(r.out).toContain("indexShards is 1, but relay-s runs with 4 (the live Worker's INDEX_SHARDS setting)")
+    expect(r.calls.filter((c) => c.method !== 'GET')).toEqual([])
+    // A relay deployed before sharding (K = 1, no INDEX_SHARDS var) is not silently sharded either.
+    await rename(join(clone, '.deploy', 'relay-b.json'), join(dir, 'relay-b.state.json'))
+    const b = join(dir, 'relay-b4.config.json')
+    await writeFile(b, JSON.stringify({ name: 'relay-b', indexShards: 4 }))
+    const rb = await deploy('--config', b)
+    expect(rb.code).toBe(1)
+    expect(rb.out).toContain("indexShards is 4, but relay-b runs with 1 (the live Worker's INDEX_SHARDS setting)")
+    expect(rb.out).toMatch(/fix: Set "indexShards": 1 in the config again \(or leave it out\)/)
+    expect(rb.calls.filter((c) => c.method !== 'GET')).toEqual([])
+    expect(snapshot()).toBe(before)
+    await rename(join(dir, 'relay-s.state.json'), join(clone, '.deploy', 'relay-s.json'))
+    await rename(join(dir, 'relay-b.state.json'), join(clone, '.deploy', 'relay-b.json'))
+  })
+
+  it('a bad indexShards is refused with the rule named and nothing provisioned', async () => {
+    const config = join(dir, 'relay-bad.config.json')
+    await writeFile(config, JSON.stringify({ name: 'relay-bad', indexShards: 3 }))
+    const r = await deploy('--config', config)
+    expect(r.code).toBe(2)
+    expect(r.out).toMatch(/indexShards: indexShards must be 1 \(one database, the default\) or a power of two up to 64 .*got 3/)
+    expect(r.calls).toEqual([])
   })
 
   it('--bridge: a clean deploy provisions its KV, sets BRIDGE_KEY and the cron, and smoke-checks GET /', async () => {
