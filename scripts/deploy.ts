@@ -183,6 +183,27 @@ function checkIndexShards(plan: Plan, known: Array<{ k: number | null | undefine
   }
 }
 
+/**
+ * The same check from the data, for a relay neither .deploy/ nor a live Worker remembers (its
+ * Worker deleted, or DB adopted through `resources`): at K = 1 statements are rows of DB's
+ * `statements`; at K > 1 that table stays empty and DB's `sequence` orders them (docs/SCALE.md).
+ * Read only; a database that does not exist yet holds nothing.
+ */
+async function checkHeldData(cf: Cloudflare, plan: Plan) {
+  const db = plan.d1.find((d) => d.binding === 'DB')
+  const id = db && (await cf.findD1(db.name))
+  if (!db || !id) return
+  const tables = new Set((await cf.d1Rows<{ name: string }>(id, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('statements', 'sequence')")).map((r) => r.name))
+  const holds = async (table: string) => tables.has(table) && (await cf.d1Rows<{ held: number }>(id, `SELECT EXISTS (SELECT 1 FROM ${table}) AS held`))[0]?.held === 1
+  const fix = `Deploy with the shard count its data was indexed with, or give the relay a new "name" (and no resources.DB) to start an empty one (docs/DEPLOY.md, "Sharding the index").`
+  if (plan.indexShards > 1 && (await holds('statements'))) {
+    throw new DeployError(`indexShards is ${plan.indexShards}, but ${db.name} already holds statements indexed in that one database (a relay run with indexShards 1). Moving them into index databases is resharding, which is not built. Nothing was changed.`, fix)
+  }
+  if (plan.indexShards === 1 && (await holds('sequence'))) {
+    throw new DeployError(`indexShards is 1, but ${db.name} holds statements indexed across index databases (a relay run with indexShards > 1). Moving them back into one database is resharding, which is not built. Nothing was changed.`, fix)
+  }
+}
+
 async function smoke(t: Target, url: string, timeoutMs: number): Promise<void> {
   const target = new URL(t.smokePath, url).href
   const until = Date.now() + timeoutMs
@@ -251,7 +272,10 @@ async function main(): Promise<number> {
   const save = () => writeFile(stateFile, JSON.stringify({ ...state, accountId }, null, 2))
   say(`account    ${accountId}`)
   // Read from the live Worker too: .deploy/ may be lost, or the relay deployed from elsewhere.
-  if (t === RELAY) checkIndexShards(plan, [{ k: await cf.liveIndexShards(plan.name), where: "the live Worker's INDEX_SHARDS setting" }])
+  if (t === RELAY) {
+    checkIndexShards(plan, [{ k: await cf.liveIndexShards(plan.name), where: "the live Worker's INDEX_SHARDS setting" }])
+    await checkHeldData(cf, plan)
+  }
 
   for (const d of plan.d1) {
     const r = await cf.ensureD1(d.name)

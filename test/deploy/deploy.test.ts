@@ -260,6 +260,36 @@ describe('npm run deploy against the stand-in API', () => {
     await rename(join(dir, 'relay-b.state.json'), join(clone, '.deploy', 'relay-b.json'))
   })
 
+  it('with neither .deploy/ nor a live Worker, the data in an adopted DB refuses a changed K, reading only', async () => {
+    const before = JSON.stringify([...api.d1.keys()])
+    // relay-b's DB (K = 1) holds a statement; a new relay adopting it must not shard it.
+    api.d1.get('relay-b-db')!.db.run("INSERT INTO statements (id, actor, subject, claim, time, body) VALUES ('sha256-x', 'did:key:z6Mk', 'pkg:npm/a@1', 'source', 1, '{}')")
+    const c4 = join(dir, 'relay-d.config.json')
+    await writeFile(c4, JSON.stringify({ name: 'relay-d', indexShards: 4, resources: { DB: 'relay-b-db' } }))
+    const r = await deploy('--config', c4)
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('indexShards is 4, but relay-b-db already holds statements indexed in that one database')
+    expect(r.out).toMatch(/resharding, which is not built\. Nothing was changed/)
+    // relay-s's DB (K = 4) has sequenced statements (the sharded relay's own table): not K = 1 either.
+    const s = api.d1.get('relay-s-db')!.db
+    s.run('CREATE TABLE IF NOT EXISTS sequence (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, shard INTEGER NOT NULL)')
+    s.run("INSERT INTO sequence (id, shard) VALUES ('sha256-y', 2)")
+    const c1 = join(dir, 'relay-e.config.json')
+    await writeFile(c1, JSON.stringify({ name: 'relay-e', resources: { DB: 'relay-s-db' } }))
+    const r1 = await deploy('--config', c1)
+    expect(r1.code).toBe(1)
+    expect(r1.out).toContain('indexShards is 1, but relay-s-db holds statements indexed across index databases')
+    for (const call of [...r.calls, ...r1.calls]) {
+      if (call.method === 'GET') continue
+      expect(routeOf(call)).toMatch(/^POST \/d1\/database\/[^/]+\/query$/)
+      expect((call.body as { sql: string }).sql).toMatch(/^SELECT /)
+    }
+    expect(JSON.stringify([...api.d1.keys()])).toBe(before)
+    expect(api.scripts.has('relay-d') || api.scripts.has('relay-e')).toBe(false)
+    // At the count the data was indexed with, the same adopted DB is no obstacle.
+    s.run('DELETE FROM sequence')
+  })
+
   it('a bad indexShards is refused with the rule named and nothing provisioned', async () => {
     const config = join(dir, 'relay-bad.config.json')
     await writeFile(config, JSON.stringify({ name: 'relay-bad', indexShards: 3 }))
