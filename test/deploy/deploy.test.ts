@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import initSqlJs from 'sql.js'
 import { startStandIn, type Call, type StandIn } from './cf-api.ts'
 
 const exec = promisify(execFile)
@@ -33,6 +34,17 @@ function deploy(...args: string[]): Promise<{ code: number | null; out: string; 
       outputs.push(out)
       done({ code, out, calls: api.calls.slice(from) })
     })
+  })
+}
+
+function npmRun(script: string, ...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn('npm', ['run', script, '--', ...args], { cwd: clone, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d))
+    child.stderr.on('data', (d: Buffer) => (out += d))
+    child.on('error', fail)
+    child.on('exit', (code) => done({ code, out }))
   })
 }
 
@@ -297,6 +309,52 @@ describe('npm run deploy against the stand-in API', () => {
     expect(r.code).toBe(2)
     expect(r.out).toMatch(/indexShards: indexShards must be 1 \(one database, the default\) or a power of two up to 64 .*got 3/)
     expect(r.calls).toEqual([])
+  })
+
+  it('npm run start:shards: a local config with INDEX_0 … INDEX_3 and the migrations applied to each local database; bad K refused', async () => {
+    const state = join(dir, 'local-shards')
+    const r = await npmRun('start:shards', '--shards', '4', '--prepare-only', '--persist-to', state)
+    expect(r.code, r.out).toBe(0)
+    const config = JSON.parse(await readFile(join(clone, '.wrangler', 'shards-4', 'wrangler.json'), 'utf8')) as { d1_databases: Array<Record<string, string>>; vars: Record<string, string>; triggers: unknown }
+    expect(config.d1_databases.map((d) => [d.binding, d.migrations_dir])).toEqual([
+      ['DB', '../../migrations'],
+      ...[0, 1, 2, 3].map((i) => [`INDEX_${i}`, '../../migrations-index']),
+    ])
+    expect(new Set(config.d1_databases.map((d) => d.database_id)).size).toBe(5)
+    expect(config.vars.INDEX_SHARDS).toBe('4')
+    expect(config.triggers).toEqual({ crons: ['* * * * *'] })
+
+    // The local databases themselves: one with the relay's migrations, four with the index schema.
+    const SQL = await initSqlJs()
+    const d1Dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject')
+    const files = (await readdir(d1Dir)).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
+    const seen = await Promise.all(
+      files.map(async (f) => {
+        const db = new SQL.Database(await readFile(join(d1Dir, f)))
+        try {
+          const applied = db.exec('SELECT name FROM d1_migrations ORDER BY id')[0]!.values.flat().join(' ')
+          const columns = db.exec("SELECT name FROM pragma_table_info('statements') ORDER BY cid")[0]!.values.flat().join(' ')
+          return `${applied} | ${columns}`
+        } finally {
+          db.close()
+        }
+      }),
+    )
+    const primary = (await readdir(resolve('migrations'))).filter((f) => f.endsWith('.sql')).sort().join(' ')
+    const index = '0001_index.sql | seq id actor subject claim object neg time'
+    expect(seen.filter((x) => x === index)).toHaveLength(4)
+    expect(seen.filter((x) => x.startsWith(`${primary} | `))).toHaveLength(1)
+    expect(seen).toHaveLength(5)
+
+    const bad = await npmRun('start:shards', '--shards', '3', '--prepare-only')
+    expect(bad.code).toBe(2)
+    expect(bad.out).toMatch(/indexShards must be 1 .* or a power of two up to 64 .*got 3/)
+    const one = await npmRun('start:shards', '--shards', '1', '--prepare-only')
+    expect(one.code).toBe(2)
+    expect(one.out).toMatch(/with 1 index database, use `npm start`/)
+    // `npm start` itself is today's: one database, its own state, no generated config.
+    const pkg = JSON.parse(await readFile(join(clone, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    expect(pkg.scripts.start).toBe('node scripts/dev-key.mjs && wrangler d1 migrations apply DB --local </dev/null && wrangler dev')
   })
 
   it('--bridge: a clean deploy provisions its KV, sets BRIDGE_KEY and the cron, and smoke-checks GET /', async () => {
