@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import initSqlJs from 'sql.js'
+import { getPlatformProxy } from 'wrangler'
 import { startStandIn, type Call, type StandIn } from './cf-api.ts'
 
 const exec = promisify(execFile)
@@ -324,27 +324,21 @@ describe('npm run deploy against the stand-in API', () => {
     expect(config.vars.INDEX_SHARDS).toBe('4')
     expect(config.triggers).toEqual({ crons: ['* * * * *'] })
 
-    // The local databases themselves: one with the relay's migrations, four with the index schema.
-    const SQL = await initSqlJs()
-    const d1Dir = join(state, 'v3', 'd1', 'miniflare-D1DatabaseObject')
-    const files = (await readdir(d1Dir)).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
-    const seen = await Promise.all(
-      files.map(async (f) => {
-        const db = new SQL.Database(await readFile(join(d1Dir, f)))
-        try {
-          const applied = db.exec('SELECT name FROM d1_migrations ORDER BY id')[0]!.values.flat().join(' ')
-          const columns = db.exec("SELECT name FROM pragma_table_info('statements') ORDER BY cid")[0]!.values.flat().join(' ')
-          return `${applied} | ${columns}`
-        } finally {
-          db.close()
-        }
-      }),
-    )
+    // The local databases themselves, by binding, through wrangler's own local platform.
+    const proxy = await getPlatformProxy<Record<string, D1Database>>({ configPath: join(clone, '.wrangler', 'shards-4', 'wrangler.json'), persist: { path: state } })
+    const seen: Record<string, string> = {}
+    try {
+      for (const binding of ['DB', 'INDEX_0', 'INDEX_1', 'INDEX_2', 'INDEX_3']) {
+        const row = await proxy.env[binding]!.prepare("SELECT (SELECT group_concat(name, ' ') FROM (SELECT name FROM d1_migrations ORDER BY id)) AS applied, (SELECT group_concat(name, ' ') FROM pragma_table_info('statements')) AS columns").first<{ applied: string; columns: string }>()
+        seen[binding] = `${row!.applied} | ${row!.columns}`
+      }
+    } finally {
+      await proxy.dispose()
+    }
     const primary = (await readdir(resolve('migrations'))).filter((f) => f.endsWith('.sql')).sort().join(' ')
     const index = '0001_index.sql | seq id actor subject claim object neg time'
-    expect(seen.filter((x) => x === index)).toHaveLength(4)
-    expect(seen.filter((x) => x.startsWith(`${primary} | `))).toHaveLength(1)
-    expect(seen).toHaveLength(5)
+    expect(seen).toMatchObject({ INDEX_0: index, INDEX_1: index, INDEX_2: index, INDEX_3: index })
+    expect(seen.DB).toMatch(new RegExp(`^${primary} \\| seq id actor subject claim object neg time`))
 
     const bad = await npmRun('start:shards', '--shards', '3', '--prepare-only')
     expect(bad.code).toBe(2)
