@@ -325,7 +325,7 @@ describe('npm run deploy against the stand-in API', () => {
     expect(config.triggers).toEqual({ crons: ['* * * * *'] })
 
     // The local databases themselves, by binding, through wrangler's own local platform.
-    const proxy = await getPlatformProxy<Record<string, D1Database>>({ configPath: join(clone, '.wrangler', 'shards-4', 'wrangler.json'), persist: { path: state } })
+    const proxy = await getPlatformProxy<Record<string, D1Database>>({ configPath: join(clone, '.wrangler', 'shards-4', 'wrangler.json'), persist: { path: join(state, 'v3') } })
     const seen: Record<string, string> = {}
     try {
       for (const binding of ['DB', 'INDEX_0', 'INDEX_1', 'INDEX_2', 'INDEX_3']) {
