@@ -199,9 +199,19 @@ async function checkHeldData(cf: Cloudflare, plan: Plan) {
   if (plan.indexShards > 1 && (await holds('statements'))) {
     throw new DeployError(`indexShards is ${plan.indexShards}, but ${db.name} already holds statements indexed in that one database (a relay run with indexShards 1). Moving them into index databases is resharding, which is not built. Nothing was changed.`, fix)
   }
-  if (plan.indexShards === 1 && (await holds('sequence'))) {
+  if (!(await holds('sequence'))) return
+  if (plan.indexShards === 1) {
     throw new DeployError(`indexShards is 1, but ${db.name} holds statements indexed across index databases (a relay run with indexShards > 1). Moving them back into one database is resharding, which is not built. Nothing was changed.`, fix)
   }
+  // Sequenced rows name only their shard, not K: the index databases that exist tell the rest.
+  // One this plan binds is missing → indexed into fewer (or other) databases; the next default
+  // name exists → indexed into more.
+  const index = plan.d1.filter((d) => d.binding.startsWith('INDEX_'))
+  for (const d of index) {
+    if (!(await cf.findD1(d.name))) throw new DeployError(`indexShards is ${plan.indexShards}, but ${db.name} holds statements indexed across index databases and ${d.name} (${d.binding}) does not exist: they were indexed into fewer or other databases than this config names. Changing them is resharding, which is not built. Nothing was changed.`, fix)
+  }
+  const beyond = `${plan.name}-index-${plan.indexShards}`
+  if (await cf.findD1(beyond)) throw new DeployError(`indexShards is ${plan.indexShards}, but ${db.name} holds statements indexed across index databases and ${beyond} exists too: they were indexed into more than ${plan.indexShards}. Changing that is resharding, which is not built. Nothing was changed.`, fix)
 }
 
 async function smoke(t: Target, url: string, timeoutMs: number): Promise<void> {
@@ -273,8 +283,10 @@ async function main(): Promise<number> {
   say(`account    ${accountId}`)
   // Read from the live Worker too: .deploy/ may be lost, or the relay deployed from elsewhere.
   if (t === RELAY) {
-    checkIndexShards(plan, [{ k: await cf.liveIndexShards(plan.name), where: "the live Worker's INDEX_SHARDS setting" }])
-    await checkHeldData(cf, plan)
+    const live = await cf.liveIndexShards(plan.name)
+    checkIndexShards(plan, [{ k: live, where: "the live Worker's INDEX_SHARDS setting" }])
+    // Only a relay nothing else remembers: the data check costs queries on every database.
+    if (live === null && state.indexShards === undefined) await checkHeldData(cf, plan)
   }
 
   for (const d of plan.d1) {

@@ -291,13 +291,32 @@ describe('npm run deploy against the stand-in API', () => {
     const r1 = await deploy('--config', c1)
     expect(r1.code).toBe(1)
     expect(r1.out).toContain('indexShards is 1, but relay-s-db holds statements indexed across index databases')
-    for (const call of [...r.calls, ...r1.calls]) {
+    // relay-s's databases adopted at K = 8: INDEX_4 … are not there, so the data was indexed into fewer.
+    const c8 = join(dir, 'relay-s8.config.json')
+    const resources = Object.fromEntries([['DB', 'relay-s-db'], ...[0, 1, 2, 3].map((i) => [`INDEX_${i}`, `relay-s-index-${i}`])])
+    await writeFile(c8, JSON.stringify({ name: 'relay-f', indexShards: 8, resources }))
+    const r8 = await deploy('--config', c8)
+    expect(r8.code).toBe(1)
+    expect(r8.out).toContain('indexShards is 8, but relay-s-db holds statements indexed across index databases and relay-f-index-4 (INDEX_4) does not exist')
+    // Under its own name at K = 2 (.deploy/ and Worker both gone): relay-s-index-2 exists, so more.
+    await rename(join(clone, '.deploy', 'relay-s.json'), join(dir, 'relay-s.state.json'))
+    api.scripts.set('relay-s-away', api.scripts.get('relay-s')!)
+    api.scripts.delete('relay-s')
+    const c2 = join(dir, 'relay-s2.config.json')
+    await writeFile(c2, JSON.stringify({ name: 'relay-s', indexShards: 2 }))
+    const r2 = await deploy('--config', c2)
+    api.scripts.set('relay-s', api.scripts.get('relay-s-away')!)
+    api.scripts.delete('relay-s-away')
+    await rename(join(dir, 'relay-s.state.json'), join(clone, '.deploy', 'relay-s.json'))
+    expect(r2.code).toBe(1)
+    expect(r2.out).toContain('indexShards is 2, but relay-s-db holds statements indexed across index databases and relay-s-index-2 exists too')
+    for (const call of [...r.calls, ...r1.calls, ...r8.calls, ...r2.calls]) {
       if (call.method === 'GET') continue
       expect(routeOf(call)).toMatch(/^POST \/d1\/database\/[^/]+\/query$/)
       expect((call.body as { sql: string }).sql).toMatch(/^SELECT /)
     }
     expect(JSON.stringify([...api.d1.keys()])).toBe(before)
-    expect(api.scripts.has('relay-d') || api.scripts.has('relay-e')).toBe(false)
+    expect(['relay-d', 'relay-e', 'relay-f'].some((n) => api.scripts.has(n))).toBe(false)
     // At the count the data was indexed with, the same adopted DB is no obstacle.
     s.run('DELETE FROM sequence')
   })
