@@ -129,6 +129,10 @@ export function makePlan(toml: Toml, config: RelayConfig): Plan {
   const name = config.name ?? (typeof toml.name === 'string' ? toml.name : 'vouch-relay')
   const pick = (binding: string) => config.resources[binding] ?? defaultName(name, binding)
   const k = config.indexShards
+  // The deploy binds the index databases itself, from indexShards; a hand-made K in the tracked
+  // file would escape the shard-count checks.
+  const handMade = (toml.d1_databases ?? []).find((b) => INDEX_BINDING.test(b.binding))?.binding ?? (String(toml.vars?.[INDEX_SHARDS_VAR] ?? '1') !== '1' ? `${INDEX_SHARDS_VAR} = ${JSON.stringify(toml.vars?.[INDEX_SHARDS_VAR])}` : undefined)
+  if (handMade) throw new ConfigError(`wrangler.toml sets ${handMade}; with \`npm run deploy\` set "indexShards" in the relay config instead, and leave wrangler.toml's index databases commented out`)
   if (k > 1 && !(toml.d1_databases ?? []).some((b) => b.binding === 'DB')) throw new ConfigError(`indexShards is ${k}, but this Worker has no DB to shard (only the relay has an index; leave indexShards out)`)
   const index = Array.from({ length: k > 1 ? k : 0 }, (_, i) => indexBinding(i))
   const known = new Set([...(toml.d1_databases ?? []), ...(toml.kv_namespaces ?? []), ...(toml.r2_buckets ?? [])].map((b) => b.binding).concat(index))

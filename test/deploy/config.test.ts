@@ -98,6 +98,10 @@ it('indexShards: anything but 1 or a power of two up to 64 is refused with the r
   const toml = await readWranglerToml(join(root, 'wrangler.toml'))
   expect(() => makePlan(toml, RelayConfig.parse({ indexShards: 2, resources: { INDEX_2: 'x' } }))).toThrow(/INDEX_2, which .* only for i below indexShards, which is 2/)
   expect(() => makePlan(toml, RelayConfig.parse({ resources: { INDEX_0: 'x' } }))).toThrow(/INDEX_0/)
+  // K set by hand in the tracked file (its commented K = 4 example uncommented) is not the deploy's way.
+  expect(() => makePlan({ ...toml, d1_databases: [...(toml.d1_databases ?? []), { binding: 'INDEX_0', migrations_dir: 'migrations-index' }] }, RelayConfig.parse({}))).toThrow(/wrangler.toml sets INDEX_0; .* set "indexShards"/)
+  expect(() => makePlan({ ...toml, vars: { ...toml.vars, INDEX_SHARDS: '4' } }, RelayConfig.parse({ indexShards: 4 }))).toThrow(/wrangler.toml sets INDEX_SHARDS = "4"/)
+  expect(makePlan({ ...toml, vars: { ...toml.vars, INDEX_SHARDS: '1' } }, RelayConfig.parse({ indexShards: 4 })).vars.INDEX_SHARDS).toBe('4')
   const bridge = await readWranglerToml(join(root, 'bridge.wrangler.toml'))
   expect(() => makePlan(bridge, RelayConfig.parse({ indexShards: 4 }))).toThrow(/no DB to shard/)
   // Through the file loader too: the operator sees the file, the key and the rule.
