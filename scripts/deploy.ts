@@ -53,6 +53,8 @@ interface State {
   kv: Record<string, string>
   /** The bridge key's did:key (public), kept to name it again on later deploys. */
   did?: string
+  /** The relay's index shard count, recorded once a version deployed with it took traffic. */
+  indexShards?: number
 }
 
 /** What differs between deploying the relay and the bridge; every step else is shared. */
@@ -157,12 +159,59 @@ async function adminToken(name: string): Promise<string> {
 function printPlan(target: Target, plan: Plan, configPath: string, found: boolean) {
   say(`${target.kind.padEnd(10)} ${plan.name}  (settings: ${found ? configPath : `${configPath} not found, defaults`})`)
   for (const d of plan.d1) say(`D1         ${d.binding} -> ${d.name}  (found or created by name)`)
+  if (plan.indexShards > 1) say(`shards     ${plan.indexShards} index databases (INDEX_0 … INDEX_${plan.indexShards - 1}); fixed from now on: resharding is not built`)
   for (const k of plan.kv) say(`KV         ${k.binding} -> ${k.title}  (found or created by title)`)
   for (const r of plan.r2) say(`R2         ${r.binding} -> ${r.bucket}  (found or created; R2 must be enabled on the account)`)
   say(`migrate    ${plan.migrate.join(', ') || '(none)'} before the new version takes traffic`)
   say(`cron       ${plan.crons.join(', ') || '(none)'}`)
   for (const [k, v] of Object.entries(plan.vars)) say(`var        ${k}=${JSON.stringify(v)}`)
   say(`secrets    ${target.secrets} if the Worker has none`)
+}
+
+/**
+ * Refuses, before any change, a shard count other than the one the relay's data is indexed with:
+ * each statement's index row lives in the database its subject hashes to mod K, so another K
+ * would read the wrong databases. `known` are the earlier counts found and where.
+ */
+function checkIndexShards(plan: Plan, known: Array<{ k: number | null | undefined; where: string }>) {
+  for (const { k, where } of known) {
+    if (k === null || k === undefined || k === plan.indexShards) continue
+    throw new DeployError(
+      `indexShards is ${plan.indexShards}, but ${plan.name} runs with ${k} (${where}). Changing the number of index databases means moving every statement's index row to another database: resharding is not built. Nothing was changed.`,
+      `Set "indexShards": ${k} in the config again${k === 1 ? ' (or leave it out)' : ''} and rerun; or deploy a new, empty relay under another "name" (docs/DEPLOY.md, "Sharding the index").`,
+    )
+  }
+}
+
+/**
+ * The same check from the data, for a relay neither .deploy/ nor a live Worker remembers (its
+ * Worker deleted, or DB adopted through `resources`): at K = 1 statements are rows of DB's
+ * `statements`; at K > 1 that table stays empty and DB's `sequence` orders them (docs/SCALE.md).
+ * Read only; a database that does not exist yet holds nothing.
+ */
+async function checkHeldData(cf: Cloudflare, plan: Plan) {
+  const db = plan.d1.find((d) => d.binding === 'DB')
+  const id = db && (await cf.findD1(db.name))
+  if (!db || !id) return
+  const tables = new Set((await cf.d1Rows<{ name: string }>(id, "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('statements', 'sequence')")).map((r) => r.name))
+  const holds = async (table: string) => tables.has(table) && (await cf.d1Rows<{ held: number }>(id, `SELECT EXISTS (SELECT 1 FROM ${table}) AS held`))[0]?.held === 1
+  const fix = `Deploy with the shard count its data was indexed with, or give the relay a new "name" (and no resources.DB) to start an empty one (docs/DEPLOY.md, "Sharding the index").`
+  if (plan.indexShards > 1 && (await holds('statements'))) {
+    throw new DeployError(`indexShards is ${plan.indexShards}, but ${db.name} already holds statements indexed in that one database (a relay run with indexShards 1). Moving them into index databases is resharding, which is not built. Nothing was changed.`, fix)
+  }
+  if (!(await holds('sequence'))) return
+  if (plan.indexShards === 1) {
+    throw new DeployError(`indexShards is 1, but ${db.name} holds statements indexed across index databases (a relay run with indexShards > 1). Moving them back into one database is resharding, which is not built. Nothing was changed.`, fix)
+  }
+  // Sequenced rows name only their shard, not K: the index databases that exist tell the rest.
+  // One this plan binds is missing → indexed into fewer (or other) databases; the next default
+  // name exists → indexed into more.
+  const index = plan.d1.filter((d) => d.binding.startsWith('INDEX_'))
+  for (const d of index) {
+    if (!(await cf.findD1(d.name))) throw new DeployError(`indexShards is ${plan.indexShards}, but ${db.name} holds statements indexed across index databases and ${d.name} (${d.binding}) does not exist: they were indexed into fewer or other databases than this config names. Changing them is resharding, which is not built. Nothing was changed.`, fix)
+  }
+  const beyond = `${plan.name}-index-${plan.indexShards}`
+  if (await cf.findD1(beyond)) throw new DeployError(`indexShards is ${plan.indexShards}, but ${db.name} holds statements indexed across index databases and ${beyond} exists too: they were indexed into more than ${plan.indexShards}. Changing that is resharding, which is not built. Nothing was changed.`, fix)
 }
 
 async function smoke(t: Target, url: string, timeoutMs: number): Promise<void> {
@@ -208,6 +257,8 @@ async function main(): Promise<number> {
   // No telemetry and no update check (the banner asks the npm registry): a deploy talks to the API only.
   const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', WRANGLER_LOG_PATH: join(stateDir, 'logs'), CI: process.env.CI ?? 'true' }
 
+  checkIndexShards(plan, [{ k: state.indexShards, where: `recorded in ${join('.deploy', `${plan.name}.json`)} by an earlier deploy` }])
+
   if (values['dry-run']) {
     printPlan(t, plan, configPath, found)
     const placeholder = '00000000000000000000000000000000'
@@ -230,6 +281,13 @@ async function main(): Promise<number> {
   const env = { ...quietEnv, CLOUDFLARE_API_TOKEN: token, CLOUDFLARE_ACCOUNT_ID: accountId }
   const save = () => writeFile(stateFile, JSON.stringify({ ...state, accountId }, null, 2))
   say(`account    ${accountId}`)
+  // Read from the live Worker too: .deploy/ may be lost, or the relay deployed from elsewhere.
+  if (t === RELAY) {
+    const live = await cf.liveIndexShards(plan.name)
+    checkIndexShards(plan, [{ k: live, where: "the live Worker's INDEX_SHARDS setting" }])
+    // Only a relay nothing else remembers: the data check costs queries on every database.
+    if (live === null && state.indexShards === undefined) await checkHeldData(cf, plan)
+  }
 
   for (const d of plan.d1) {
     const r = await cf.ensureD1(d.name)
@@ -284,6 +342,10 @@ async function main(): Promise<number> {
   for (const binding of plan.migrate) await wrangler(['d1', 'migrations', 'apply', binding, '--remote', '--config', genFile], env, `Applying ${binding} migrations`)
   await wrangler(['versions', 'deploy', `${versionId}@100%`, '--yes', '--config', genFile, '--message', 'npm run deploy'], env, 'Deploying the version')
   say(`deployed   ${versionId} at 100%`)
+  if (t === RELAY) {
+    state.indexShards = plan.indexShards
+    await save()
+  }
 
   if (plan.crons.length) say(`cron       ${plan.crons.join(', ')} ${(await cf.ensureSchedules(plan.name, plan.crons)) ? 'set' : 'unchanged'}`)
   if (t === BRIDGE) say(`bridge key ${state.did ?? '(not known here: set by a deploy whose .deploy/ is elsewhere)'}: what users trust as the npm bridge`)

@@ -71,11 +71,22 @@ export class Cloudflare {
 
   /** The D1 database named `name`, created when absent. */
   async ensureD1(name: string): Promise<{ id: string; created: boolean }> {
-    const found = await this.call<Array<{ uuid: string; name: string }>>('GET', `${this.acct}/d1/database?name=${encodeURIComponent(name)}&per_page=100`)
-    const hit = found.result.find((d) => d.name === name)
-    if (hit) return { id: hit.uuid, created: false }
+    const id = await this.findD1(name)
+    if (id) return { id, created: false }
     const made = await this.call<{ uuid: string }>('POST', `${this.acct}/d1/database`, { name })
     return { id: made.result.uuid, created: true }
+  }
+
+  /** The id of the D1 database named `name`, or null; never creates one. */
+  async findD1(name: string): Promise<string | null> {
+    const found = await this.call<Array<{ uuid: string; name: string }>>('GET', `${this.acct}/d1/database?name=${encodeURIComponent(name)}&per_page=100`)
+    return found.result.find((d) => d.name === name)?.uuid ?? null
+  }
+
+  /** The rows of one read-only query on a D1 database. */
+  async d1Rows<T>(id: string, sql: string): Promise<T[]> {
+    const res = await this.call<Array<{ results: T[] }>>('POST', `${this.acct}/d1/database/${id}/query`, { sql })
+    return res.result[0]?.results ?? []
   }
 
   /** The KV namespace titled `title`, created when absent (titles are unique per account). */
@@ -118,6 +129,22 @@ export class Cloudflare {
       if (e instanceof ApiError && e.status === 404) return []
       throw e
     }
+  }
+
+  /**
+   * The index shard count the live Worker runs with (its INDEX_SHARDS var; none means 1, as every
+   * relay deployed before sharding), or null when no such Worker exists yet.
+   */
+  async liveIndexShards(script: string): Promise<number | null> {
+    let bindings: Array<{ type?: string; name?: string; text?: unknown }>
+    try {
+      bindings = (await this.call<{ bindings?: typeof bindings }>('GET', `${this.acct}/workers/scripts/${script}/settings`)).result.bindings ?? []
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 404 || e.codes.includes(10007))) return null
+      throw e
+    }
+    const v = bindings.find((b) => b.name === 'INDEX_SHARDS' && b.type === 'plain_text')
+    return v === undefined ? 1 : Number(v.text)
   }
 
   /**

@@ -174,7 +174,10 @@ export async function startStandIn(opts: { subdomain?: string | null } = {}): Pr
     }],
     ['GET', new RegExp(`^${A}/workers/scripts/([^/]+)/settings$`), 'script/settings', (m) => {
       const s = state.scripts.get(m[1]!)
-      return s ? [200, ok({ bindings: s.versions.at(-1)?.bindings ?? [], logpush: false, tail_consumers: null })] : [404, fail(10007, 'workers.api.error.script_not_found')]
+      if (!s) return [404, fail(10007, 'workers.api.error.script_not_found')]
+      // The settings of the version taking traffic, not of one uploaded and never deployed.
+      const live = s.versions.find((v) => v.id === s.deployments.at(-1)?.versionId) ?? s.versions.at(-1)
+      return [200, ok({ bindings: live?.bindings ?? [], logpush: false, tail_consumers: null })]
     }],
     ['GET', new RegExp(`^${A}/workers/subdomain$`), 'subdomain', () =>
       state.subdomain ? [200, ok({ subdomain: state.subdomain })] : [404, fail(10007, 'This account does not have a workers.dev subdomain')]],
