@@ -33,6 +33,10 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
+          // One process for all files (on 2 cores vitest runs them one after another anyway): the
+          // relay files each imported wrangler (~1 s of CPU) and the client afresh in a new process.
+          // Tests use fresh ports, keys and temp dirs, so nothing leaks between files that matters.
+          isolate: false,
           include: ['test/node/**/*.test.ts', 'test/shared/**/*.test.ts'],
         },
       },

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -75,6 +76,47 @@ async function migrate(dir: string): Promise<void> {
   })
 }
 
+/**
+ * A state directory with the migrations applied, built once and copied for each relay. Applying
+ * them runs wrangler's CLI, which starts its own workerd: seconds of CPU per relay, and the tests
+ * start some 35 relays. The directory name is a hash of wrangler.toml, the migrations and the
+ * wrangler version, so a change to any of them builds a new one; it is renamed into place only
+ * when complete, so concurrent test files at worst build it twice.
+ */
+let template: Promise<string> | undefined
+export function migratedTemplate(): Promise<string> {
+  return (template ??= (async () => {
+    const hash = createHash('sha256')
+    hash.update(await readFile('wrangler.toml'))
+    hash.update(await readFile('node_modules/wrangler/package.json'))
+    for (const d of (await readdir('.', { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith('migrations')).map((e) => e.name).sort()) {
+      for (const f of (await readdir(d)).sort()) hash.update(`${d}/${f}\0`).update(await readFile(join(d, f))).update('\0')
+    }
+    const dir = join(tmpdir(), `vouch-migrated-${hash.digest('hex').slice(0, 24)}`)
+    if (existsSync(dir)) return dir
+    const building = await mkdtemp(`${dir}-building-`)
+    try {
+      await migrate(building)
+      await writeFile(join(building, 'COMPLETE'), '')
+      await rename(building, dir)
+    } catch (e) {
+      await rm(building, { recursive: true, force: true })
+      if (!existsSync(join(dir, 'COMPLETE'))) throw e // else another process finished it first
+    }
+    return dir
+  })().catch((e) => {
+    template = undefined
+    throw e
+  }))
+}
+
+/** A relay directory with no state yet starts as a copy of the template; one with state is migrated in place. */
+async function prepare(dir: string): Promise<void> {
+  if (existsSync(join(dir, 'v3'))) return migrate(dir)
+  await mkdir(dir, { recursive: true })
+  await cp(join(await migratedTemplate(), 'v3'), join(dir, 'v3'), { recursive: true })
+}
+
 export async function startNetwork(o: NetworkOptions) {
   const root = o.dir ?? (await mkdtemp(join(tmpdir(), 'vouch-network-')))
   const ports = await Promise.all(Array.from({ length: o.relays }, freePort))
@@ -123,7 +165,7 @@ export async function startNetwork(o: NetworkOptions) {
     }
     return relay
   })
-  await Promise.all(relays.map(async (r) => (await mkdir(r.dir, { recursive: true }), await migrate(r.dir))))
+  await Promise.all(relays.map((r) => prepare(r.dir)))
   for (const r of relays) await r.start()
   return {
     root,
