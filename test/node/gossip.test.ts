@@ -115,10 +115,10 @@ describe('a 3-relay ring', () => {
     const res = await fetch(`${url}/v1/statements`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit)
     expect(res.status).toBe(413)
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('body_too_large')
-    const t0 = Date.now()
+    // A stalled relay fails this fetch by its 10 s abort; a fixed wall-clock bound below that only
+    // flaked on a loaded 2-core machine (5.4 s seen) without catching anything more.
     const info = await fetch(`${url}/.well-known/vouch`, { signal: AbortSignal.timeout(10_000) })
     expect(info.status).toBe(200)
-    expect(Date.now() - t0).toBeLessThan(5000)
   }, 30_000)
 
   it('a relay that was down catches up by pull: 0 lost, none twice', async () => {
@@ -203,7 +203,9 @@ describe('misbehaving peers', () => {
     const relay = net.relays[0]!
     const t0 = Date.now()
     const { reports } = await net.pull(0)
-    expect(Date.now() - t0).toBeLessThan(5000) // the hang cost one timeout, in parallel with the rest
+    // The hang costs one 1 s timeout in parallel with the rest; unbounded it would hold the pull for the
+    // test's whole 60 s. 15 s leaves room for a loaded machine (5.4 s seen against an earlier 5 s bound).
+    expect(Date.now() - t0).toBeLessThan(15_000)
     const by = (p: string) => reports.find((r) => r.peer === `${base}/${p}`)!
     expect(by('garbage').error).toMatch(/offset|JSON/i)
     expect(by('hang').error).toMatch(/within 1000 ms/)
