@@ -231,10 +231,17 @@ function r2Writer(url: URL): (objects: R2Object[]) => Promise<void> {
       if (bytes > 4_000_000) chunks.push(cur), (cur = []), (bytes = 0)
     }
     if (cur.length) chunks.push(cur)
+    // Puts are idempotent (same key, same bytes), so a failed request is sent again: wrangler's
+    // watcher restarts the worker when a source it bundles changes, and a request caught by that fails.
     const send = async (c: R2Object[]) => {
-      const res = await benchFetch(url, { method: 'POST', body: frame(c) })
-      const body = await res.text()
-      if (res.status !== 200 || (JSON.parse(body) as { written: number }).written !== c.length) throw new Error(`R2 writer: HTTP ${res.status} ${body.slice(0, 200)}`)
+      for (let attempt = 1; ; attempt++) {
+        const res = await benchFetch(url, { method: 'POST', body: frame(c) }).catch((e: unknown) => ({ status: 0, text: async () => String(e) }))
+        const body = await res.text()
+        if (res.status === 200 && (JSON.parse(body) as { written: number }).written === c.length) return
+        if (attempt >= 5) throw new Error(`R2 writer: HTTP ${res.status} ${body.slice(0, 200)}`)
+        console.error(`  R2 writer: HTTP ${res.status} (${body.slice(0, 80)}); sending again`)
+        await new Promise((r) => setTimeout(r, 3000))
+      }
     }
     for (let i = 0; i < chunks.length; i += 2) await Promise.all(chunks.slice(i, i + 2).map(send))
   }

@@ -1,5 +1,8 @@
 import { r2TileKey } from '../../src/log/store.ts'
 import { concat, encodeBundle, hashFullTile, splitTile, tileRoot, TILE_WIDTH, type TileRef } from '../../src/verify/index.ts'
+import type { R2Object } from './r2-frame.ts'
+
+export { frame, unframe, type R2Object } from './r2-frame.ts'
 
 /**
  * The R2 objects the relay's integration (src/log/integrate.ts) writes for a log, computed in the
@@ -11,10 +14,6 @@ import { concat, encodeBundle, hashFullTile, splitTile, tileRoot, TILE_WIDTH, ty
  * test/workers/log-builder.test.ts checks the bytes and keys equal integrate()'s on a real D1 and R2.
  * No Node imports: the test runs it in workerd.
  */
-export interface R2Object {
-  key: string
-  bytes: Uint8Array
-}
 
 export class LogBuilder {
   private pending: Uint8Array[] = []
@@ -64,37 +63,4 @@ export class LogBuilder {
     }
     return out
   }
-}
-
-/** Objects framed for one POST to the writer worker: per object a u16 key length, the key, a u32 length, the bytes. */
-export function frame(objects: R2Object[]): Uint8Array {
-  const enc = new TextEncoder()
-  const keys = objects.map((o) => enc.encode(o.key))
-  const out = new Uint8Array(objects.reduce((t, o, i) => t + 6 + keys[i]!.length + o.bytes.length, 0))
-  const view = new DataView(out.buffer)
-  let at = 0
-  objects.forEach((o, i) => {
-    view.setUint16(at, keys[i]!.length)
-    out.set(keys[i]!, at + 2)
-    at += 2 + keys[i]!.length
-    view.setUint32(at, o.bytes.length)
-    out.set(o.bytes, at + 4)
-    at += 4 + o.bytes.length
-  })
-  return out
-}
-
-export function unframe(bytes: Uint8Array): R2Object[] {
-  const dec = new TextDecoder()
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const out: R2Object[] = []
-  for (let at = 0; at < bytes.length; ) {
-    const kl = view.getUint16(at)
-    const key = dec.decode(bytes.subarray(at + 2, at + 2 + kl))
-    at += 2 + kl
-    const n = view.getUint32(at)
-    out.push({ key, bytes: bytes.subarray(at + 4, at + 4 + n) })
-    at += 4 + n
-  }
-  return out
 }

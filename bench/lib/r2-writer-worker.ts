@@ -4,7 +4,7 @@
  * One request carries many objects, so the benchmark writes a 10M-statement log in minutes
  * instead of the relay's integration's one put per round trip. GET / answers 200 (readiness).
  */
-import { unframe } from './log-builder.ts'
+import { unframe } from './r2-frame.ts'
 
 interface Env {
   BLOBS: R2Bucket
