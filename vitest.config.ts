@@ -1,6 +1,9 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 
+/** Run again at INDEX_SHARDS = 4: the sharded layout's own tests and the existing files that exercise the store most. */
+const SHARDED_TESTS = ['test/workers/sharded.test.ts', 'test/workers/{query,bulk,search,package-marks,admission-store,blob-with-statement,hostile-evidence}.test.ts']
+
 /**
  * Two projects: `workers` runs inside workerd with real local D1 and KV (the relay's runtime);
  * `node` runs the same protocol code under Node, where the client and CLI live, so the tests can
@@ -27,6 +30,32 @@ export default defineConfig({
           name: 'workers',
           include: ['test/workers/**/*.test.ts', 'test/shared/**/*.test.ts'],
           setupFiles: ['test/workers/setup.ts'],
+        },
+      },
+      {
+        // The same relay with its index sharded across four D1 databases (INDEX_SHARDS = 4,
+        // docs/SCALE.md "Built: step 2"): its own tests plus existing store-heavy files, unchanged,
+        // as the proof that the sharded layout answers as the single database does.
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+                INDEX_MIGRATIONS: await readD1Migrations('./migrations-index'),
+                ADMIN_TOKEN: 'test-admin-token',
+                RELAY_KEY: '',
+                INDEX_SHARDS: '4',
+              },
+              d1Databases: ['INDEX_0', 'INDEX_1', 'INDEX_2', 'INDEX_3'],
+              ratelimits: { RATE_TEST: { simple: { limit: 5, period: 60 } } },
+            },
+          })),
+        ],
+        test: {
+          name: 'workers-sharded',
+          include: SHARDED_TESTS,
+          setupFiles: ['test/workers/setup-sharded.ts'],
         },
       },
       {

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { IdentityOptions } from './identity/index.ts'
 import { checkPublicUrl } from './net/index.ts'
 import { ensurePolicy, PolicyError, type Policy } from './policy/index.ts'
+import { checkIndexShards } from './store/shards.ts'
 import { decodeBase64url, isDidKey, LIMITS } from './verify/index.ts'
 
 /**
@@ -325,6 +326,8 @@ export function parseConfig(env: Options & Secrets): RelayConfig {
   if (v.ADMISSION !== 'open' && v.OPERATOR_KEYS.length === 0) {
     throw new ConfigError('OPERATOR_KEYS', `must name at least one did:key when ADMISSION is "${v.ADMISSION}"`)
   }
+  // INDEX_SHARDS and its bindings (the store binds the shards per request: src/store/shards.ts).
+  checkIndexShards(env, (variable, rule) => new ConfigError(variable, rule))
   return {
     futureSkewMs: v.MAX_FUTURE_SKEW_MS,
     peers: urls('PEERS', v.PEERS),

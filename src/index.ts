@@ -14,6 +14,7 @@ import { openapi } from './routes/openapi.ts'
 import { pages } from './routes/pages.tsx'
 import { statements } from './routes/statements.ts'
 import { bindBodies } from './store/bodies.ts'
+import { bindIndex, refuseResharding, shardsOf } from './store/shards.ts'
 import { dayOf, pruneUsage } from './store/usage.ts'
 import { wellKnown } from './routes/well-known.ts'
 import { witness } from './routes/witness.ts'
@@ -29,6 +30,7 @@ export const app = new Hono<AppEnv>()
     // A relay with an unusable setting answers nothing rather than run with a check switched off.
     try {
       c.set('config', configOf(c.env))
+      if (shardsOf(c.env.DB)) await refuseResharding(c.env.DB, (variable, rule) => new ConfigError(variable, rule))
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e
       throw new ApiError(500, 'bad_config', `the relay's configuration is invalid: ${e.message}; the operator must fix it`, { variable: e.variable })
@@ -55,11 +57,13 @@ export default {
   fetch(request: Request, env: RelayEnv, ctx: ExecutionContext) {
     // The store's readers take D1 alone; statement bodies in the log's bundles come from this R2 bucket.
     bindBodies(env.DB, env.BLOBS)
+    bindIndex(env)
     return app.fetch(request, env, ctx)
   },
   /** Cron: pull from every peer, repairing whatever push lost; integrate the log's backlog. */
   async scheduled(_controller, env, ctx) {
     bindBodies(env.DB, env.BLOBS)
+    bindIndex(env)
     let config
     try {
       config = configOf(env)

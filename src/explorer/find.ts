@@ -1,4 +1,4 @@
-import { aliasClaimsQuery, bounded, containingQuery, nearNames, prefixQuery, type NameRow } from '../store/names.ts'
+import { aliasClaimsOnShards, aliasClaimsQuery, bounded, containingQuery, nearNames, prefixQuery, type NameRow } from '../store/names.ts'
 import { fillRows, type RawRow } from '../store/bodies.ts'
 import { subjectsWithPrefix, type StoredRow, type SubjectSummary } from '../store/statements.ts'
 import { READ_MAX, toRows, type Bounded, type Row } from './data.ts'
@@ -56,11 +56,13 @@ export async function findNames(db: D1Database, query: NameQuery): Promise<FindR
   const limit = scope ? FIND_MAX.scoped : FIND_MAX.packages
   const candidates = aliasesFor(query)
   const contains = version ? undefined : containingQuery(db, name, limit)
-  const reads: D1PreparedStatement[] = [prefixQuery(db, name, limit), ...(contains ? [contains] : []), ...(candidates.length ? [aliasClaimsQuery(db, candidates, READ_MAX.section)] : [])]
-  const results = await db.batch(reads)
+  // With the index sharded, alias claims are read from the shards beside DB's batch.
+  const onShards = candidates.length ? aliasClaimsOnShards(db, candidates, READ_MAX.section) : undefined
+  const reads: D1PreparedStatement[] = [prefixQuery(db, name, limit), ...(contains ? [contains] : []), ...(candidates.length && !onShards ? [aliasClaimsQuery(db, candidates, READ_MAX.section)] : [])]
+  const [results, shardRows] = await Promise.all([db.batch(reads), onShards])
   const found = bounded(results[0]!.results as NameRow[], limit)
   const inside = contains ? bounded(results[1]!.results as NameRow[], limit) : { rows: [], more: false }
-  const claims = candidates.length ? bounded(results[results.length - 1]!.results as RawRow[], READ_MAX.section) : { rows: [], more: false }
+  const claims = candidates.length ? bounded(shardRows ?? (results[results.length - 1]!.results as RawRow[]), READ_MAX.section) : { rows: [], more: false }
   // Alias claims of integrated statements have their bodies in R2 bundles (src/store/bodies.ts).
   const filled = await fillRows(db, claims.rows)
   const claimRows = toRows(filled.rows)

@@ -1,5 +1,7 @@
 import type { RelayEnv } from '../config.ts'
 import { bindBodies } from '../store/bodies.ts'
+import { repairIndex } from '../store/sharded-ingest.ts'
+import { bindIndex, shardsOf } from '../store/shards.ts'
 import { concat, encodeBundle, hashFullTile, splitTile, tileRoot, TILE_WIDTH, type TileRef } from '../verify/index.ts'
 import { dropIntegratedBodies, getTile, leafEntries, logSize, putTile } from './store.ts'
 
@@ -39,6 +41,11 @@ export interface IntegrateResult {
 export async function integrate(env: RelayEnv, maxTiles: number, size?: number): Promise<IntegrateResult> {
   const bucket = env.BLOBS
   bindBodies(env.DB, bucket)
+  bindIndex(env)
+  // With the index sharded, first the shard rows of any ingest that stopped half-way (its
+  // `unindexed` row holds the watermark back until then), while its bodies are most likely still pending.
+  const shards = shardsOf(env.DB)
+  if (shards) await repairIndex(env.DB, shards, Date.now())
   const before = await integratedTiles(bucket)
   const leaves = size ?? (await logSize(env.DB))
   const target = Math.min(Math.floor(leaves / TILE_WIDTH), before + maxTiles)

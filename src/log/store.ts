@@ -1,4 +1,5 @@
 import { fillAll } from '../store/bodies.ts'
+import { SEQUENCE_BODY, shardsOf } from '../store/shards.ts'
 import { BODY } from '../store/statements.ts'
 import { concat, leafHash, tilePath, TILE_WIDTH, utf8, type TileRef } from '../verify/index.ts'
 
@@ -10,6 +11,12 @@ import { concat, leafHash, tilePath, TILE_WIDTH, utf8, type TileRef } from '../v
  * partial, is immutable under its name, so a copy is never stale. This module knows no HTTP.
  */
 
+/**
+ * The sequencer's table: `statements` at INDEX_SHARDS = 1, `sequence` at K > 1 (docs/SCALE.md,
+ * "Built: step 2"). Both are dense from 1 under the same rules, so the log reads either alike.
+ */
+const sequencer = (db: D1Database) => (shardsOf(db) ? { table: 'sequence', body: SEQUENCE_BODY } : { table: 'statements', body: BODY })
+
 export const r2TileKey = (t: TileRef) => `log/${tilePath(t)}`
 
 /** Raised when D1's rows are not the dense sequence the log is defined on: a bug, never a client error. */
@@ -19,7 +26,7 @@ export class LogGapError extends Error {
 
 /** Leaves in D1: the largest seq, which is the count because seq is dense from 1. */
 export async function logSize(db: D1Database): Promise<number> {
-  return (await db.prepare('SELECT max(seq) AS n FROM statements').first<number | null>('n')) ?? 0
+  return (await db.prepare(`SELECT max(seq) AS n FROM ${sequencer(db).table}`).first<number | null>('n')) ?? 0
 }
 
 /**
@@ -32,8 +39,9 @@ export async function leafEntries(db: D1Database, start: number, count: number):
   // Rows as arrays, and no fillAll when every body is still pending (the usual case): the Worker
   // builds no object per row. Small (~0.5 µs a leaf of the Worker's ~6), but it is the Worker's
   // own CPU; D1's side of the read is the same (docs/PERFORMANCE.md, "Where integration's CPU goes").
+  const q = sequencer(db)
   const rows = await db
-    .prepare(`SELECT seq, id, ${BODY} FROM statements WHERE seq > ?1 AND seq <= ?2 ORDER BY seq`)
+    .prepare(`SELECT seq, id, ${q.body} FROM ${q.table} WHERE seq > ?1 AND seq <= ?2 ORDER BY seq`)
     .bind(start, start + count)
     .raw<[number, string, string | null]>()
   if (rows.some((r, i) => r[0] !== start + i + 1)) throw new LogGapError(`leaves ${start}..${start + count - 1}: D1's seq is not dense`)
@@ -52,6 +60,11 @@ export async function leafEntries(db: D1Database, start: number, count: number):
  */
 export async function dropIntegratedBodies(db: D1Database, start: number, end: number): Promise<number> {
   if (end <= start) return 0
+  if (shardsOf(db)) {
+    // No row at K > 1 ever held a body in place: only the pending ones go.
+    const r = await db.prepare('DELETE FROM pending_bodies WHERE id IN (SELECT id FROM sequence WHERE seq > ?1 AND seq <= ?2)').bind(start, end).run()
+    return r.meta.rows_written ?? 0
+  }
   const results = await db.batch([
     db.prepare('DELETE FROM pending_bodies WHERE id IN (SELECT id FROM statements WHERE seq > ?1 AND seq <= ?2)').bind(start, end),
     db.prepare("UPDATE statements SET body = '' WHERE seq > ?1 AND seq <= ?2 AND body <> ''").bind(start, end),

@@ -1,6 +1,8 @@
 import { ADMIT_CLAIM, admittedKeys, type Fact } from '../policy/index.ts'
 import type { Statement } from '../verify/index.ts'
 import { fillAll, type RawRow } from './bodies.ts'
+import { byClaimAndActors } from './sharded.ts'
+import { shardsOf } from './shards.ts'
 import { BODY } from './statements.ts'
 
 /** At most this many admission grants are read to decide who is admitted (a bound on one decision). */
@@ -18,10 +20,13 @@ export async function loadAdmitGrants(db: D1Database, roots: readonly string[], 
   const seen = new Set(roots)
   let frontier = [...roots]
   for (let depth = 1; depth <= maxDepth && frontier.length && out.length < ADMIT_GRANTS_MAX; depth++) {
-    const { results: raw } = await db
-      .prepare(`SELECT seq, id, ${BODY} FROM statements WHERE claim = ?1 AND actor IN (SELECT value FROM json_each(?2)) ORDER BY seq LIMIT ?3`)
-      .bind(ADMIT_CLAIM, JSON.stringify(frontier), ADMIT_GRANTS_MAX - out.length)
-      .all<RawRow>()
+    const shards = shardsOf(db)
+    const { results: raw } = shards
+      ? { results: await byClaimAndActors(db, shards, ADMIT_CLAIM, frontier, ADMIT_GRANTS_MAX - out.length) }
+      : await db
+          .prepare(`SELECT seq, id, ${BODY} FROM statements WHERE claim = ?1 AND actor IN (SELECT value FROM json_each(?2)) ORDER BY seq LIMIT ?3`)
+          .bind(ADMIT_CLAIM, JSON.stringify(frontier), ADMIT_GRANTS_MAX - out.length)
+          .all<RawRow>()
     // Every grant counts (a missed revocation would admit a revoked key), so the walk is never cut
     // by the page bound; its result is cached per isolate for ADMIT_CACHE_MS.
     const results = await fillAll(db, raw)

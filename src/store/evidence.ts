@@ -1,5 +1,7 @@
 import { blobKey } from '../blobs/store.ts'
 import { EQUIVOCATION_CLAIM, evidenceFromBlob, evidenceSource, parseSri, proveEquivocation, ProtocolError, type EvidenceSource, type VerifiedStatement } from '../verify/index.ts'
+import { countBySubjectClaim } from './sharded.ts'
+import { shardsOf } from './shards.ts'
 
 /**
  * `log-equivocation` claims (PROTOCOL §6.12) at the gate. Every relay takes them whatever its
@@ -40,7 +42,10 @@ export async function refusedEvidence(db: D1Database, candidates: readonly Verif
   if (!evidence.length) return out
   const room = new Map<string, number>()
   for (const subject of new Set(evidence.map((v) => v.statement.subject))) {
-    const row = await db.prepare('SELECT count(*) AS n FROM statements WHERE subject = ? AND claim = ?').bind(subject, EQUIVOCATION_CLAIM).first<{ n: number }>()
+    const shards = shardsOf(db)
+    const row = shards
+      ? { n: await countBySubjectClaim(db, shards, subject, EQUIVOCATION_CLAIM) }
+      : await db.prepare('SELECT count(*) AS n FROM statements WHERE subject = ? AND claim = ?').bind(subject, EQUIVOCATION_CLAIM).first<{ n: number }>()
     room.set(subject, EVIDENCE_PER_LOG - (row?.n ?? 0))
   }
   // One verdict per distinct piece of evidence in a request: a batch of 1000 claims naming the

@@ -1,3 +1,6 @@
+import type { RawRow } from './bodies.ts'
+import { aliasClaims } from './sharded.ts'
+import { shardsOf } from './shards.ts'
 import { BODY } from './statements.ts'
 /**
  * The search index (migrations/0003_names.sql): one row per package, keyed by its lower-case name,
@@ -85,3 +88,13 @@ export async function namesContaining(db: D1Database, part: string, limit: numbe
  */
 export const aliasClaimsQuery = (db: D1Database, aliases: readonly string[], limit: number) =>
   db.prepare(`SELECT seq, id, ${BODY} FROM statements WHERE object IN (SELECT value FROM json_each(?1)) AND claim = 'alias' ORDER BY seq LIMIT ?2`).bind(JSON.stringify(aliases), limit + 1)
+
+/**
+ * The rows of `aliasClaimsQuery` (its `limit + 1`, bodies not yet filled) read from the index
+ * shards when the index is sharded (INDEX_SHARDS > 1): the claims are not in DB then, so they
+ * cannot join DB's batch. Undefined at K = 1, where the caller batches `aliasClaimsQuery`.
+ */
+export function aliasClaimsOnShards(db: D1Database, aliases: readonly string[], limit: number): Promise<RawRow[]> | undefined {
+  const shards = shardsOf(db)
+  return shards ? aliasClaims(db, shards, aliases, limit) : undefined
+}

@@ -1,5 +1,8 @@
 import type { VerifiedStatement } from '../verify/index.ts'
 import { BUNDLES_PER_LOOKUP, fillAll, fillRows, type RawRow } from './bodies.ts'
+import * as sharded from './sharded.ts'
+import { indexStatements, sequenceStatements } from './sharded-ingest.ts'
+import { SEQUENCE_BODY, shardsOf } from './shards.ts'
 
 /**
  * D1 holds the truth (statements, indexes, arrival order); KV is a write-once read-through cache
@@ -53,6 +56,18 @@ INSERT INTO names (name, pkg, statements, latest)
 SELECT lower(name), head || name, count(*), max(time) FROM named WHERE name <> '' GROUP BY lower(name), head || name
 ON CONFLICT (name, pkg) DO UPDATE SET statements = statements + excluded.statements, latest = max(latest, excluded.latest)`
 
+/** At INDEX_SHARDS > 1 DB's `sequence` says which ids are held (src/store/sharded-ingest.ts). */
+export const SEQUENCE_SQL = {
+  names: NAMES_UPSERT.replace('SELECT 1 FROM statements WHERE id', 'SELECT 1 FROM sequence WHERE id'),
+  pending: INSERT_PENDING.replace('SELECT 1 FROM statements s WHERE', 'SELECT 1 FROM sequence s WHERE'),
+}
+
+/**
+ * Where rows are found by id or by seq: DB's `statements` at K = 1, DB's `sequence` at K > 1
+ * (the shards hold no bodies and no id index). Same columns, so the same queries read either.
+ */
+const held = (db: D1Database) => (shardsOf(db) ? { table: 'sequence', body: SEQUENCE_BODY } : { table: 'statements', body: BODY })
+
 /**
  * Inserts verified statements in one D1 batch (one transaction, in input order) and returns the
  * ids that were new. Rows travel as one JSON parameter per chunk, read by `json_each`: D1 allows
@@ -60,6 +75,12 @@ ON CONFLICT (name, pkg) DO UPDATE SET statements = statements + excluded.stateme
  */
 export async function insertStatements(db: D1Database, items: VerifiedStatement[]): Promise<Set<string>> {
   if (items.length === 0) return new Set()
+  const shards = shardsOf(db)
+  if (shards) {
+    const done = await sequenceStatements(db, shards.length, items, SEQUENCE_SQL, Date.now())
+    await indexStatements(db, shards, done)
+    return done.ids
+  }
   const chunks: string[] = []
   let rows: string[] = []
   let size = 0
@@ -126,6 +147,11 @@ export const CLAIM_WALK_SEQS = 10_000
  * to know whether another page exists, so a result is never silently truncated.
  */
 export async function queryStatements(db: D1Database, filter: Filter, after: number, limit: number, walkSeqs = CLAIM_WALK_SEQS): Promise<Page> {
+  const shards = shardsOf(db)
+  if (shards) {
+    const p = await sharded.queryStatements(db, shards, filter, after, limit, walkSeqs)
+    return filledPage(db, p.rows, p.next)
+  }
   const where = ['seq > ?1']
   const params: (string | number)[] = [after]
   for (const field of ['subject', 'claim', 'object', 'actor'] as const) {
@@ -152,7 +178,7 @@ export async function queryStatements(db: D1Database, filter: Filter, after: num
  * allocated max+1 with no gaps (a conflicting insert takes no seq), so the last seq is the count.
  */
 export async function countStatements(db: D1Database): Promise<number> {
-  return (await db.prepare('SELECT max(seq) AS n FROM statements').first<number>('n')) ?? 0
+  return (await db.prepare(`SELECT max(seq) AS n FROM ${held(db).table}`).first<number>('n')) ?? 0
 }
 
 const kvKey = (id: string) => `st:${id}`
@@ -180,7 +206,8 @@ export async function getStatementRow(
   const cached = await kv.getWithMetadata<{ seq?: unknown }>(kvKey(id))
   const seq = cached.metadata?.seq
   if (cached.value !== null && Number.isSafeInteger(seq)) return { body: cached.value, seq: seq as number }
-  const row = await db.prepare(`SELECT seq, id, ${BODY} FROM statements WHERE id = ?1`).bind(id).first<RawRow>()
+  const h = held(db)
+  const row = await db.prepare(`SELECT seq, id, ${h.body} FROM ${h.table} WHERE id = ?1`).bind(id).first<RawRow>()
   if (row === null) return undefined
   const [filled] = (await fillAll(db, [row])) as [StoredRow]
   waitUntil(kv.put(kvKey(id), filled.body, { metadata: { seq: filled.seq } }))
@@ -189,6 +216,8 @@ export async function getStatementRow(
 
 /** Whether any statement held here names `term` as its subject or object (blob admission). */
 export async function isNamed(db: D1Database, term: string): Promise<boolean> {
+  const shards = shardsOf(db)
+  if (shards) return (await sharded.firstNaming(db, shards, term)) !== undefined
   const row = await db
     .prepare('SELECT 1 AS hit FROM statements WHERE subject = ?1 UNION ALL SELECT 1 FROM statements WHERE object = ?1 LIMIT 1')
     .bind(term)
@@ -201,6 +230,8 @@ export async function isNamed(db: D1Database, term: string): Promise<boolean> {
  * a blob, and so whose daily blob bytes it costs. Two index seeks (subject, object), not a scan.
  */
 export async function admittingActor(db: D1Database, term: string): Promise<string | undefined> {
+  const shards = shardsOf(db)
+  if (shards) return (await sharded.firstNaming(db, shards, term))?.actor
   const actor = await db
     .prepare(
       `SELECT actor FROM (
@@ -215,7 +246,7 @@ export async function admittingActor(db: D1Database, term: string): Promise<stri
 
 /** Arrival-ordered ids after `after`: the cheap first half of a peer's catch-up. */
 export async function feedIds(db: D1Database, after: number, limit: number): Promise<{ ids: { seq: number; id: string }[]; more: boolean }> {
-  const { results } = await db.prepare('SELECT seq, id FROM statements WHERE seq > ?1 ORDER BY seq LIMIT ?2').bind(after, limit + 1).all<{ seq: number; id: string }>()
+  const { results } = await db.prepare(`SELECT seq, id FROM ${held(db).table} WHERE seq > ?1 ORDER BY seq LIMIT ?2`).bind(after, limit + 1).all<{ seq: number; id: string }>()
   const more = results.length > limit
   return { ids: more ? results.slice(0, limit) : results, more }
 }
@@ -223,7 +254,7 @@ export async function feedIds(db: D1Database, after: number, limit: number): Pro
 /** Which of `ids` this relay holds (one query; ids travel as one JSON parameter). */
 export async function heldIds(db: D1Database, ids: string[]): Promise<Set<string>> {
   if (!ids.length) return new Set()
-  const { results } = await db.prepare('SELECT id FROM statements WHERE id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(ids)).all<{ id: string }>()
+  const { results } = await db.prepare(`SELECT id FROM ${held(db).table} WHERE id IN (SELECT value FROM json_each(?1))`).bind(JSON.stringify(ids)).all<{ id: string }>()
   return new Set(results.map((r) => r.id))
 }
 
@@ -233,13 +264,15 @@ export async function heldIds(db: D1Database, ids: string[]): Promise<Set<string
  */
 export async function bodiesOf(db: D1Database, ids: string[]): Promise<StoredRow[]> {
   if (!ids.length) return []
-  const { results } = await db.prepare(`SELECT seq, id, ${BODY} FROM statements WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq`).bind(JSON.stringify(ids)).all<RawRow>()
+  const h = held(db)
+  const { results } = await db.prepare(`SELECT seq, id, ${h.body} FROM ${h.table} WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY seq`).bind(JSON.stringify(ids)).all<RawRow>()
   return fillAll(db, results, BUNDLES_PER_LOOKUP)
 }
 
 /** The newest statements first: what arrived last, for the explorer's front page. */
 export async function latestStatements(db: D1Database, limit: number): Promise<StoredRow[]> {
-  const { results } = await db.prepare(`SELECT seq, id, ${BODY} FROM statements ORDER BY seq DESC LIMIT ?1`).bind(limit).all<RawRow>()
+  const h = held(db)
+  const { results } = await db.prepare(`SELECT seq, id, ${h.body} FROM ${h.table} ORDER BY seq DESC LIMIT ?1`).bind(limit).all<RawRow>()
   return (await fillRows(db, results)).rows
 }
 
@@ -261,10 +294,13 @@ export async function subjectsWithPrefix(db: D1Database, prefix: string, limit: 
   const last = prefix.charCodeAt(prefix.length - 1)
   if (!(last >= 0x20 && last < 0x7f)) throw new RangeError('prefix must be non-empty and end in a printable ASCII character')
   const upper = prefix.slice(0, -1) + String.fromCharCode(last + 1)
-  const { results } = await db
-    .prepare('SELECT subject, count(*) AS count, max(time) AS latest FROM statements WHERE subject >= ?1 AND subject < ?2 GROUP BY subject ORDER BY subject LIMIT ?3')
-    .bind(prefix, upper, limit + 1)
-    .all<SubjectSummary>()
+  const shards = shardsOf(db)
+  const { results } = shards
+    ? { results: await sharded.subjectsWithPrefix<SubjectSummary>(db, shards, prefix, upper, limit) }
+    : await db
+        .prepare('SELECT subject, count(*) AS count, max(time) AS latest FROM statements WHERE subject >= ?1 AND subject < ?2 GROUP BY subject ORDER BY subject LIMIT ?3')
+        .bind(prefix, upper, limit + 1)
+        .all<SubjectSummary>()
   const more = results.length > limit
   return { subjects: more ? results.slice(0, limit) : results, more }
 }
@@ -292,6 +328,12 @@ export async function queryBySubjects(db: D1Database, subjects: readonly string[
  * by object, and merges by seq. No new index: the object index already exists for alias claims.
  */
 export async function queryByTerms(db: D1Database, subjects: readonly string[], objects: readonly string[], claims: readonly string[] | undefined, after: number, limit: number): Promise<Page> {
+  const shards = shardsOf(db)
+  if (shards) {
+    if (!subjects.length && !objects.length) return { rows: [], next: undefined }
+    const p = await sharded.queryByTerms(db, shards, subjects, objects, claims, after, limit)
+    return filledPage(db, p.rows, p.next)
+  }
   const params: (string | number)[] = [after, limit + 1]
   const bind = (v: string | number) => `?${params.push(v)}`
   const claimFilter = claims?.length ? ` AND claim IN (SELECT value FROM json_each(${bind(JSON.stringify(claims))}))` : ''
