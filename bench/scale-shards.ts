@@ -16,8 +16,7 @@
  *  4. The relay at K over HTTP: the query table of "Measured at 10M", then ingest of signed
  *     1000-statement batches against an empty relay at K and an empty relay at K = 1.
  */
-import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -30,6 +29,7 @@ import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { freshDir, removeDir, RunningWorker, startRelay } from './lib/workers.ts'
 import { ingestRate, latencies, option, type Latency, type Samples } from './scale.ts'
 import type { ShardPlan } from './lib/shard-plans.ts'
+import { shardOf } from '../src/store/shards.ts'
 
 const run = promisify(execFile)
 
@@ -99,25 +99,27 @@ async function build(files: { db: string; shards: string[] }, count: number, k: 
   let r2Objects = 0
   let r2Bytes = 0
   try {
-    const schemas = ['main', ...files.shards.map((_, i) => `s${i}`)]
+    // K = 1 (the baseline): DB's own `statements`, body-less as ingest writes them, and no `sequence`.
+    const rowSchemas = k === 1 ? ['main'] : files.shards.map((_, i) => `s${i}`)
     files.shards.forEach((f, i) => db.exec(`ATTACH DATABASE '${f.replaceAll("'", "''")}' AS s${i}`))
-    for (const s of schemas) db.pragma(`${s}.synchronous = OFF`), db.pragma(`${s}.cache_size = -400000`)
-    const indexes = files.shards.map((_, i) => db.prepare(`SELECT name, sql FROM s${i}.sqlite_master WHERE type = 'index' AND tbl_name = 'statements' AND sql IS NOT NULL`).all() as { name: string; sql: string }[])
-    indexes.forEach((xs, i) => xs.forEach((x) => db.exec(`DROP INDEX s${i}.${x.name}`)))
+    for (const s of ['main', ...files.shards.map((_, i) => `s${i}`)]) db.pragma(`${s}.synchronous = OFF`), db.pragma(`${s}.cache_size = -400000`)
+    const indexes = rowSchemas.map((s) => db.prepare(`SELECT name, sql FROM ${s}.sqlite_master WHERE type = 'index' AND tbl_name = 'statements' AND sql IS NOT NULL`).all() as { name: string; sql: string }[])
+    indexes.forEach((xs, i) => xs.forEach((x) => db.exec(`DROP INDEX ${rowSchemas[i]}.${x.name}`)))
     const seqIns = db.prepare('INSERT INTO main.sequence (seq, id, shard) VALUES (?, ?, ?)')
-    const rowIns = files.shards.map((_, i) => db.prepare(`INSERT INTO s${i}.statements (seq, id, actor, subject, claim, object, neg, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
+    const body = k === 1 ? [', body', ", ''"] : ['', '']
+    const rowIns = rowSchemas.map((s) => db.prepare(`INSERT INTO ${s}.statements (seq, id, actor, subject, claim, object, neg, time${body[0]}) VALUES (?, ?, ?, ?, ?, ?, ?, ?${body[1]})`))
     const pendingIns = db.prepare('INSERT INTO main.pending_bodies (id, body) VALUES (?, ?)')
     type Pending = [number, number, string, string, string, string, string | null, 0 | 1, number]
     const flush = db.transaction((rows: Pending[]) => {
       for (const [h, seq, id, actor, subject, claim, object, neg, time] of rows) {
-        seqIns.run(seq, id, h % k)
+        if (k > 1) seqIns.run(seq, id, h % k)
         rowIns[h % k]!.run(seq, id, actor, subject, claim, object, neg, time)
       }
     })
     const builder = new LogBuilder()
     const ids = new Map<string, string>()
     let lastKey = ''
-    let lastHash = 0
+    let shard64 = 0
     let seq = 0
     let batch: Pending[] = []
     let entries: Uint8Array[] = []
@@ -132,10 +134,10 @@ async function build(files: { db: string; shards: string[] }, count: number, k: 
       await put(objects)
     }
     for (const r of corpus(count, corpusKeys())) {
-      const key = shardKeyOf(r.subject)
-      if (key !== lastKey) (lastKey = key), (lastHash = createHash('sha256').update(key).digest().readUInt32BE(0))
-      for (const [n, counts] of perShard) counts[lastHash % n]!++
-      batch.push([lastHash, ++seq, r.id, r.actor, r.subject, r.claim, r.object, r.neg, r.time])
+      // The relay's own shard function; at 64 shards its value mod any smaller power of two is that K's shard.
+      if (r.subject !== lastKey) (lastKey = r.subject), (shard64 = await shardOf(r.subject, 64))
+      for (const [n, counts] of perShard) counts[shard64 % n]!++
+      batch.push([shard64, ++seq, r.id, r.actor, r.subject, r.claim, r.object, r.neg, r.time])
       entries.push(Buffer.from(r.body))
       if (count - seq < 256) ids.set(r.id, r.body)
       if (batch.length === 50_000) {
@@ -151,24 +153,14 @@ async function build(files: { db: string; shards: string[] }, count: number, k: 
     await put([mark])
     r2Objects++
     console.error(`  rows in (${fmt((performance.now() - t0) / 1000)} s); building the shards' indexes`)
-    indexes.forEach((xs, i) => xs.forEach((x) => db.exec(x.sql.replace(/^CREATE INDEX (\w+)/, `CREATE INDEX s${i}.$1`))))
+    indexes.forEach((xs, i) => xs.forEach((x) => db.exec(x.sql.replace(/^CREATE INDEX (\w+)/, `CREATE INDEX ${rowSchemas[i]}.$1`))))
     // The search tables: the migration's own backfill over every shard's rows (a package lives in one shard).
-    const union = files.shards.map((_, i) => `SELECT subject, time FROM s${i}.statements`).join(' UNION ALL ')
+    const union = rowSchemas.map((s) => `SELECT subject, time FROM ${s}.statements`).join(' UNION ALL ')
     db.exec(namesBackfill().replace(/FROM statements WHERE/, `FROM (${union}) WHERE`))
   } finally {
     db.close()
   }
   return { seconds: (performance.now() - t0) / 1000, r2Objects, r2Bytes, perShard }
-}
-
-/** The shard key, as src/store/shards.ts shardKey: the package (the purl without version); any other subject is its own key. */
-function shardKeyOf(subject: string): string {
-  if (!subject.startsWith('pkg:')) return subject
-  const cut = subject.search(/[?#]/)
-  const s = cut < 0 ? subject : subject.slice(0, cut)
-  const slash = s.lastIndexOf('/')
-  const at = s.lastIndexOf('@')
-  return at > slash + 1 ? s.slice(0, at) : s
 }
 
 function namesBackfill(): string {
@@ -203,8 +195,10 @@ function sampleRows(files: { db: string; shards: string[] }, n: number): Samples
   const db = new Database(files.db, { readonly: true })
   const shards = files.shards.map((f) => new Database(f, { readonly: true }))
   try {
-    const maxSeq = (db.prepare('SELECT max(seq) AS m FROM sequence').get() as { m: number }).m
-    const where = db.prepare('SELECT shard FROM sequence WHERE seq = ?')
+    if (!shards.length) shards.push(db)
+    const one = files.shards.length === 0
+    const maxSeq = (db.prepare(`SELECT max(seq) AS m FROM ${one ? 'statements' : 'sequence'}`).get() as { m: number }).m
+    const where = db.prepare(`SELECT ${one ? 0 : 'shard'} AS shard FROM ${one ? 'statements' : 'sequence'} WHERE seq = ?`)
     const gets = shards.map((s) => s.prepare('SELECT seq, id, subject, object, actor, claim FROM statements WHERE seq = ?'))
     const rows = Array.from({ length: n }, () => {
       const seq = 1 + Math.floor(Math.random() * maxSeq)
@@ -214,8 +208,8 @@ function sampleRows(files: { db: string; shards: string[] }, n: number): Samples
     const bridge = (shards[0]!.prepare("SELECT actor FROM statements WHERE claim = 'published' LIMIT 1").get() as { actor: string }).actor
     return { rows, bridge, maxSeq }
   } finally {
+    shards.forEach((s) => s !== db && s.close())
     db.close()
-    shards.forEach((s) => s.close())
   }
 }
 
@@ -247,6 +241,23 @@ function r2Writer(url: URL): (objects: R2Object[]) => Promise<void> {
   }
 }
 
+const mkdirp = (d: string) => (mkdirSync(d, { recursive: true }), d)
+
+/** Migrations, then the build with the R2 writer running on the same state; `files.json` records where each database is. */
+async function buildState(dir: string, config: string, k: number, count: number): Promise<{ files: { db: string; shards: string[] }; built: Built }> {
+  const files = await migrateAll(dir, config, k)
+  const writer = await RunningWorker.start('bench/lib/r2-writer-worker.toml', dir)
+  let built: Built
+  try {
+    built = await build(files, count, k, r2Writer(writer.url))
+  } finally {
+    await writer.dispose()
+  }
+  writeFileSync(join(dir, 'files.json'), JSON.stringify({ files, skew: Object.fromEntries(built.perShard) }))
+  console.error(`  K = ${k}: built in ${fmt(built.seconds)} s (${fmt(built.r2Objects)} R2 objects, ${fmt(built.r2Bytes / 1e6)} MB)`)
+  return { files, built }
+}
+
 async function loadSqlite(): Promise<void> {
   try {
     Database = (await import('better-sqlite3')).default
@@ -260,6 +271,7 @@ export async function main(args: string[]): Promise<void> {
   const k = Number(option(args, '--shards'))
   if (!Number.isInteger(k) || k < 2 || k > 8 || (k & (k - 1)) !== 0) throw new RangeError('--shards must be 2, 4 or 8 (SQLite attaches at most 10 databases to one connection)')
   const quick = args.includes('--quick')
+  const baseline = args.includes('--baseline')
   const count = Number(option(args, '--count') ?? (args.includes('--large') ? 10_000_000 : 1_000_000))
   if (!Number.isSafeInteger(count) || count < 10_000) throw new RangeError('--count must be an integer >= 10000')
   const reuse = option(args, '--dir')
@@ -275,17 +287,13 @@ export async function main(args: string[]): Promise<void> {
   try {
     let built: Built | undefined
     let files: { db: string; shards: string[] }
-    if (!reuse) {
-      files = await migrateAll(dir, config, k)
-      const writer = await RunningWorker.start('bench/lib/r2-writer-worker.toml', dir)
-      try {
-        built = await build(files, count, k, r2Writer(writer.url))
-      } finally {
-        await writer.dispose()
-      }
-      writeFileSync(join(dir, 'files.json'), JSON.stringify({ files, skew: Object.fromEntries(built.perShard) }))
-      console.error(`  built in ${fmt(built.seconds)} s (${fmt(built.r2Objects)} R2 objects, ${fmt(built.r2Bytes / 1e6)} MB)`)
-    } else files = (JSON.parse(readFileSync(join(dir, 'files.json'), 'utf8')) as { files: typeof files }).files
+    if (!reuse) ({ files, built } = await buildState(dir, config, k, count))
+    else files = (JSON.parse(readFileSync(join(dir, 'files.json'), 'utf8')) as { files: typeof files }).files
+    // --baseline: the same corpus at K = 1 (one DB, bodies in R2 the same way), measured in the same run.
+    const baseDir = join(dir, 'k1')
+    const baseConfig = baseline ? shardConfig(mkdirp(baseDir), 1) : ''
+    if (baseline && !existsSync(join(baseDir, 'files.json'))) await buildState(baseDir, baseConfig, 1, count)
+    const baseFiles = baseline ? (JSON.parse(readFileSync(join(baseDir, 'files.json'), 'utf8')) as { files: typeof files }).files : undefined
     const skew = new Map(Object.entries((JSON.parse(readFileSync(join(dir, 'files.json'), 'utf8')) as { skew: Record<string, number[]> }).skew).map(([n, c]) => [Number(n), c]))
 
     // 2. Sizes.
@@ -332,11 +340,19 @@ export async function main(args: string[]): Promise<void> {
     if (args.includes('--sizes-only')) return
     const samples = sampleRows(files, quick ? 40 : 200)
     const published = samples.rows.find((r) => r.claim === 'published')!
-    // Loaded here: it needs the relay's shard binding (src/store/shards.ts).
+    // A state built earlier (--dir) must route as the relay's shardOf does now, or its reads would miss.
+    const seqDb = new Database(files.db, { readonly: true })
+    try {
+      const at = seqDb.prepare('SELECT shard FROM sequence WHERE seq = ?')
+      for (const r of samples.rows) {
+        const held = (at.get(r.seq) as { shard: number }).shard
+        if (held !== (await shardOf(r.subject, k))) throw new Error(`seq ${r.seq} (${r.subject}) is in shard ${held}; the relay's shardOf says ${await shardOf(r.subject, k)}: rebuild the state`)
+      }
+    } finally {
+      seqDb.close()
+    }
     const { shardPlans } = await import('./lib/shard-plans.ts')
-    const storeShards = '../src/store/shards.ts'
-    const { bindShards } = (await import(storeShards)) as { bindShards: (db: D1Database, shards: D1Database[]) => void }
-    const plans: ShardPlan[] = await shardPlans(Database, files, config, dir, { purl: published.subject, hash: published.object!, actor: samples.bridge, id: published.id, claim: 'review' }, bindShards)
+    const plans: ShardPlan[] = await shardPlans(Database, files, config, dir, { purl: published.subject, hash: published.object!, actor: samples.bridge, id: published.id, claim: 'review' })
     const planTable = [['caller', 'database', 'kind', 'plan'], ...plans.map((p) => [p.caller, p.db, p.kind, p.plan.join('; ')])]
     console.log('\n## Query plans\n')
     console.log(table(planTable, 99))
@@ -345,7 +361,20 @@ export async function main(args: string[]): Promise<void> {
     const relay = await RunningWorker.start(config, dir, '/.well-known/vouch', sharded)
     cleanup.push(() => relay.dispose())
     const lat: Latency[] = await latencies(relay, samples, quick)
-    const latTable = [['query (HTTP, one at a time)', 'n', 'p50 ms', 'p99 ms', 'mean found'], ...lat.map((l) => [l.name, String(l.n), fmt(l.p50), fmt(l.p99), l.found])]
+    let base: { relay: RunningWorker; lat: Latency[]; size: DbSize } | undefined
+    if (baseFiles) {
+      const size = sizeOf(baseFiles.db, 'DB', 'SELECT count(*) AS n FROM statements')
+      const b = await RunningWorker.start(baseConfig, baseDir, '/.well-known/vouch', vars)
+      cleanup.push(() => b.dispose())
+      base = { relay: b, lat: await latencies(b, sampleRows(baseFiles, quick ? 40 : 200), quick), size }
+      console.log(`\nK = 1 on the same corpus: whole D1 file ${fmt(size.fileBytes / size.rows)} bytes/statement; K = ${k}: DB + shards ${fmt((dbSize.fileBytes + shardSizes.reduce((t, x) => t + x.fileBytes, 0)) / n)}`)
+    }
+    const latTable = base
+      ? [
+          ['query (HTTP, one at a time)', 'n', `K = ${k}: p50 ms`, 'p99 ms', 'K = 1: p50 ms', 'p99 ms', 'mean found (K)'],
+          ...lat.map((l, i) => [l.name, String(l.n), fmt(l.p50), fmt(l.p99), fmt(base.lat[i]!.p50), fmt(base.lat[i]!.p99), l.found]),
+        ]
+      : [['query (HTTP, one at a time)', 'n', 'p50 ms', 'p99 ms', 'mean found'], ...lat.map((l) => [l.name, String(l.n), fmt(l.p50), fmt(l.p99), l.found])]
     console.log('\n## Latency through the relay\n')
     console.log(table(latTable))
 
@@ -361,12 +390,13 @@ export async function main(args: string[]): Promise<void> {
     const batches = quick ? 4 : 10
     const time = Date.now() - 3_600_000
     const payloadFor = async (tag: string) => bodies(await signPool(keys, `${tag}-${Date.now()}`, batches * 1000, time), 1000)
-    for (const [w, tag] of [[empty1, 'w1'], [emptyK, 'wk'], [relay, 'wf']] as const) await ingestRate(w, await payloadFor(tag))
-    const rates = { one: [] as number[], emptyK: [] as number[], full: [] as number[] }
+    for (const [w, tag] of [[empty1, 'w1'], [emptyK, 'wk'], [relay, 'wf'], ...(base ? [[base.relay, 'wb'] as const] : [])] as const) await ingestRate(w, await payloadFor(tag))
+    const rates = { one: [] as number[], emptyK: [] as number[], full: [] as number[], full1: [] as number[] }
     for (let round = 0; round < 2; round++) {
       rates.one.push(await ingestRate(empty1, await payloadFor(`o${round}`)))
       rates.emptyK.push(await ingestRate(emptyK, await payloadFor(`e${round}`)))
       rates.full.push(await ingestRate(relay, await payloadFor(`f${round}`)))
+      if (base) rates.full1.push(await ingestRate(base.relay, await payloadFor(`b${round}`)))
     }
     const best = (xs: number[]) => Math.max(...xs)
     const ingestTable = [
@@ -375,6 +405,7 @@ export async function main(args: string[]): Promise<void> {
       [`empty, K = ${k}`, fmt(best(rates.emptyK)), ratio(best(rates.emptyK) / best(rates.one))],
       [`holding ${fmt(n)}, K = ${k}`, fmt(best(rates.full)), ratio(best(rates.full) / best(rates.one))],
       [`holding / empty, both K = ${k}`, '', ratio(best(rates.full) / best(rates.emptyK))],
+      ...(base ? [[`holding ${fmt(base.size.rows)}, K = 1`, fmt(best(rates.full1)), ratio(best(rates.full1) / best(rates.one))]] : []),
     ]
     console.log('\n## Ingest\n')
     console.log(table(ingestTable))

@@ -15,6 +15,7 @@ import {
   subjectsWithPrefix,
   BODY,
 } from '../../src/store/statements.ts'
+import { SEQUENCE_BODY } from '../../src/store/shards.ts'
 
 /**
  * Every read the API and the explorer make on `statements`, captured as the SQL text and bound
@@ -146,7 +147,7 @@ export interface PlanVerdict extends CapturedQuery {
  */
 export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] {
   // The body column's subquery (one key seek on pending_bodies) is not the query's own filter.
-  const sql = q.sql.replace(BODY, 'body')
+  const sql = q.sql.replace(BODY, 'body').replace(SEQUENCE_BODY, 'body')
   // The names index (search) is one row per package: a scan of it reads millions of rows too.
   if (plan.some((d) => /^SCAN (names|name_parts)\b/.test(d))) return 'scan'
   // With the index sharded, DB's `sequence` is the per-statement table there (same rules).

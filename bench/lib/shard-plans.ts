@@ -3,6 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { getPlatformProxy } from 'wrangler'
 import type { RelayEnv } from '../../src/config.ts'
 import { bindBodies } from '../../src/store/bodies.ts'
+import { bindShards } from '../../src/store/shards.ts'
 import { captureQueries, explainAll, type PlanVerdict } from './query-plans.ts'
 import { numbered, sqliteAsD1 } from './sqlite-d1.ts'
 
@@ -22,7 +23,6 @@ export async function shardPlans(
   config: string,
   dir: string,
   sample: { purl: string; hash: string; actor: string; id: string; claim: string },
-  bindShards: (db: D1Database, shards: D1Database[]) => void,
 ): Promise<ShardPlan[]> {
   const conns = new Map([['DB', new Database(files.db, { readonly: true })], ...files.shards.map((f, i) => [`INDEX_${i}`, new Database(f, { readonly: true })] as const)])
   const proxy = await getPlatformProxy<RelayEnv>({ configPath: config, persist: { path: join(dir, 'v3') } })
