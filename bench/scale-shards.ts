@@ -46,7 +46,7 @@ export function shardConfig(dir: string, k: number): string {
   let toml = readFileSync('wrangler.toml', 'utf8')
     .replace(/^main = "src\/index.ts"$/m, `main = "${join(root, 'src/index.ts')}"`)
     .replace(/^migrations_dir = "migrations"$/m, `migrations_dir = "${join(root, 'migrations')}"`)
-  for (let i = 0; i < k; i++) toml += `\n[[d1_databases]]\nbinding = "INDEX_${i}"\ndatabase_name = "vouch-index-${i}"\nmigrations_dir = "${join(root, 'migrations-index')}"\n`
+  for (let i = 0; k > 1 && i < k; i++) toml += `\n[[d1_databases]]\nbinding = "INDEX_${i}"\ndatabase_name = "vouch-index-${i}"\nmigrations_dir = "${join(root, 'migrations-index')}"\n`
   const file = join(dir, `wrangler.shards-${k}.toml`)
   writeFileSync(file, toml)
   return file
@@ -64,7 +64,7 @@ const d1Files = (dir: string): Set<string> => {
 /** Applies each database's migrations in turn, as an operator would; returns each binding's local file. */
 async function migrateAll(dir: string, config: string, k: number): Promise<{ db: string; shards: string[] }> {
   const files: string[] = []
-  for (const binding of ['DB', ...Array.from({ length: k }, (_, i) => `INDEX_${i}`)]) {
+  for (const binding of ['DB', ...Array.from({ length: k > 1 ? k : 0 }, (_, i) => `INDEX_${i}`)]) {
     const before = d1Files(dir)
     await run('npx', ['wrangler', 'd1', 'migrations', 'apply', binding, '--local', '--persist-to', dir, '--config', config], {
       env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
@@ -293,7 +293,7 @@ export async function main(args: string[]): Promise<void> {
     const baseDir = join(dir, 'k1')
     const baseConfig = baseline ? shardConfig(mkdirp(baseDir), 1) : ''
     if (baseline && !existsSync(join(baseDir, 'files.json'))) await buildState(baseDir, baseConfig, 1, count)
-    const baseFiles = baseline ? (JSON.parse(readFileSync(join(baseDir, 'files.json'), 'utf8')) as { files: typeof files }).files : undefined
+    const baseFiles = baseline ? { db: (JSON.parse(readFileSync(join(baseDir, 'files.json'), 'utf8')) as { files: typeof files }).files.db, shards: [] } : undefined
     const skew = new Map(Object.entries((JSON.parse(readFileSync(join(dir, 'files.json'), 'utf8')) as { skew: Record<string, number[]> }).skew).map(([n, c]) => [Number(n), c]))
 
     // 2. Sizes.
