@@ -1,6 +1,9 @@
 /**
  * The scale benchmark for the index sharded by subject hash (docs/SCALE.md, "Measured: the sharded
- * index"): `npm run bench -- scale --shards K [--count N | --large] [--quick] [--keep] [--dir DIR]`.
+ * index"): `npm run bench -- scale --shards K [--count N | --large] [--quick] [--keep] [--dir DIR]
+ * [--baseline] [--sizes-only] [--markdown]`. `--baseline` also builds the same corpus at K = 1 (in
+ * DIR/k1) and measures both relays in the same run; `--sizes-only` stops after step 2. A `--dir`
+ * rerun measures the state the last run left, including the statements its ingest step added.
  *
  *  1. Writes a wrangler config with the relay's own settings plus the shard bindings
  *     INDEX_0..INDEX_{K-1} (migrations-index/), applies every database's real migrations, then
