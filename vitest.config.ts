@@ -29,6 +29,8 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts', 'test/shared/**/*.test.ts'],
+          // Needs the four index shards of `workers-sharded`.
+          exclude: ['test/workers/sharded.test.ts'],
           setupFiles: ['test/workers/setup.ts'],
         },
       },

@@ -67,6 +67,7 @@ export default {
     let config
     try {
       config = configOf(env)
+      if (shardsOf(env.DB)) await refuseResharding(env.DB, (variable, rule) => new ConfigError(variable, rule))
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e
       console.error(`pull skipped: ${e.message}`)

@@ -148,7 +148,8 @@ export const CLAIM_WALK_SEQS = 10_000
  */
 export async function queryStatements(db: D1Database, filter: Filter, after: number, limit: number, walkSeqs = CLAIM_WALK_SEQS): Promise<Page> {
   const shards = shardsOf(db)
-  if (shards) {
+  // With the index sharded, a query by term asks the shards; the feed (no term) reads DB's sequence.
+  if (shards && (['subject', 'claim', 'object', 'actor'] as const).some((f) => filter[f] !== undefined)) {
     const p = await sharded.queryStatements(db, shards, filter, after, limit, walkSeqs)
     return filledPage(db, p.rows, p.next)
   }
@@ -162,7 +163,8 @@ export async function queryStatements(db: D1Database, filter: Filter, after: num
   const walkEnd = after + walkSeqs
   if (walkOnly) params.push(walkEnd), where.push(`seq <= ?${params.length}`)
   params.push(limit + 1)
-  const sql = `SELECT seq, id, ${BODY} FROM statements WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?${params.length}`
+  const h = held(db)
+  const sql = `SELECT seq, id, ${h.body} FROM ${h.table} WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?${params.length}`
   const { results } = await db.prepare(sql).bind(...params).all<RawRow>()
   const more = results.length > limit
   const rows = more ? results.slice(0, limit) : results

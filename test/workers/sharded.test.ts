@@ -279,6 +279,29 @@ describe('the sharded index (INDEX_SHARDS = 4)', () => {
     expect(got).toEqual([...a, ...b].map((v) => v.id))
   })
 
+  it('integrates the log from DB\'s sequence; shard rows then take their bodies from the bundles, and a repair reads them there too', async () => {
+    const r = run++
+    const actor = `did:key:log${r}`
+    const start = await countStatements(env.DB)
+    const mine = await rows(Array.from({ length: 6 }, (_, i) => ({ actor, subject: `pkg:npm/log${r}-${i}@1`, claim: 'review' })))
+    await insertStatements(env.DB, mine.slice(0, 3))
+    // The other half stops after DB's batch; integration moves its bodies to R2 before the repair is due.
+    await sequenceStatements(env.DB, 4, mine.slice(3), SEQUENCE_SQL, Date.now())
+    const pad = (256 - ((start + 6) % 256)) % 256
+    await insertStatements(env.DB, await rows(Array.from({ length: pad }, (_, i) => ({ actor: `did:key:pad${r}`, subject: `sha256-pad${r}-${i}`, claim: 'filler' }))))
+    const done = await integrate(relayEnv, 10_000)
+    expect(done.after * 256).toBe(await countStatements(env.DB))
+    expect(await countIn(env.DB, 'SELECT count(*) AS n FROM pending_bodies WHERE id IN (SELECT value FROM json_each(?1))', JSON.stringify(mine.map((v) => v.id)))).toBe(0)
+    await env.DB.prepare('UPDATE unindexed SET at = at - 31000').run()
+    await integrate(relayEnv, 10_000)
+    const page = await queryStatements(env.DB, { actor }, start, 100)
+    expect(page.rows.map((x) => x.body)).toEqual(mine.map((v) => v.canonical))
+    // The feed (no term) reads DB's sequence, bodies from the bundles.
+    const feed = await queryStatements(env.DB, {}, start, 6)
+    expect(feed.rows.map((x) => x.id)).toEqual(mine.map((v) => v.id))
+    expect(feed.rows.map((x) => x.body)).toEqual(mine.map((v) => v.canonical))
+  })
+
   it('reads admission grants across shards', async () => {
     const r = run++
     const root = `did:key:root${r}`
