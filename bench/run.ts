@@ -47,7 +47,7 @@ BENCHMARKS.hostile = {
 }
 
 BENCHMARKS.scale = {
-  description: 'a relay holding 1M statements (--large: 10M): D1 bytes per statement and index, query plans, query latency, ingest vs empty (--quick --keep --dir DIR)',
+  description: 'a relay holding 1M statements (--large: 10M): D1 bytes per statement and index, query plans, query latency, ingest vs empty (--quick --keep --dir DIR; --shards 4: the index sharded by subject hash)',
   load: () => import('./scale.ts'),
 }
 

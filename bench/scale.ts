@@ -30,7 +30,7 @@ import { applyMigrations, freshDir, removeDir, RunningWorker, startRelay } from 
 /** Generous disk estimate per statement: ~1 KB in D1, plus the journal while indexes are built. */
 const DISK_PER_STATEMENT = 2_500
 
-function option(args: string[], name: string): string | undefined {
+export function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name)
   return i >= 0 ? args[i + 1] : undefined
 }
@@ -107,7 +107,7 @@ function measureSizes(db: BetterSqlite3.Database, withBody = true): Sizes {
   return { rows, bodyBytes, parts, fileBytes: pageSize * pageCount }
 }
 
-interface Samples {
+export interface Samples {
   rows: { seq: number; id: string; subject: string; object: string | null; actor: string; claim: string }[]
   bridge: string
   maxSeq: number
@@ -132,7 +132,7 @@ async function plans(db: BetterSqlite3.Database, s: Samples): Promise<PlanVerdic
   })
 }
 
-interface Latency {
+export interface Latency {
   name: string
   n: number
   p50: number
@@ -144,7 +144,7 @@ interface Latency {
 /** The names index key (search): the last path segment without version. */
 const nameOfPurl = (purl: string) => purl.slice(purl.lastIndexOf('/') + 1).replace(/@[^@]*$/, '')
 
-async function latencies(relay: RunningWorker, s: Samples, quick: boolean): Promise<Latency[]> {
+export async function latencies(relay: RunningWorker, s: Samples, quick: boolean): Promise<Latency[]> {
   const client = makeClient(relay.url, 1)
   const n = quick ? 40 : 200
   const rows = s.rows.slice(0, n)
@@ -186,7 +186,7 @@ const published = (s: Samples) => s.rows.find((r) => r.claim === 'published')!
 const pkgOf = (purl: string) => purl.slice(0, purl.lastIndexOf('@'))
 
 /** Statements per second for `batches` POSTs of 1000 valid signed statements, one at a time. */
-async function ingestRate(relay: RunningWorker, payload: Buffer[]): Promise<number> {
+export async function ingestRate(relay: RunningWorker, payload: Buffer[]): Promise<number> {
   const client = makeClient(relay.url, 1)
   try {
     const { wallMs, responses } = await client.load(payload.map((body) => ({ method: 'POST', path: '/v1/statements', body })), 1)
@@ -214,6 +214,8 @@ async function loadSqlite(): Promise<void> {
 }
 
 export async function main(args: string[]): Promise<void> {
+  // K > 1: the index sharded by subject hash (docs/SCALE.md, "Measured: the sharded index").
+  if (Number(option(args, '--shards') ?? 1) > 1) return (await import('./scale-shards.ts')).main(args)
   await loadSqlite()
   const quick = args.includes('--quick')
   const count = Number(option(args, '--count') ?? (args.includes('--large') ? 10_000_000 : 1_000_000))

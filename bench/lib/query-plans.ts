@@ -15,6 +15,7 @@ import {
   subjectsWithPrefix,
   BODY,
 } from '../../src/store/statements.ts'
+import { SEQUENCE_BODY } from '../../src/store/shards.ts'
 
 /**
  * Every read the API and the explorer make on `statements`, captured as the SQL text and bound
@@ -37,10 +38,12 @@ export interface CapturedQuery {
   caller: string
   sql: string
   params: unknown[]
+  /** Which database it went to, when the index is sharded: `DB` or `INDEX_i`. */
+  db?: string
 }
 
 /** A D1Database that records every prepared statement's SQL and bindings, then runs it on `db`. */
-function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): D1Database {
+function recording(db: D1Database, caller: () => string, out: CapturedQuery[], label?: string): D1Database {
   // The real statement behind each wrapper, and what it was prepared and bound with, for batches.
   const made = new WeakMap<object, { target: D1PreparedStatement; sql: string; params: unknown[] }>()
   return {
@@ -52,7 +55,7 @@ function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): 
             if (key === 'bind') {
               return (...p: unknown[]) => wrap(target.bind(...p), p)
             }
-            if (key === 'all' || key === 'first' || key === 'run' || key === 'raw') out.push({ caller: caller(), sql, params })
+            if (key === 'all' || key === 'first' || key === 'run' || key === 'raw') out.push({ caller: caller(), sql, params, ...(label && { db: label }) })
             const v = Reflect.get(target, key) as unknown
             return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
           },
@@ -64,7 +67,7 @@ function recording(db: D1Database, caller: () => string, out: CapturedQuery[]): 
     },
     batch: (stmts: D1PreparedStatement[]) => {
       const real = stmts.map((s) => made.get(s)!)
-      for (const r of real) out.push({ caller: caller(), sql: r.sql, params: r.params })
+      for (const r of real) out.push({ caller: caller(), sql: r.sql, params: r.params, ...(label && { db: label }) })
       return db.batch(real.map((r) => r.target))
     },
   } as unknown as D1Database
@@ -76,11 +79,16 @@ const nameOf = (purl: string) => purl.slice(purl.lastIndexOf('/') + 1).replace(/
 /** A KV that never hits: getStatement then always reads D1, the path whose plan matters. */
 const emptyKv = { get: async () => null, getWithMetadata: async () => ({ value: null, metadata: null }), put: async () => {} } as unknown as KVNamespace
 
-/** Runs every read, in turn, and returns the queries they sent. */
-export async function captureQueries(db: D1Database, s: Sample): Promise<CapturedQuery[]> {
+/**
+ * Runs every read, in turn, and returns the queries they sent. With `shards` (the index sharded by
+ * subject hash), each database is recorded under its binding's name and `bind` ties the recorded
+ * shards to the recorded DB the way the relay binds them per request.
+ */
+export async function captureQueries(db: D1Database, s: Sample, shards?: { dbs: D1Database[]; bind: (db: D1Database, shards: D1Database[]) => void }): Promise<CapturedQuery[]> {
   const out: CapturedQuery[] = []
   let current = ''
-  const rec = recording(db, () => current, out)
+  const rec = recording(db, () => current, out, shards && 'DB')
+  if (shards) shards.bind(rec, shards.dbs.map((d, i) => recording(d, () => current, out, `INDEX_${i}`)))
   const calls: [string, () => Promise<unknown>][] = [
     ['query subject', () => queryStatements(rec, { subject: s.purl }, 0, 100)],
     ['query object', () => queryStatements(rec, { object: s.hash }, 0, 100)],
@@ -139,12 +147,13 @@ export interface PlanVerdict extends CapturedQuery {
  */
 export function classify(q: CapturedQuery, plan: string[]): PlanVerdict['kind'] {
   // The body column's subquery (one key seek on pending_bodies) is not the query's own filter.
-  const sql = q.sql.replace(BODY, 'body')
+  const sql = q.sql.replace(BODY, 'body').replace(SEQUENCE_BODY, 'body')
   // The names index (search) is one row per package: a scan of it reads millions of rows too.
   if (plan.some((d) => /^SCAN (names|name_parts)\b/.test(d))) return 'scan'
-  const onStatements = plan.filter((d) => /\bstatements\b/.test(d))
+  // With the index sharded, DB's `sequence` is the per-statement table there (same rules).
+  const onStatements = plan.filter((d) => /\b(statements|sequence)\b/.test(d))
   const unfiltered = !/\bWHERE\b/i.test(sql) && /ORDER BY seq( DESC)? LIMIT/i.test(sql)
-  if (onStatements.some((d) => /^SCAN statements\b/.test(d))) return unfiltered ? 'bounded' : 'scan'
+  if (onStatements.some((d) => /^SCAN (statements|sequence)\b/.test(d))) return unfiltered ? 'bounded' : 'scan'
   if (plan.some((d) => /^SCAN pending_bodies\b/.test(d))) return 'scan'
   if (onStatements.some((d) => /USING INTEGER PRIMARY KEY \(rowid>\?\)/.test(d)) && /\bclaim = /.test(sql)) return 'walk'
   // A claim alone walks a bounded seq range (CLAIM_WALK_SEQS): it reads at most that many rows.
