@@ -30,7 +30,7 @@ import { benchFetch } from './lib/client-ip.ts'
 import { fmt, markdownTable, ratio, table } from './lib/stats.ts'
 import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { freshDir, removeDir, RunningWorker, startRelay } from './lib/workers.ts'
-import { ingestRate, latencies, option, type Latency, type Samples } from './scale.ts'
+import { ingestRate, latencies, namesBackfill, option, type Latency, type Samples } from './scale.ts'
 import type { ShardPlan } from './lib/shard-plans.ts'
 import { shardOf } from '../src/store/shards.ts'
 
@@ -164,13 +164,6 @@ async function build(files: { db: string; shards: string[] }, count: number, k: 
     db.close()
   }
   return { seconds: (performance.now() - t0) / 1000, r2Objects, r2Bytes, perShard }
-}
-
-function namesBackfill(): string {
-  const sql = readFileSync(join('migrations', '0003_names.sql'), 'utf8')
-  const at = sql.lastIndexOf('INSERT INTO names')
-  if (at < 0) throw new Error('migrations/0003_names.sql has no names backfill')
-  return sql.slice(at)
 }
 
 interface DbSize {

@@ -81,7 +81,7 @@ function build(file: string, count: number): { seconds: number } {
 }
 
 /** migrations/0003_names.sql's last statement: the names of the statements already held. */
-function namesBackfill(): string {
+export function namesBackfill(): string {
   const sql = readFileSync(join('migrations', '0003_names.sql'), 'utf8')
   const at = sql.lastIndexOf('INSERT INTO names')
   if (at < 0) throw new Error('migrations/0003_names.sql has no names backfill')
