@@ -1,5 +1,5 @@
 import type { RelayEnv } from '../config.ts'
-import { bindBodies } from '../store/bodies.ts'
+import { bindBodies, noteBundles } from '../store/bodies.ts'
 import { repairIndex } from '../store/sharded-ingest.ts'
 import { bindIndex, shardsOf } from '../store/shards.ts'
 import { concat, encodeBundle, hashFullTile, splitTile, tileRoot, TILE_WIDTH, type TileRef } from '../verify/index.ts'
@@ -79,6 +79,8 @@ export async function integrate(env: RelayEnv, maxTiles: number, size?: number):
       below = index
     }
   }
+  // Bundles below the mark and those this run wrote are in R2 (readers skip pending_bodies for their rows).
+  noteBundles(bucket, Math.max(before, target))
   if (target > before) {
     // Bundles are in R2 now, so D1's copies of their bodies can go (docs/SCALE.md). Before the
     // mark: a crash here only makes the next run redo identical puts, reading these from R2.

@@ -69,6 +69,31 @@ export function bindBodies(db: D1Database, bucket: R2Bucket): void {
 }
 
 export const bundleIndex = (seq: number) => Math.floor((seq - 1) / TILE_WIDTH)
+
+/**
+ * Per isolate and bucket: how many leading bundles (0 .. n-1) are known to be in R2. Integration
+ * writes bundles in order, each before the pending bodies of its 256 seqs are deleted, and a
+ * bundle never changes or goes away, so "bundle n exists" only ever becomes true and implies
+ * bundles 0 .. n-1 exist too, each holding the bodies of its rows. A row below this figure needs no
+ * question to DB's pending_bodies: its body is certainly in its bundle (and is hash-checked there as
+ * every bundle body is). The figure is raised only by proof: a bundle body that hashed to its row's
+ * id (a bundle that merely decodes could be junk under the name), or integrate() having written
+ * the bundles in this isolate. So it is never above the truth; it is often below it (a fresh
+ * isolate knows 0; another isolate integrated since), which is safe: those rows are asked of DB as
+ * before, which answers their pending body, or none when it is in the bundle.
+ */
+const known = new WeakMap<R2Bucket, number>()
+
+/** Records that bundles 0 .. n-1 are in `bucket` (the caller has proof: see `known`). */
+export function noteBundles(bucket: R2Bucket, n: number): void {
+  if (n > (known.get(bucket) ?? 0)) known.set(bucket, n)
+}
+
+/** How many leading bundles this isolate knows to be in the bucket bound to `db` (0 when none is bound). */
+export function bundlesKnown(db: D1Database): number {
+  const bucket = buckets.get(db)
+  return bucket ? (known.get(bucket) ?? 0) : 0
+}
 export const bundleKey = (n: number) => `log/${tilePath({ level: 'entries', index: n, width: TILE_WIDTH })}`
 
 interface Bundle {
@@ -139,6 +164,7 @@ async function bodyFromBundle(bucket: R2Bucket, row: RawRow): Promise<string> {
     if (b.checked[at] === row.id) return b.entries[at]!
     if ((await idOf(b.entries[at]!)) === row.id) {
       b.checked[at] = row.id
+      noteBundles(bucket, n + 1)
       return b.entries[at]!
     }
     isolateCache(bucket).delete(n)
@@ -182,5 +208,5 @@ export async function fillAll(db: D1Database, rows: readonly RawRow[], maxBundle
   return (await fillRows(db, rows, Infinity)).rows
 }
 
-/** Forgets the isolate's decoded bundles (tests that rewrite R2 under the same names). */
-export const forgetBundles = (bucket: R2Bucket) => lru.delete(bucket)
+/** Forgets the isolate's decoded bundles and which bundles it knows exist (tests that rewrite R2 under the same names, or play a fresh isolate). */
+export const forgetBundles = (bucket: R2Bucket) => (known.delete(bucket), lru.delete(bucket))

@@ -6,9 +6,10 @@ import { acrossShards, bySeq, prefixShard, shardOf, withBodies } from './shards.
  * a package prefix) asks one shard; any other asks every shard in parallel for `limit + 1` rows
  * and merges by seq, which is exact because every shard row carries the relay-wide seq: the first
  * `limit + 1` of the merge are among the first `limit + 1` of each shard. Each reads the watermark
- * first (`acrossShards`), then fills bodies from DB's pending_bodies (`withBodies`); the callers in
- * statements.ts fill the rest from the R2 bundles as at K = 1. Every query here is one of K = 1's
- * with `AND seq <= W` added, so each keeps its index (test/workers/query-plans.test.ts).
+ * first (`acrossShards`), then fills bodies from DB's pending_bodies (`withBodies`, for the rows
+ * not known to be in a bundle); the callers in statements.ts fill the rest from the R2 bundles as
+ * at K = 1. Every query here is one of K = 1's with `AND seq <= W` added, so each keeps its index
+ * (test/workers/query-plans.test.ts).
  */
 
 type Seqd = { seq: number; id: string }

@@ -1,5 +1,5 @@
 import { utf8 } from '../verify/index.ts'
-import type { RawRow } from './bodies.ts'
+import { bundleIndex, bundlesKnown, type RawRow } from './bodies.ts'
 
 /**
  * The index sharded by subject hash (docs/SCALE.md, "Built: step 2"). With INDEX_SHARDS = 1 (the
@@ -123,10 +123,18 @@ export async function watermark(db: D1Database): Promise<number> {
 /** A sequence row's body as readers select it: pending in DB until integration, then null (in its R2 bundle). */
 export const SEQUENCE_BODY = '(SELECT p.body FROM pending_bodies p WHERE p.id = sequence.id) AS body'
 
-/** Shard rows (no body) with their bodies from DB's pending_bodies (one query), null where integrated. */
+/**
+ * Shard rows (no body) with their bodies from DB's pending_bodies, null where integrated. Rows in
+ * a bundle this isolate knows exists (`bundlesKnown`, src/store/bodies.ts) are null without asking:
+ * their bodies are in R2. Only the rest are asked for, in one query, and none when there is no rest,
+ * which saves a page of integrated rows its third round trip. The figure may be stale-low, never
+ * high, so a row of a bundle not yet seen here is asked for exactly as before.
+ */
 export async function withBodies(db: D1Database, rows: readonly { seq: number; id: string }[]): Promise<RawRow[]> {
-  if (!rows.length) return []
-  const { results } = await db.prepare('SELECT id, body FROM pending_bodies WHERE id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(rows.map((r) => r.id))).all<{ id: string; body: string }>()
+  const known = bundlesKnown(db)
+  const ask = rows.filter((r) => bundleIndex(r.seq) >= known)
+  if (!ask.length) return rows.map((r) => ({ seq: r.seq, id: r.id, body: null }))
+  const { results } = await db.prepare('SELECT id, body FROM pending_bodies WHERE id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(ask.map((r) => r.id))).all<{ id: string; body: string }>()
   const bodies = new Map(results.map((r) => [r.id, r.body]))
   return rows.map((r) => ({ seq: r.seq, id: r.id, body: bodies.get(r.id) ?? null }))
 }

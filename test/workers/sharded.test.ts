@@ -6,6 +6,7 @@ import { explainAll, type CapturedQuery, type PlanVerdict } from '../../bench/li
 import { type RelayEnv } from '../../src/config.ts'
 import worker from '../../src/index.ts'
 import { integrate } from '../../src/log/integrate.ts'
+import { BodyFault, bundleKey, bundlesKnown, bindBodies, forgetBundles, noteBundles } from '../../src/store/bodies.ts'
 import { loadAdmitGrants } from '../../src/store/admission.ts'
 import { aliasClaimsOnShards } from '../../src/store/names.ts'
 import { countBySubjectClaim } from '../../src/store/sharded.ts'
@@ -24,7 +25,7 @@ import {
   subjectsWithPrefix,
 } from '../../src/store/statements.ts'
 import { statementsWithPrefix } from '../../src/store/versions.ts'
-import { formatSri, sha256, utf8, type Statement, type VerifiedStatement } from '../../src/verify/index.ts'
+import { decodeBundle, encodeBundle, formatSri, sha256, utf8, type Statement, type VerifiedStatement } from '../../src/verify/index.ts'
 
 /**
  * The index sharded across four D1 databases (project `workers-sharded`, INDEX_SHARDS = 4;
@@ -300,6 +301,79 @@ describe('the sharded index (INDEX_SHARDS = 4)', () => {
     const feed = await queryStatements(env.DB, {}, start, 6)
     expect(feed.rows.map((x) => x.id)).toEqual(mine.map((v) => v.id))
     expect(feed.rows.map((x) => x.body)).toEqual(mine.map((v) => v.canonical))
+  })
+
+  it('a page of integrated rows asks DB for the watermark only; a fresh isolate asks pending_bodies and gets the same bodies; a tampered bundle is still refused', async () => {
+    const r = run++
+    const actor = `did:key:known${r}`
+    const start = await countStatements(env.DB)
+    const mine = await rows(Array.from({ length: 5 }, (_, i) => ({ actor, subject: `pkg:npm/known${r}-${i}@1`, claim: 'review' })))
+    await insertStatements(env.DB, mine)
+    const pad = (256 - ((start + 5) % 256)) % 256
+    await insertStatements(env.DB, await rows(Array.from({ length: pad }, (_, i) => ({ actor: `did:key:pad${r}`, subject: `sha256-known${r}-${i}`, claim: 'filler' }))))
+    // Each row in its own tile's bundle: `mine` spans the last one or two tiles integrated here.
+    const done = await integrate(relayEnv, 10_000)
+    expect(done.after * 256).toBe(start + 5 + pad)
+    // Two more, after the integrated tiles: their bundle is not written, their bodies are pending.
+    const later = await rows([0, 1].map((i) => ({ actor, subject: `pkg:npm/known${r}-later${i}@1`, claim: 'review' })))
+    await insertStatements(env.DB, later)
+
+    // The store on a DB that records every statement it is asked, bound to the same shards and bucket.
+    const asked: string[] = []
+    const db = new Proxy(env.DB, {
+      get(t, p) {
+        if (p === 'prepare') return (sql: string) => (asked.push(sql), t.prepare(sql))
+        const v = Reflect.get(t, p, t)
+        return typeof v === 'function' ? v.bind(t) : v
+      },
+    })
+    bindShards(db, shards)
+    bindBodies(db, env.BLOBS)
+    const pendingAsks = () => asked.filter((q) => q.includes('pending_bodies')).length
+    const page = async (limit: number) => {
+      asked.length = 0
+      return (await queryStatements(db, { actor }, start, limit)).rows
+    }
+
+    // integrate() ran in this isolate: the page of integrated rows is W, then the shards; no third trip.
+    expect((await page(5)).map((x) => x.body)).toEqual(mine.map((v) => v.canonical))
+    expect(asked.length).toBe(1)
+    expect(pendingAsks()).toBe(0)
+    // A page reaching the pending rows asks for them (only them), and gets their bodies from DB.
+    expect((await page(100)).map((x) => x.body)).toEqual([...mine, ...later].map((v) => v.canonical))
+    expect(pendingAsks()).toBe(1)
+
+    // A fresh isolate knows no bundle: it asks DB as before, gets the same bodies (from the
+    // bundles, hash-checked), and that check is the proof that lets the next page skip the ask.
+    forgetBundles(env.BLOBS)
+    expect(bundlesKnown(db)).toBe(0)
+    expect((await page(5)).map((x) => x.body)).toEqual(mine.map((v) => v.canonical))
+    expect(pendingAsks()).toBe(1)
+    expect(bundlesKnown(db)).toBe(done.after)
+    expect((await page(5)).map((x) => x.body)).toEqual(mine.map((v) => v.canonical))
+    expect(pendingAsks()).toBe(0)
+
+    // A tampered bundle (well-formed, one body changed) is refused although DB is not asked, and
+    // although the page's other rows are in bundles this isolate knows.
+    const seq = start + 1
+    const n = Math.floor((seq - 1) / 256)
+    const good = new Uint8Array(await (await env.BLOBS.get(bundleKey(n)))!.arrayBuffer())
+    const entries = decodeBundle(good)
+    entries[(seq - 1) % 256] = utf8(mine[0]!.canonical.replace('"review"', '"reviex"'))
+    await env.BLOBS.put(bundleKey(n), encodeBundle(entries))
+    // Its good copy is held in this isolate and the Cache API: both go, as for a new isolate in another colo.
+    forgetBundles(env.BLOBS)
+    await caches.default.delete(`https://log-bundles.vouch.invalid/${bundleKey(n)}`)
+    noteBundles(env.BLOBS, done.after)
+    try {
+      await expect(page(5)).rejects.toBeInstanceOf(BodyFault)
+      expect(pendingAsks()).toBe(0)
+    } finally {
+      await env.BLOBS.put(bundleKey(n), good)
+      forgetBundles(env.BLOBS)
+      await caches.default.delete(`https://log-bundles.vouch.invalid/${bundleKey(n)}`)
+    }
+    expect((await page(5)).map((x) => x.body)).toEqual(mine.map((v) => v.canonical))
   })
 
   it('reads admission grants across shards', async () => {
