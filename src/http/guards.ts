@@ -39,3 +39,16 @@ export async function limitPerIp(c: Context, limiter: RateLimit, what: string, p
     throw new ApiError(429, 'rate_limited', `too many ${what} from your address; try again in a minute`, { limit: what }, { 'retry-after': String(periodSeconds) })
   }
 }
+
+/**
+ * Runs `work` to its end even if the client goes away: Workers cancel a request's pending I/O when
+ * its client disconnects, and a write cut half-way is a cost the client chooses. For ingest it would
+ * be: DB committed but the index shards not yet written (INDEX_SHARDS > 1), which holds every later
+ * statement out of term queries until the cron's repair (≥ 30 s), so a client disconnecting at the
+ * right moment each minute could keep them out for good; or statements stored but their quota use
+ * not yet counted. `waitUntil` keeps the invocation alive (up to 30 s after the disconnect).
+ */
+export function outliveClient<T>(c: Context, work: Promise<T>): Promise<T> {
+  c.executionCtx.waitUntil(work.catch(() => undefined))
+  return work
+}

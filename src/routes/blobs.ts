@@ -7,6 +7,7 @@ import { afterAccept, getPeerState, listPeers, selfUrl } from '../gossip/index.t
 import { isOperator } from '../http/auth.ts'
 import { drainBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
+import { outliveClient } from '../http/guards.ts'
 import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
 import { ingest } from '../store/ingest.ts'
 import { admittingActor, isNamed } from '../store/statements.ts'
@@ -167,7 +168,7 @@ async function putWithStatement(c: Context<AppEnv>, d: Digest, header: string): 
   let stored: 'stored' | 'exists' | undefined
   let result
   try {
-    result = await ingest(env.DB, [item], {
+    result = await outliveClient(c, ingest(env.DB, [item], {
       now: Date.now(),
       skewMs: config.futureSkewMs,
       origin: peer === undefined ? { kind: 'client' } : { kind: 'peer', peer },
@@ -175,7 +176,7 @@ async function putWithStatement(c: Context<AppEnv>, d: Digest, header: string): 
       beforeInsert: async ([v]) => {
         stored = (await storeBlob(c, d, size, v!.statement.actor)).status
       },
-    })
+    }))
   } catch (e) {
     // The statement did not land, so neither may the blob this request stored.
     if (stored === 'stored') await env.BLOBS.delete(blobKey(d))

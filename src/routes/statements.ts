@@ -1,5 +1,6 @@
 import { readJsonBody } from '../http/body.ts'
 import { ApiError } from '../http/errors.ts'
+import { outliveClient } from '../http/guards.ts'
 import { createRouter } from '../app.ts'
 import { afterAccept, receivedPush, SEEN_HEADER, selfUrl, stats } from '../gossip/index.ts'
 import { NOT_ADMITTED, QUOTA_EXCEEDED, secondsToNextDay } from '../store/gate.ts'
@@ -25,13 +26,13 @@ statements.post('/', async (c) => {
   }
   const now = Date.now()
   const peer = c.var.peer
-  const { fresh, ...summary } = await ingest(c.env.DB, items, {
+  const { fresh, ...summary } = await outliveClient(c, ingest(c.env.DB, items, {
     now,
     skewMs: c.var.config.futureSkewMs,
     origin: peer === undefined ? { kind: 'client' } : { kind: 'peer', peer },
     gate: c.var.config,
     readEvidenceBlob: r2EvidenceReader(c.env.BLOBS, EVIDENCE_LIMITS.blobBytes),
-  })
+  }))
   const seenHeader = c.req.header(SEEN_HEADER)
   if (seenHeader !== undefined) receivedPush(seenHeader, summary.results.flatMap((r) => (r.status !== 'rejected' ? [r.id] : [])), items.length, fresh.length)
   if (fresh.length) c.executionCtx.waitUntil(afterAccept(c.env, fresh, { seenHeader, self: selfUrl(c.env, c.req.url) }))
