@@ -20,12 +20,15 @@ export interface SequenceSql {
 }
 
 /**
+ * The next seq is a scalar subquery of its own: written as `FROM (SELECT max(seq) …) WHERE EXISTS …`,
+ * SQLite pushed the WHERE into the aggregate, which loses its one-seek max and read all of `sequence`
+ * (630–1,420 ms a batch at 10M statements; measured per statement in docs/SCALE.md).
  * Opens the batch's `unindexed` row at the next seq, only when some id is new (NOT EXISTS in
  * `sequence`, so a batch of duplicates writes nothing). The seqs this transaction assigns start
  * there: `sequence.seq` is max+1 and D1 runs one write transaction at a time.
  */
 const OPEN = `INSERT INTO unindexed (lo, hi, at)
-SELECT lo, 0, ?1 FROM (SELECT coalesce(max(seq), 0) + 1 AS lo FROM sequence)
+SELECT (SELECT coalesce(max(seq), 0) + 1 FROM sequence), 0, ?1
 WHERE EXISTS (SELECT 1 FROM json_each(?2) AS j WHERE NOT EXISTS (SELECT 1 FROM sequence s WHERE s.id = j.value))`
 
 const SEQUENCE = `INSERT INTO sequence (id, shard)
