@@ -30,7 +30,7 @@ import { benchFetch } from './lib/client-ip.ts'
 import { fmt, markdownTable, ratio, table } from './lib/stats.ts'
 import { bodies, makeKeys, signPool } from './lib/statements.ts'
 import { freshDir, removeDir, RunningWorker, startRelay } from './lib/workers.ts'
-import { ingestRate, latencies, namesBackfill, option, type Latency, type Samples } from './scale.ts'
+import { ingestRate, latencies, loadSqlite, namesBackfill, option, type Latency, type Samples } from './scale.ts'
 import type { ShardPlan } from './lib/shard-plans.ts'
 import { shardOf } from '../src/store/shards.ts'
 
@@ -254,16 +254,8 @@ async function buildState(dir: string, config: string, k: number, count: number)
   return { files, built }
 }
 
-async function loadSqlite(): Promise<void> {
-  try {
-    Database = (await import('better-sqlite3')).default
-  } catch {
-    throw new Error('the scale benchmark needs better-sqlite3 (a native SQLite build): run `npm install --no-save better-sqlite3@12.11.1` once (version 13 needs Node 22)')
-  }
-}
-
 export async function main(args: string[]): Promise<void> {
-  await loadSqlite()
+  Database = await loadSqlite()
   const k = Number(option(args, '--shards'))
   if (!Number.isInteger(k) || k < 2 || k > 8 || (k & (k - 1)) !== 0) throw new RangeError('--shards must be 2, 4 or 8 (SQLite attaches at most 10 databases to one connection)')
   const quick = args.includes('--quick')

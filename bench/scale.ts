@@ -205,9 +205,9 @@ export async function ingestRate(relay: RunningWorker, payload: Buffer[]): Promi
  * `npm ci` and users' installs never build it. This benchmark installs it on first use.
  */
 let Database: typeof BetterSqlite3
-async function loadSqlite(): Promise<void> {
+export async function loadSqlite(): Promise<typeof BetterSqlite3> {
   try {
-    Database = (await import('better-sqlite3')).default
+    return (Database = (await import('better-sqlite3')).default)
   } catch {
     throw new Error('the scale benchmark needs better-sqlite3 (a native SQLite build): run `npm install --no-save better-sqlite3@12.11.1` once (version 13 needs Node 22)')
   }
